@@ -1,0 +1,32 @@
+namespace P2PNet.Core;
+
+/// <summary>
+/// One bidirectional stream of a multiplexed connection. Graceful close (<see cref="CloseWriteAsync"/>,
+/// a half-close) is distinct from <see cref="Reset"/>, which aborts both directions at once.
+/// </summary>
+public abstract class MuxedStream : Stream
+{
+    /// <summary>The protocol negotiated on this stream, once known.</summary>
+    public string? Protocol { get; set; }
+
+    /// <summary>Half-closes: no more writes; reads continue until the remote closes its side.</summary>
+    public abstract ValueTask CloseWriteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Aborts the stream in both directions; pending reads and writes fail.</summary>
+    public abstract void Reset();
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
