@@ -11,7 +11,8 @@ namespace P2PNet.Security.Noise;
 /// <remarks>
 /// Not thread-safe per direction: at most one read and one write may be in flight at a time (one reader and
 /// one writer may run concurrently). Callers with several writers must serialize them. Disposing the stream
-/// disposes the inner stream.
+/// disposes the inner stream. After any exception from a read or write the nonces may be out of step with the
+/// peer, so the stream must be disposed.
 /// </remarks>
 public sealed class NoiseStream : Stream
 {
