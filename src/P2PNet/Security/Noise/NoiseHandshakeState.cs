@@ -1,0 +1,192 @@
+using System.Security.Cryptography;
+using NSec.Cryptography;
+
+namespace P2PNet.Security.Noise;
+
+/// <summary>
+/// Noise HandshakeState for <c>Noise_XX_25519_ChaChaPoly_SHA256</c>:
+/// <c>-&gt; e</c>, <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>. Messages are produced and consumed whole;
+/// framing and I/O are the caller's job.
+/// </summary>
+internal sealed class NoiseHandshakeState : IDisposable
+{
+    /// <summary>X25519 public key length (Noise DHLEN).</summary>
+    public const int DhLength = 32;
+
+    private const int EncryptedStaticLength = DhLength + NoiseCipherState.TagLength;
+
+    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
+
+    private readonly bool _initiator;
+    private readonly NoiseSymmetricState _symmetric;
+    private readonly Key _static;
+    private readonly byte[] _staticPublic;
+    private Key? _ephemeral;
+    private byte[]? _remoteEphemeral;
+    private byte[]? _remoteStatic;
+    private int _messageIndex;
+
+    /// <summary>
+    /// Starts a handshake. <paramref name="staticKey"/> is owned by this state from now on;
+    /// <paramref name="ephemeralKey"/> is only given by tests that replay fixed vectors (otherwise generated).
+    /// </summary>
+    public NoiseHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    {
+        _initiator = initiator;
+        _static = staticKey;
+        _staticPublic = staticKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        _ephemeral = ephemeralKey;
+        _symmetric = new NoiseSymmetricState("Noise_XX_25519_ChaChaPoly_SHA256"u8);
+        _symmetric.MixHash(prologue);
+    }
+
+    /// <summary>Our Noise static public key (what the libp2p payload signature covers).</summary>
+    public ReadOnlySpan<byte> LocalStaticPublicKey => _staticPublic;
+
+    /// <summary>The remote's Noise static public key, once received.</summary>
+    public ReadOnlySpan<byte> RemoteStaticPublicKey => _remoteStatic;
+
+    /// <summary>The handshake hash.</summary>
+    public ReadOnlySpan<byte> HandshakeHash => _symmetric.HandshakeHash;
+
+    /// <summary>True after all three messages.</summary>
+    public bool IsComplete => _messageIndex == 3;
+
+    /// <summary>A fresh X25519 key pair whose private part never leaves NSec.</summary>
+    public static Key GenerateKey() => Key.Create(X25519);
+
+    /// <summary>Imports a raw 32-byte X25519 private key (test vectors).</summary>
+    public static Key ImportPrivateKey(ReadOnlySpan<byte> privateKey) =>
+        Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey);
+
+    /// <summary>Writes the next handshake message (must be our turn) carrying <paramref name="payload"/>.</summary>
+    public byte[] WriteMessage(ReadOnlySpan<byte> payload)
+    {
+        if (!IsOurTurn) throw new InvalidOperationException("not this side's turn to write a handshake message");
+        byte[][] parts;
+        switch (_messageIndex)
+        {
+            case 0: // -> e
+                parts = [WriteEphemeral(), _symmetric.EncryptAndHash(payload)];
+                break;
+            case 1: // <- e, ee, s, es
+                {
+                    byte[] e = WriteEphemeral();
+                    MixDh(_ephemeral!, _remoteEphemeral!);
+                    byte[] s = _symmetric.EncryptAndHash(_staticPublic);
+                    MixDh(_static, _remoteEphemeral!);
+                    parts = [e, s, _symmetric.EncryptAndHash(payload)];
+                    break;
+                }
+            default: // -> s, se
+                {
+                    byte[] s = _symmetric.EncryptAndHash(_staticPublic);
+                    MixDh(_static, _remoteEphemeral!);
+                    parts = [s, _symmetric.EncryptAndHash(payload)];
+                    break;
+                }
+        }
+        _messageIndex++;
+        return Concat(parts);
+    }
+
+    /// <summary>Reads the next handshake message (must be the remote's turn) and returns its payload.</summary>
+    public byte[] ReadMessage(ReadOnlySpan<byte> message)
+    {
+        if (IsOurTurn || IsComplete) throw new InvalidOperationException("not the remote's turn to send a handshake message");
+        byte[] payload;
+        switch (_messageIndex)
+        {
+            case 0: // -> e
+                RequireLength(message, DhLength);
+                ReadEphemeral(message[..DhLength]);
+                payload = _symmetric.DecryptAndHash(message[DhLength..]);
+                break;
+            case 1: // <- e, ee, s, es
+                RequireLength(message, DhLength + EncryptedStaticLength + NoiseCipherState.TagLength);
+                ReadEphemeral(message[..DhLength]);
+                MixDh(_ephemeral!, _remoteEphemeral!);
+                _remoteStatic = _symmetric.DecryptAndHash(message.Slice(DhLength, EncryptedStaticLength));
+                MixDh(_ephemeral!, _remoteStatic);
+                payload = _symmetric.DecryptAndHash(message[(DhLength + EncryptedStaticLength)..]);
+                break;
+            default: // -> s, se
+                RequireLength(message, EncryptedStaticLength + NoiseCipherState.TagLength);
+                _remoteStatic = _symmetric.DecryptAndHash(message[..EncryptedStaticLength]);
+                MixDh(_ephemeral!, _remoteStatic);
+                payload = _symmetric.DecryptAndHash(message[EncryptedStaticLength..]);
+                break;
+        }
+        _messageIndex++;
+        return payload;
+    }
+
+    /// <summary>
+    /// Split after the last message: returns (send, receive) for this side. The initiator sends with the
+    /// first cipher state (initiator-to-responder) and the responder with the second.
+    /// </summary>
+    public (NoiseCipherState Send, NoiseCipherState Receive) Split()
+    {
+        if (!IsComplete) throw new InvalidOperationException("handshake not complete");
+        var (first, second) = _symmetric.Split();
+        return _initiator ? (first, second) : (second, first);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _symmetric.Dispose();
+        _static.Dispose();
+        _ephemeral?.Dispose();
+    }
+
+    // The initiator writes messages 0 and 2, the responder message 1.
+    private bool IsOurTurn => !IsComplete && (_messageIndex % 2 == 0) == _initiator;
+
+    private byte[] WriteEphemeral()
+    {
+        _ephemeral ??= GenerateKey();
+        byte[] e = _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        _symmetric.MixHash(e);
+        return e;
+    }
+
+    private void ReadEphemeral(ReadOnlySpan<byte> e)
+    {
+        _remoteEphemeral = e.ToArray();
+        _symmetric.MixHash(_remoteEphemeral);
+    }
+
+    private void MixDh(Key privateKey, byte[] remotePublic)
+    {
+        if (!NSec.Cryptography.PublicKey.TryImport(X25519, remotePublic, KeyBlobFormat.RawPublicKey, out var publicKey) || publicKey is null)
+            throw new NoiseException(NoiseError.BadNoiseKey, "invalid X25519 public key");
+        var parameters = new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
+        // NSec refuses an all-zero result (low-order remote point); treat that as a bad key.
+        using var shared = X25519.Agree(privateKey, publicKey, in parameters)
+            ?? throw new NoiseException(NoiseError.BadNoiseKey, "X25519 produced an all-zero shared secret");
+        byte[] raw = shared.Export(SharedSecretBlobFormat.RawSharedSecret);
+        _symmetric.MixKey(raw);
+        CryptographicOperations.ZeroMemory(raw);
+    }
+
+    private static void RequireLength(ReadOnlySpan<byte> message, int minimum)
+    {
+        if (message.Length < minimum)
+            throw new NoiseException(NoiseError.BadMessage, $"handshake message of {message.Length} bytes is shorter than the {minimum} the XX pattern requires");
+    }
+
+    private static byte[] Concat(byte[][] parts)
+    {
+        int length = 0;
+        foreach (var part in parts) length += part.Length;
+        byte[] result = new byte[length];
+        int offset = 0;
+        foreach (var part in parts)
+        {
+            part.CopyTo(result, offset);
+            offset += part.Length;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,363 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using P2PNet.Core;
+
+namespace P2PNet.Security.Noise;
+
+/// <summary>
+/// A connection secured by Noise: every write is sent as 2-byte-length-prefixed ChaChaPoly frames, every read
+/// returns decrypted plaintext. Made by <see cref="NoiseHandshake"/>.
+/// </summary>
+/// <remarks>
+/// Not thread-safe per direction: at most one read and one write may be in flight at a time (one reader and
+/// one writer may run concurrently). Callers with several writers must serialize them. Disposing the stream
+/// disposes the inner stream. After any exception from a read or write the nonces may be out of step with the
+/// peer, so the stream must be disposed.
+/// </remarks>
+public sealed class NoiseStream : Stream
+{
+    /// <summary>Largest plaintext carried by one frame: the Noise message limit minus the AEAD tag.</summary>
+    public const int MaxPlaintextPerFrame = NoiseHandshake.MaxMessageLength - NoiseCipherState.TagLength;
+
+    private const int MaxFrameSize = NoiseHandshake.LengthPrefixSize + NoiseHandshake.MaxMessageLength;
+
+    // Frames of one large write are gathered into a buffer of about this size and sent with one inner write.
+    private const int WriteBatchSize = 256 * 1024;
+
+    private readonly NoiseCipherState _send;
+    private readonly NoiseCipherState _receive;
+
+    // Holds raw frames read from the inner stream; a frame whose plaintext does not fit the caller's buffer is
+    // decrypted in place and served from here by later reads.
+    private byte[]? _readBuffer;
+    private int _rawStart;
+    private int _rawCount;
+    private int _plainStart;
+    private int _plainCount;
+
+    private bool _readFaulted;
+    private int _reading;
+    private int _writing;
+    private int _disposed;
+
+    internal NoiseStream(Stream inner, NoiseCipherState send, NoiseCipherState receive, PublicKey remotePublicKey, PeerId remotePeerId)
+    {
+        Inner = inner;
+        _send = send;
+        _receive = receive;
+        RemotePublicKey = remotePublicKey;
+        RemotePeerId = remotePeerId;
+        _readBuffer = ArrayPool<byte>.Shared.Rent(MaxFrameSize);
+    }
+
+    /// <summary>The authenticated remote peer.</summary>
+    public PeerId RemotePeerId { get; }
+
+    /// <summary>The remote's libp2p identity key.</summary>
+    public PublicKey RemotePublicKey { get; }
+
+    /// <summary>The raw connection underneath.</summary>
+    public Stream Inner { get; }
+
+    /// <inheritdoc />
+    public override bool CanRead => _disposed == 0;
+
+    /// <inheritdoc />
+    public override bool CanWrite => _disposed == 0;
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void Flush() => Inner.Flush();
+
+    /// <inheritdoc />
+    public override Task FlushAsync(CancellationToken cancellationToken) => Inner.FlushAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return Read(buffer.AsSpan(offset, count));
+    }
+
+    /// <inheritdoc />
+    public override int Read(Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty) return 0;
+        EnterRead();
+        try
+        {
+            while (true)
+            {
+                int result = TryReadBuffered(buffer);
+                if (result > 0) return result;
+                if (result == 0) continue; // an empty frame: keep going, 0 would mean end of stream
+                int read = Inner.Read(ReadBuffer.AsSpan(_rawStart + _rawCount));
+                if (!OnInnerRead(read)) return 0;
+            }
+        }
+        finally
+        {
+            ExitRead();
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty) return 0;
+        EnterRead();
+        try
+        {
+            while (true)
+            {
+                int result = TryReadBuffered(buffer.Span);
+                if (result > 0) return result;
+                if (result == 0) continue;
+                int read = await Inner.ReadAsync(ReadBuffer.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
+                if (!OnInnerRead(read)) return 0;
+            }
+        }
+        finally
+        {
+            ExitRead();
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        Write(buffer.AsSpan(offset, count));
+    }
+
+    /// <inheritdoc />
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty) return;
+        EnterWrite();
+        byte[] batch = ArrayPool<byte>.Shared.Rent(Math.Min(EncodedLength(buffer.Length), WriteBatchSize));
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int used = EncryptBatch(buffer, batch, out int consumed);
+                buffer = buffer[consumed..];
+                Inner.Write(batch, 0, used);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+            ExitWrite();
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty) return;
+        EnterWrite();
+        byte[] batch = ArrayPool<byte>.Shared.Rent(Math.Min(EncodedLength(buffer.Length), WriteBatchSize));
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int used = EncryptBatch(buffer.Span, batch, out int consumed);
+                buffer = buffer[consumed..];
+                await Inner.WriteAsync(batch.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+            ExitWrite();
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (disposing)
+        {
+            Inner.Dispose();
+            Release();
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        // Close the inner stream asynchronously first; base.DisposeAsync then runs Dispose(true), whose
+        // second inner Dispose is a no-op (Stream disposal is idempotent).
+        await Inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private byte[] ReadBuffer => _readBuffer ?? throw new ObjectDisposedException(nameof(NoiseStream));
+
+    private void Release()
+    {
+        _send.Dispose();
+        _receive.Dispose();
+        // A read still in flight may yet touch the buffer; then leave it to the GC rather than the pool.
+        byte[]? buffer = Interlocked.Exchange(ref _readBuffer, null);
+        if (buffer is not null && Volatile.Read(ref _reading) == 0) ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    /// <summary>Bytes needed to send <paramref name="plaintextLength"/> bytes: each frame adds a prefix and a tag.</summary>
+    private static int EncodedLength(int plaintextLength)
+    {
+        long frames = ((long)plaintextLength + MaxPlaintextPerFrame - 1) / MaxPlaintextPerFrame;
+        return (int)Math.Min(int.MaxValue, plaintextLength + frames * (NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength));
+    }
+
+    /// <summary>Encrypts as many frames of <paramref name="plaintext"/> as fit in <paramref name="batch"/>; returns bytes used.</summary>
+    private int EncryptBatch(ReadOnlySpan<byte> plaintext, byte[] batch, out int consumed)
+    {
+        const int overhead = NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength;
+        int used = 0;
+        consumed = 0;
+        while (consumed < plaintext.Length)
+        {
+            int chunk = Math.Min(Math.Min(plaintext.Length - consumed, MaxPlaintextPerFrame), batch.Length - used - overhead);
+            if (chunk <= 0) break;
+            Span<byte> frame = batch.AsSpan(used, overhead + chunk);
+            BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)(chunk + NoiseCipherState.TagLength));
+            _send.EncryptWithAd(ReadOnlySpan<byte>.Empty, plaintext.Slice(consumed, chunk), frame[NoiseHandshake.LengthPrefixSize..]);
+            used += frame.Length;
+            consumed += chunk;
+        }
+        return used;
+    }
+
+    /// <summary>
+    /// Serves the read from buffered data: returns the bytes copied (&gt; 0), 0 after consuming an empty frame,
+    /// or -1 when more input is needed (the buffer is then ready for an inner read at _rawStart + _rawCount).
+    /// </summary>
+    private int TryReadBuffered(Span<byte> destination)
+    {
+        byte[] buffer = ReadBuffer;
+        if (_plainCount > 0) return TakePlaintext(buffer, destination);
+        // After a failed frame the receive nonce is out of step for good: refuse further reads.
+        if (_readFaulted) throw new NoiseException(NoiseError.DecryptFailed, "the Noise stream failed earlier and cannot be read");
+        if (_rawCount < NoiseHandshake.LengthPrefixSize) return NeedInput(buffer, NoiseHandshake.LengthPrefixSize);
+        int length = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(_rawStart));
+        if (length < NoiseCipherState.TagLength)
+        {
+            _readFaulted = true;
+            throw new NoiseException(NoiseError.DecryptFailed, $"transport frame of {length} bytes is shorter than its tag");
+        }
+        int frameSize = NoiseHandshake.LengthPrefixSize + length;
+        if (_rawCount < frameSize) return NeedInput(buffer, frameSize);
+
+        Span<byte> ciphertext = buffer.AsSpan(_rawStart + NoiseHandshake.LengthPrefixSize, length);
+        int plaintextLength = length - NoiseCipherState.TagLength;
+        int plaintextStart = _rawStart + NoiseHandshake.LengthPrefixSize;
+        _rawStart += frameSize;
+        _rawCount -= frameSize;
+        // Fits: decrypt straight into the caller's buffer, no extra copy; otherwise in place, served later.
+        bool direct = plaintextLength <= destination.Length;
+        try
+        {
+            _receive.DecryptWithAd(ReadOnlySpan<byte>.Empty, ciphertext, direct ? destination : ciphertext);
+        }
+        catch (NoiseException)
+        {
+            _readFaulted = true;
+            throw;
+        }
+        if (direct) return plaintextLength;
+        _plainStart = plaintextStart;
+        _plainCount = plaintextLength;
+        return TakePlaintext(buffer, destination);
+    }
+
+    private int TakePlaintext(byte[] buffer, Span<byte> destination)
+    {
+        int n = Math.Min(_plainCount, destination.Length);
+        buffer.AsSpan(_plainStart, n).CopyTo(destination);
+        _plainStart += n;
+        _plainCount -= n;
+        return n;
+    }
+
+    /// <summary>Makes room for a whole <paramref name="needed"/>-byte unit after _rawStart; returns -1.</summary>
+    private int NeedInput(byte[] buffer, int needed)
+    {
+        if (_rawCount == 0) _rawStart = 0;
+        else if (_rawStart + needed > buffer.Length)
+        {
+            buffer.AsSpan(_rawStart, _rawCount).CopyTo(buffer);
+            _rawStart = 0;
+        }
+        return -1;
+    }
+
+    /// <summary>Accounts for an inner read; false on a clean end of stream, throws when it ends mid-frame.</summary>
+    private bool OnInnerRead(int read)
+    {
+        if (read > 0)
+        {
+            _rawCount += read;
+            return true;
+        }
+        if (_rawCount == 0) return false;
+        throw new NoiseException(NoiseError.Truncated, "connection closed in the middle of a Noise frame");
+    }
+
+    private void EnterRead()
+    {
+        if (Interlocked.Exchange(ref _reading, 1) != 0) throw new InvalidOperationException("concurrent reads on a NoiseStream");
+    }
+
+    private void ExitRead()
+    {
+        Volatile.Write(ref _reading, 0);
+    }
+
+    private void EnterWrite()
+    {
+        if (Interlocked.Exchange(ref _writing, 1) != 0) throw new InvalidOperationException("concurrent writes on a NoiseStream");
+    }
+
+    private void ExitWrite() => Volatile.Write(ref _writing, 0);
+}
