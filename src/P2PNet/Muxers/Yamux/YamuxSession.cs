@@ -1,0 +1,846 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using P2PNet.Core;
+
+namespace P2PNet.Muxers.Yamux;
+
+/// <summary>
+/// A yamux (<c>/yamux/1.0.0</c>) session over one connection. The constructor starts it: one read loop
+/// demultiplexes frames into streams, one write loop is the only writer of the connection and coalesces queued
+/// frames into large writes with one flush per batch. Control replies (pongs, window updates, resets) jump ahead
+/// of queued data so that a full data queue never blocks them.
+/// </summary>
+/// <remarks>
+/// Strictness, chosen for safety: a bad version, an unknown type, a ping or go-away on a non-zero stream id, a
+/// data or window-update frame on stream 0, a SYN with the wrong parity or for a stream still open, a frame without
+/// SYN for a stream id that was never opened, data after FIN, and a data frame larger than the remaining receive
+/// window all end the session with go-away (protocol error) and fault <see cref="Completion"/> with a
+/// <see cref="YamuxException"/>. Frames for streams that were opened and have since closed are discarded silently.
+/// Inbound streams are acknowledged (window update with ACK) when <see cref="AcceptStreamAsync"/> hands them out;
+/// outbound streams are opened eagerly with a window update carrying SYN. A remote go-away with code 0 stops new
+/// streams in both directions while existing streams continue until the connection closes; a remote go-away with
+/// an error code ends the session at once.
+/// </remarks>
+public sealed class YamuxSession : IStreamMuxer
+{
+    /// <summary>The multistream-select protocol id of yamux.</summary>
+    public const string ProtocolId = "/yamux/1.0.0";
+
+    /// <summary>Size of the read loop's input buffer.</summary>
+    internal const int ReadBufferSize = 64 * 1024;
+
+    /// <summary>Data bodies at least this large are read straight from the connection into the stream's buffer.</summary>
+    internal const int DirectReadThreshold = 16 * 1024;
+
+    /// <summary>Coalescing buffer of the write loop (small frames are copied into it and written together).</summary>
+    internal const int WriteBufferSize = 64 * 1024;
+
+    /// <summary>Data bodies at least this large are written from their own buffer instead of being coalesced.</summary>
+    internal const int DirectWriteThreshold = 8 * 1024;
+
+    /// <summary>Bytes written per batch before the write loop flushes and looks at control frames again.</summary>
+    internal const int MaxWriteBatchBytes = 1024 * 1024;
+
+    private readonly Stream _connection;
+    private readonly bool _isClient;
+    private readonly YamuxOptions _options;
+    private readonly ILogger _logger;
+
+    private readonly Lock _sync = new();
+    private readonly Dictionary<uint, YamuxStream> _streams = [];
+    private readonly Dictionary<uint, TaskCompletionSource> _pings = [];
+    private uint _nextStreamId;
+    private uint _highestRemoteId;
+    private uint _nextPingId;
+    private int _inboundCount;
+    private int _unackedOutbound;
+    private TaskCompletionSource? _ackWaiter;
+    private bool _localGoAway;
+    private bool _remoteGoAway;
+    private bool _goAwayQueued;
+    private volatile bool _shuttingDown;
+    private volatile bool _dropData;
+    private YamuxFrameHeader? _finalGoAway;
+    private YamuxException? _error;
+
+    private readonly Lock _controlSync = new();
+    private readonly Queue<YamuxFrameHeader> _control = new();
+    private readonly Channel<YamuxOutFrame> _writeQueue;
+    private readonly Channel<YamuxStream> _acceptQueue;
+
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _run;
+    private int _disposed;
+
+    // Read loop state (touched by the read loop only).
+    private byte[] _readBuffer = [];
+    private int _readStart;
+    private int _readEnd;
+
+    /// <summary>Creates the session and starts its read and write loops.</summary>
+    /// <param name="connection">The secured connection; owned and disposed by the session.</param>
+    /// <param name="isClient">True on the side that initiated the connection (uses odd stream ids).</param>
+    /// <param name="options">Tunables; <see cref="YamuxOptions.Default"/> when null.</param>
+    /// <param name="logger">Logger; nothing is logged when null.</param>
+    public YamuxSession(Stream connection, bool isClient, YamuxOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _options = options ?? YamuxOptions.Default;
+        _options.Validate();
+        _connection = connection;
+        _isClient = isClient;
+        _logger = logger ?? NullLogger.Instance;
+        _nextStreamId = isClient ? 1u : 2u;
+        _writeQueue = Channel.CreateBounded<YamuxOutFrame>(new BoundedChannelOptions(_options.WriteQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _acceptQueue = Channel.CreateBounded<YamuxStream>(new BoundedChannelOptions(_options.AcceptBacklog)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _run = Task.Run(RunAsync);
+    }
+
+    /// <summary>True on the initiating side (odd stream ids).</summary>
+    public bool IsClient => _isClient;
+
+    /// <summary>
+    /// Completes when the session has ended and its loops have stopped: successfully after disposal or a clean
+    /// end of the connection, faulted with a <see cref="YamuxException"/> on a protocol violation, a remote
+    /// go-away with an error code, or a connection failure.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    internal int StreamCount { get { lock (_sync) return _streams.Count; } }
+
+    /// <summary>Opens an outbound stream; its SYN is queued at once. Waits while the ACK backlog is full.</summary>
+    public async ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken = default)
+    {
+        YamuxStream stream;
+        while (true)
+        {
+            TaskCompletionSource waiter;
+            lock (_sync)
+            {
+                ThrowIfCannotOpen();
+                if (_unackedOutbound < _options.MaxAckBacklog)
+                {
+                    if (_nextStreamId > uint.MaxValue - 2) throw new YamuxException(YamuxError.ProtocolError, "stream ids exhausted");
+                    stream = new YamuxStream(this, _nextStreamId, outbound: true, _options) { AwaitingAck = true };
+                    _nextStreamId += 2;
+                    _unackedOutbound++;
+                    _streams.Add(stream.Id, stream);
+                    break;
+                }
+                waiter = _ackWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var syn = new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, stream.Id, ExtraWindow);
+        try
+        {
+            await EnqueueAsync(new YamuxOutFrame(syn, null, stream), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Forget(stream);
+            throw;
+        }
+        return stream;
+    }
+
+    /// <summary>
+    /// Waits for the next inbound stream and acknowledges it. Streams queued before the session ended cleanly are
+    /// still handed out (they yield the data they buffered); null once none are left and the session ended or the
+    /// remote went away, and at once after the session failed.
+    /// </summary>
+    public async ValueTask<MuxedStream?> AcceptStreamAsync(CancellationToken cancellationToken = default)
+    {
+        var reader = _acceptQueue.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var stream))
+            {
+                if (_shuttingDown && _error is not null) return null; // after a failure nothing queued is trustworthy
+                if (stream.IsReset) continue;
+                if (!_shuttingDown)
+                {
+                    var ack = new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.Id, ExtraWindow);
+                    try
+                    {
+                        await EnqueueAsync(new YamuxOutFrame(ack, null, stream), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (YamuxException)
+                    {
+                        // The session ended meanwhile; the stream still yields what it buffered.
+                    }
+                }
+                return stream;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Sends a ping and returns the round-trip time once the matching ACK arrives.</summary>
+    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
+    {
+        var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        uint id;
+        lock (_sync)
+        {
+            if (_shuttingDown) throw Ended();
+            id = _nextPingId++;
+            _pings.Add(id, pong);
+        }
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            EnqueueControl(new YamuxFrameHeader(YamuxFrameType.Ping, YamuxFlags.Syn, 0, id));
+            await pong.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_sync) _pings.Remove(id);
+        }
+        return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>
+    /// Queues go-away (normal termination) behind the frames already queued: the remote should open no more
+    /// streams, and this side opens and accepts no more. Existing streams continue; dispose the session to close
+    /// the connection.
+    /// </summary>
+    public async ValueTask GoAwayAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_sync)
+        {
+            if (_localGoAway || _shuttingDown) return;
+            _localGoAway = true;
+            _goAwayQueued = true;
+        }
+        var goAway = new YamuxFrameHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal);
+        try
+        {
+            await EnqueueAsync(new YamuxOutFrame(goAway, null, null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (YamuxException)
+        {
+            // The session ended meanwhile.
+        }
+    }
+
+    /// <summary>
+    /// Ends the session: sends go-away (normal) after the queued frames, waits up to
+    /// <see cref="YamuxOptions.CloseTimeout"/> for them to be written, closes the connection and awaits both loops.
+    /// Idempotent; never throws.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            BeginShutdown(null, YamuxGoAwayCode.Normal, drain: true, "disposed");
+            try
+            {
+                await _run.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The remote is not reading: abandon the queued frames.
+                await AbortConnectionAsync().ConfigureAwait(false);
+            }
+        }
+        await _run.ConfigureAwait(false);
+    }
+
+    /// <summary>Queues a frame of a stream behind earlier ones (waits while the queue is full).</summary>
+    internal async ValueTask EnqueueAsync(YamuxOutFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _writeQueue.Writer.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw Ended();
+        }
+    }
+
+    internal void SendWindowUpdate(YamuxStream stream, uint delta) =>
+        EnqueueControl(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta));
+
+    internal void SendReset(uint streamId) =>
+        EnqueueControl(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, streamId, 0));
+
+    /// <summary>Queues FIN from a synchronous dispose, behind the stream's queued data.</summary>
+    internal void QueueFinFromDispose(YamuxStream stream)
+    {
+        var frame = new YamuxOutFrame(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, stream.Id, 0), null, stream);
+        if (!_writeQueue.Writer.TryWrite(frame) && !_shuttingDown) _ = QueueFinSlowAsync(frame);
+    }
+
+    private async Task QueueFinSlowAsync(YamuxOutFrame frame)
+    {
+        try
+        {
+            await EnqueueAsync(frame, _abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is YamuxException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The session ended: the FIN no longer matters.
+        }
+    }
+
+    /// <summary>Forgets a stream once both directions are done (or it was reset).</summary>
+    internal void TryRemove(YamuxStream stream)
+    {
+        if (stream.IsFinished) Forget(stream);
+    }
+
+    private void Forget(YamuxStream stream)
+    {
+        lock (_sync)
+        {
+            if (_streams.TryGetValue(stream.Id, out var current) && ReferenceEquals(current, stream)) _streams.Remove(stream.Id);
+            if (stream.Counted)
+            {
+                stream.Counted = false;
+                _inboundCount--;
+            }
+            MarkAcked(stream);
+        }
+    }
+
+    /// <summary>Must hold <see cref="_sync"/>.</summary>
+    private void MarkAcked(YamuxStream stream)
+    {
+        if (!stream.AwaitingAck) return;
+        stream.AwaitingAck = false;
+        _unackedOutbound--;
+        _ackWaiter?.TrySetResult();
+        _ackWaiter = null;
+    }
+
+    private uint ExtraWindow => (uint)(_options.InitialWindowSize - YamuxFrameHeader.DefaultWindow);
+
+    private void ThrowIfCannotOpen()
+    {
+        if (_shuttingDown) throw Ended();
+        if (_remoteGoAway) throw new YamuxException(YamuxError.RemoteGoAway, "the remote sent go-away");
+        if (_localGoAway) throw new YamuxException(YamuxError.SessionClosed, "go-away was sent");
+    }
+
+    private YamuxException Ended()
+    {
+        var error = _error;
+        return error is null
+            ? new YamuxException(YamuxError.SessionClosed, "the yamux session has ended")
+            : new YamuxException(error.Error, error.Message, error);
+    }
+
+    /// <summary>
+    /// Queues a control frame ahead of data and wakes the write loop. Fails the session when the bound is hit:
+    /// the remote keeps provoking replies without reading them.
+    /// </summary>
+    private void EnqueueControl(YamuxFrameHeader header, bool bypassLimit = false)
+    {
+        bool overloaded = false;
+        lock (_controlSync)
+        {
+            if (!bypassLimit && _control.Count >= _options.MaxPendingControlFrames) overloaded = true;
+            else _control.Enqueue(header);
+        }
+        if (overloaded)
+        {
+            var error = new YamuxException(YamuxError.Overloaded, "too many pending control frames: the remote is not reading");
+            YamuxLog.ProtocolViolation(_logger, error.Error, error.Message);
+            BeginShutdown(error, YamuxGoAwayCode.InternalError, drain: false, "overloaded");
+            return;
+        }
+        _writeQueue.Writer.TryWrite(default); // doorbell; if the queue is full the write loop is busy anyway
+    }
+
+    private bool TryDequeueControl(out YamuxFrameHeader header)
+    {
+        lock (_controlSync) return _control.TryDequeue(out header);
+    }
+
+    private bool HasControl()
+    {
+        lock (_controlSync) return _control.Count > 0;
+    }
+
+    /// <summary>
+    /// Starts ending the session once: fails streams and pings, ends accepting, optionally queues go-away, and
+    /// completes the write queue so the write loop finishes (writing queued data only when <paramref name="drain"/>).
+    /// </summary>
+    private void BeginShutdown(YamuxException? error, YamuxGoAwayCode? goAway, bool drain, string reason)
+    {
+        YamuxStream[] streams;
+        TaskCompletionSource[] pings;
+        bool sendGoAway;
+        lock (_sync)
+        {
+            if (_shuttingDown) return;
+            _error = error;
+            _dropData = !drain;
+            _shuttingDown = true;
+            sendGoAway = goAway is not null && !_goAwayQueued;
+            _goAwayQueued = true;
+            streams = [.. _streams.Values];
+            _streams.Clear();
+            pings = [.. _pings.Values];
+            _ackWaiter?.TrySetResult();
+            _ackWaiter = null;
+        }
+        YamuxLog.SessionEnded(_logger, reason);
+        if (sendGoAway)
+        {
+            var header = new YamuxFrameHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)goAway!.Value);
+            // A graceful close sends go-away after the queued frames, so the remote still sees their SYNs; a failure sends it first.
+            if (drain) lock (_controlSync) _finalGoAway = header;
+            else EnqueueControl(header, bypassLimit: true);
+        }
+        var ended = error ?? new YamuxException(YamuxError.SessionClosed, "the yamux session has ended");
+        foreach (var stream in streams) stream.OnSessionEnded(ended);
+        if (!drain)
+        {
+            // Bound the final go-away write: a remote that stopped reading must not keep the session alive.
+            try
+            {
+                _abort.CancelAfter(_options.CloseTimeout);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+        foreach (var pong in pings) pong.TrySetException(Ended());
+        _acceptQueue.Writer.TryComplete();
+        _writeQueue.Writer.TryComplete();
+    }
+
+    private async Task AbortConnectionAsync()
+    {
+        try
+        {
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            YamuxLog.ConnectionError(_logger, ex);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        Task read = ReadLoopAsync();
+        Task write = WriteLoopAsync();
+        Task keepAlive = KeepAliveLoopAsync();
+        await write.ConfigureAwait(false);
+        // The write loop only ends once shutdown began; closing the connection stops the read loop.
+        await AbortConnectionAsync().ConfigureAwait(false);
+        await read.ConfigureAwait(false);
+        await keepAlive.ConfigureAwait(false);
+        _abort.Dispose();
+        if (_error is { } error) _completion.TrySetException(error);
+        else _completion.TrySetResult();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+        var reader = _writeQueue.Reader;
+        var token = _abort.Token;
+        try
+        {
+            while (true)
+            {
+                if (!HasControl() && !reader.TryPeek(out _)
+                    && !await reader.WaitToReadAsync(token).ConfigureAwait(false) && !HasControl())
+                {
+                    // Queue completed and drained: the graceful go-away goes last.
+                    YamuxFrameHeader? last;
+                    lock (_controlSync) (last, _finalGoAway) = (_finalGoAway, null);
+                    if (last is { } goAway)
+                    {
+                        goAway.Write(buffer);
+                        await _connection.WriteAsync(buffer.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
+                        await _connection.FlushAsync(token).ConfigureAwait(false);
+                    }
+                    break;
+                }
+                int pos = 0, batch = 0;
+                while (true)
+                {
+                    while (TryDequeueControl(out var control))
+                    {
+                        if (pos + YamuxFrameHeader.Size > buffer.Length)
+                        {
+                            await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                            pos = 0;
+                        }
+                        control.Write(buffer.AsSpan(pos));
+                        pos += YamuxFrameHeader.Size;
+                    }
+                    if (batch >= MaxWriteBatchBytes || !reader.TryRead(out var frame)) break;
+                    if (frame.IsDoorbell) continue;
+                    var header = frame.Header;
+                    bool reset = frame.Stream?.OnFrameWriting((header.Flags & YamuxFlags.Syn) != 0) ?? false;
+                    if (_dropData || (reset && (header.Flags & YamuxFlags.Syn) == 0))
+                    {
+                        if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
+                        continue;
+                    }
+                    if (reset) header = header with { Flags = header.Flags | YamuxFlags.Rst };
+                    int length = frame.Payload is null ? 0 : (int)header.Length;
+                    if (frame.Payload is { } body && length >= DirectWriteThreshold)
+                    {
+                        // Large body: write what is coalesced so far, then header and body from the payload itself.
+                        if (pos > 0) await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        batch += pos + YamuxFrameHeader.Size + length;
+                        pos = 0;
+                        header.Write(body);
+                        await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
+                        ArrayPool<byte>.Shared.Return(body);
+                        continue;
+                    }
+                    if (pos + YamuxFrameHeader.Size + length > buffer.Length)
+                    {
+                        await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        batch += pos;
+                        pos = 0;
+                    }
+                    header.Write(buffer.AsSpan(pos));
+                    pos += YamuxFrameHeader.Size;
+                    if (frame.Payload is not null)
+                    {
+                        frame.Payload.AsSpan(YamuxFrameHeader.Size, length).CopyTo(buffer.AsSpan(pos));
+                        pos += length;
+                        ArrayPool<byte>.Shared.Return(frame.Payload);
+                    }
+                }
+                if (pos > 0) await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                await _connection.FlushAsync(token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (_shuttingDown && ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // Aborted while closing.
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            YamuxLog.ConnectionError(_logger, ex);
+            BeginShutdown(new YamuxException(YamuxError.ConnectionLost, "writing to the connection failed", ex), null, drain: false, "write failed");
+        }
+        catch (Exception ex)
+        {
+            YamuxLog.InternalError(_logger, ex);
+            BeginShutdown(new YamuxException(YamuxError.InternalError, "the yamux write loop failed", ex), null, drain: false, "internal error");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _writeQueue.Writer.TryComplete();
+            while (reader.TryRead(out var left))
+            {
+                if (left.Payload is not null) ArrayPool<byte>.Shared.Return(left.Payload);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        try
+        {
+            while (await FillAsync(YamuxFrameHeader.Size).ConfigureAwait(false))
+            {
+                var header = YamuxFrameHeader.Read(_readBuffer.AsSpan(_readStart));
+                _readStart += YamuxFrameHeader.Size;
+                if (!await HandleFrameAsync(header).ConfigureAwait(false)) return;
+            }
+            BeginShutdown(null, null, drain: false, "connection closed by the remote");
+        }
+        catch (YamuxException ex) when (!_shuttingDown)
+        {
+            YamuxLog.ProtocolViolation(_logger, ex.Error, ex.Message);
+            BeginShutdown(ex, YamuxGoAwayCode.ProtocolError, drain: false, "protocol violation");
+        }
+        catch (Exception ex) when (_shuttingDown && ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The connection was closed because the session is ending (YamuxException is an IOException).
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            YamuxLog.ConnectionError(_logger, ex);
+            BeginShutdown(new YamuxException(YamuxError.ConnectionLost, "reading from the connection failed", ex), null, drain: false, "read failed");
+        }
+        catch (Exception ex)
+        {
+            YamuxLog.InternalError(_logger, ex);
+            BeginShutdown(new YamuxException(YamuxError.InternalError, "the yamux read loop failed", ex), YamuxGoAwayCode.InternalError, drain: false, "internal error");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(_readBuffer);
+            _readBuffer = [];
+        }
+    }
+
+    /// <summary>Handles one frame whose header was consumed; false ends the read loop.</summary>
+    private async ValueTask<bool> HandleFrameAsync(YamuxFrameHeader header)
+    {
+        if (header.Version != YamuxFrameHeader.ProtocolVersion)
+        {
+            throw new YamuxException(YamuxError.BadVersion, $"unsupported yamux version {header.Version}");
+        }
+        switch (header.Type)
+        {
+            case YamuxFrameType.Data:
+            case YamuxFrameType.WindowUpdate:
+                await HandleStreamFrameAsync(header).ConfigureAwait(false);
+                return true;
+            case YamuxFrameType.Ping:
+                if (header.StreamId != 0) throw new YamuxException(YamuxError.ProtocolError, "ping on a non-zero stream id");
+                if ((header.Flags & YamuxFlags.Syn) != 0)
+                {
+                    EnqueueControl(new YamuxFrameHeader(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length));
+                }
+                else if ((header.Flags & YamuxFlags.Ack) != 0)
+                {
+                    TaskCompletionSource? pong;
+                    lock (_sync) _pings.TryGetValue(header.Length, out pong);
+                    pong?.TrySetResult();
+                }
+                return true;
+            case YamuxFrameType.GoAway:
+                if (header.StreamId != 0) throw new YamuxException(YamuxError.ProtocolError, "go-away on a non-zero stream id");
+                YamuxLog.RemoteGoAway(_logger, header.Length);
+                if (header.Length != (uint)YamuxGoAwayCode.Normal)
+                {
+                    var error = new YamuxException(YamuxError.RemoteGoAway, $"the remote ended the session with go-away code {header.Length}");
+                    BeginShutdown(error, null, drain: false, "remote go-away with error");
+                    return false;
+                }
+                lock (_sync) _remoteGoAway = true;
+                _acceptQueue.Writer.TryComplete();
+                return true;
+            default:
+                throw new YamuxException(YamuxError.UnknownType, $"unknown yamux frame type {(byte)header.Type}");
+        }
+    }
+
+    private async ValueTask HandleStreamFrameAsync(YamuxFrameHeader header)
+    {
+        uint id = header.StreamId;
+        if (id == 0) throw new YamuxException(YamuxError.ProtocolError, $"{header.Type} frame on stream 0");
+        bool isData = header.Type == YamuxFrameType.Data;
+        // Nothing may be buffered beyond the receive window: check the length before reading the body.
+        if (isData && header.Length > (uint)_options.InitialWindowSize)
+        {
+            throw new YamuxException(YamuxError.WindowOverrun, $"data frame of {header.Length} bytes exceeds the receive window");
+        }
+        YamuxStream? stream;
+        if ((header.Flags & YamuxFlags.Syn) != 0)
+        {
+            stream = OpenInbound(id);
+        }
+        else
+        {
+            bool known;
+            lock (_sync)
+            {
+                known = _streams.TryGetValue(id, out stream);
+                if (!known && (header.Flags & YamuxFlags.Rst) == 0 && !WasOpened(id))
+                {
+                    throw new YamuxException(YamuxError.UnknownStream, $"frame for stream {id}, which was never opened");
+                }
+            }
+            if (!known) YamuxLog.DiscardedFrame(_logger, id, isData ? header.Length : 0);
+        }
+        if (stream is null)
+        {
+            if (isData) await DiscardAsync((int)header.Length).ConfigureAwait(false);
+            return;
+        }
+        if ((header.Flags & YamuxFlags.Ack) != 0)
+        {
+            lock (_sync) MarkAcked(stream);
+        }
+        if (isData)
+        {
+            if (header.Length > 0) await ReceiveBodyAsync(stream, (int)header.Length).ConfigureAwait(false);
+        }
+        else if (header.Length > 0)
+        {
+            stream.OnWindowUpdate(header.Length);
+        }
+        if ((header.Flags & YamuxFlags.Rst) != 0)
+        {
+            stream.OnRemoteReset();
+            Forget(stream);
+        }
+        else if ((header.Flags & YamuxFlags.Fin) != 0)
+        {
+            stream.OnRemoteFin();
+            TryRemove(stream);
+        }
+    }
+
+    /// <summary>Must hold <see cref="_sync"/>. True when <paramref name="id"/> was opened by either side at some point.</summary>
+    private bool WasOpened(uint id) => IsLocalId(id) ? id < _nextStreamId : id <= _highestRemoteId;
+
+    private bool IsLocalId(uint id) => (id % 2 == 1) == _isClient;
+
+    /// <summary>Registers a stream the remote opened, or rejects it with RST (returns null).</summary>
+    private YamuxStream? OpenInbound(uint id)
+    {
+        if (IsLocalId(id)) throw new YamuxException(YamuxError.InvalidStreamId, $"remote opened stream {id} with this side's parity");
+        string? rejected = null;
+        YamuxStream? stream = null;
+        lock (_sync)
+        {
+            if (_streams.ContainsKey(id)) throw new YamuxException(YamuxError.DuplicateStream, $"SYN for stream {id}, which is open");
+            if (id > _highestRemoteId) _highestRemoteId = id;
+            if (_shuttingDown || _localGoAway) rejected = "going away";
+            else if (_remoteGoAway) rejected = "the remote went away";
+            else if (_inboundCount >= _options.MaxStreams) rejected = "too many streams";
+            else
+            {
+                stream = new YamuxStream(this, id, outbound: false, _options);
+                if (!_acceptQueue.Writer.TryWrite(stream))
+                {
+                    rejected = "accept backlog full";
+                    stream = null;
+                }
+                else
+                {
+                    stream.Counted = true;
+                    _inboundCount++;
+                    _streams.Add(id, stream);
+                }
+            }
+        }
+        if (rejected is not null)
+        {
+            YamuxLog.StreamRejected(_logger, id, rejected);
+            SendReset(id);
+        }
+        return stream;
+    }
+
+    private async ValueTask ReceiveBodyAsync(YamuxStream stream, int length)
+    {
+        var (first, second, credit) = stream.BeginReceive(length);
+        if (first.IsEmpty)
+        {
+            if (credit > 0) SendWindowUpdate(stream, (uint)credit);
+            await DiscardAsync(length).ConfigureAwait(false);
+            return;
+        }
+        await ReadIntoAsync(first).ConfigureAwait(false);
+        if (!second.IsEmpty) await ReadIntoAsync(second).ConfigureAwait(false);
+        stream.EndReceive(length);
+    }
+
+    /// <summary>Ensures at least <paramref name="count"/> bytes are buffered; false on a clean end of the connection.</summary>
+    private async ValueTask<bool> FillAsync(int count)
+    {
+        if (_readEnd - _readStart >= count) return true;
+        if (_readStart > 0)
+        {
+            _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
+            _readEnd -= _readStart;
+            _readStart = 0;
+        }
+        while (_readEnd < count)
+        {
+            int n = await _connection.ReadAsync(_readBuffer.AsMemory(_readEnd), _abort.Token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                if (_readEnd == 0) return false;
+                throw new EndOfStreamException("the connection ended inside a yamux frame");
+            }
+            _readEnd += n;
+        }
+        return true;
+    }
+
+    /// <summary>Copies the next bytes of the connection into <paramref name="destination"/>, reading large bodies directly.</summary>
+    private async ValueTask ReadIntoAsync(Memory<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            int buffered = _readEnd - _readStart;
+            if (buffered > 0)
+            {
+                int n = Math.Min(buffered, destination.Length);
+                _readBuffer.AsSpan(_readStart, n).CopyTo(destination.Span);
+                _readStart += n;
+                destination = destination[n..];
+            }
+            else if (destination.Length >= DirectReadThreshold)
+            {
+                int n = await _connection.ReadAsync(destination, _abort.Token).ConfigureAwait(false);
+                if (n == 0) throw new EndOfStreamException("the connection ended inside a yamux frame");
+                destination = destination[n..];
+            }
+            else
+            {
+                _readStart = _readEnd = 0;
+                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+            }
+        }
+    }
+
+    private async ValueTask DiscardAsync(int length)
+    {
+        while (length > 0)
+        {
+            if (_readEnd == _readStart)
+            {
+                _readStart = _readEnd = 0;
+                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+            }
+            int n = Math.Min(length, _readEnd - _readStart);
+            _readStart += n;
+            length -= n;
+        }
+    }
+
+    private async Task KeepAliveLoopAsync()
+    {
+        if (_options.KeepAliveInterval is not { } interval) return;
+        var token = _abort.Token;
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                timeout.CancelAfter(_options.KeepAliveTimeout);
+                try
+                {
+                    await PingAsync(timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!token.IsCancellationRequested)
+                {
+                    YamuxLog.KeepAliveFailed(_logger, ex);
+                    BeginShutdown(new YamuxException(YamuxError.KeepAliveTimeout, "keep-alive ping timed out", ex),
+                        YamuxGoAwayCode.InternalError, drain: false, "keep-alive timeout");
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or YamuxException)
+        {
+            // Session ended.
+        }
+    }
+}

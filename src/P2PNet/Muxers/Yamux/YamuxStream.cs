@@ -1,0 +1,413 @@
+using System.Buffers;
+using P2PNet.Core;
+
+namespace P2PNet.Muxers.Yamux;
+
+/// <summary>
+/// One yamux stream. Reads drain a bounded receive buffer (never more than the receive window) and return 0
+/// after the remote half-closed; writes wait for send window and are queued to the session's single writer.
+/// One concurrent reader and one concurrent writer are supported; the synchronous Read/Write are not.
+/// </summary>
+public sealed class YamuxStream : MuxedStream
+{
+    private readonly YamuxSession _session;
+    private readonly Lock _sync = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly int _windowSize;
+    private readonly int _maxFrame;
+
+    // Receive side: a ring buffer rented while it holds data (or the read loop is filling it).
+    private byte[]? _ring;
+    private int _head;
+    private int _count;
+    private bool _receiving;
+    private long _receiveWindow;
+    private int _consumedUncredited;
+    private bool _remoteFin;
+    private bool _discarding;
+    private TaskCompletionSource? _readWaiter;
+
+    // Send side.
+    private long _sendWindow = YamuxFrameHeader.DefaultWindow;
+    private bool _localFin;
+    private bool _synWritten;
+    private TaskCompletionSource? _windowWaiter;
+
+    private bool _reset;
+    private YamuxException? _sessionError;
+    private int _disposed;
+
+    internal YamuxStream(YamuxSession session, uint id, bool outbound, YamuxOptions options)
+    {
+        _session = session;
+        Id = id;
+        IsOutbound = outbound;
+        _windowSize = options.InitialWindowSize;
+        _maxFrame = options.MaxDataFrameSize;
+        _receiveWindow = options.InitialWindowSize;
+    }
+
+    /// <summary>The yamux stream id (odd when opened by the client, even when opened by the server).</summary>
+    public uint Id { get; }
+
+    internal bool IsOutbound { get; }
+
+    /// <summary>Outbound and not yet acknowledged by the remote; guarded by the session lock.</summary>
+    internal bool AwaitingAck { get; set; }
+
+    /// <summary>Inbound streams counted against <see cref="YamuxOptions.MaxStreams"/>; guarded by the session lock.</summary>
+    internal bool Counted { get; set; }
+
+    internal bool IsReset { get { lock (_sync) return _reset; } }
+
+    /// <summary>Both directions are done: the session may forget the stream id.</summary>
+    internal bool IsFinished { get { lock (_sync) return _reset || (_localFin && _remoteFin); } }
+
+    internal int BufferedBytes { get { lock (_sync) return _count; } }
+
+    internal long SendWindow { get { lock (_sync) return _sendWindow; } }
+
+    internal long ReceiveWindow { get { lock (_sync) return _receiveWindow; } }
+
+    /// <inheritdoc />
+    public override bool CanRead => Volatile.Read(ref _disposed) == 0;
+
+    /// <inheritdoc />
+    public override bool CanWrite => Volatile.Read(ref _disposed) == 0;
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty) return 0;
+        while (true)
+        {
+            TaskCompletionSource? waiter = null;
+            int credit = 0, read = 0;
+            lock (_sync)
+            {
+                if (_reset) throw ResetError();
+                if (_count > 0)
+                {
+                    read = Math.Min(_count, buffer.Length);
+                    int first = Math.Min(read, _ring!.Length - _head);
+                    _ring.AsSpan(_head, first).CopyTo(buffer.Span);
+                    _ring.AsSpan(0, read - first).CopyTo(buffer.Span[first..]);
+                    _head = (_head + read) % _ring.Length;
+                    _count -= read;
+                    ReleaseRingIfIdle();
+                    credit = Credit(read);
+                }
+                else if (_remoteFin) return 0;
+                else if (_sessionError is not null) throw SessionError();
+                else waiter = _readWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            if (waiter is null)
+            {
+                if (credit > 0) _session.SendWindowUpdate(this, (uint)credit);
+                return read;
+            }
+            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int n = await AcquireSendWindowAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
+                byte[] payload = ArrayPool<byte>.Shared.Rent(YamuxFrameHeader.Size + n);
+                buffer.Span[..n].CopyTo(payload.AsSpan(YamuxFrameHeader.Size));
+                var header = new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, Id, (uint)n);
+                try
+                {
+                    await _session.EnqueueAsync(new YamuxOutFrame(header, payload, this), cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(payload);
+                    lock (_sync) _sendWindow += n;
+                    throw;
+                }
+                buffer = buffer[n..];
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Data is flushed by the session's write loop; nothing to do.</summary>
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Data is flushed by the session's write loop; nothing to do.</summary>
+    public override void Flush() { }
+
+    /// <summary>Not supported: use <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("yamux streams are async only");
+
+    /// <summary>Not supported: use <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("yamux streams are async only");
+
+    /// <summary>Sends FIN after all data written so far; further writes fail. Idempotent; a no-op after reset.</summary>
+    public override async ValueTask CloseWriteAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_sync)
+            {
+                if (_localFin || _reset || _sessionError is not null) return;
+                _localFin = true;
+            }
+            var fin = new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, Id, 0);
+            try
+            {
+                await _session.EnqueueAsync(new YamuxOutFrame(fin, null, this), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_sync) _localFin = false;
+                throw;
+            }
+            catch (YamuxException)
+            {
+                return; // session ended: nothing left to close
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        _session.TryRemove(this);
+    }
+
+    /// <summary>Sends RST and fails pending and future reads and writes with <see cref="YamuxError.StreamReset"/>.</summary>
+    public override void Reset()
+    {
+        bool sendRst;
+        lock (_sync)
+        {
+            if (_reset) return;
+            sendRst = !(_localFin && _remoteFin) && _sessionError is null;
+            _reset = true;
+            _count = 0;
+            ReleaseRingIfIdle();
+            // An outbound stream whose SYN is still queued gets SYN|RST from the write loop instead.
+            if (IsOutbound && !_synWritten) sendRst = false;
+            WakeAll();
+        }
+        if (sendRst) _session.SendReset(Id);
+        _session.TryRemove(this);
+    }
+
+    /// <summary>Closes the write side (FIN) and releases buffers; later inbound data is discarded and credited.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                await CloseWriteAsync().ConfigureAwait(false);
+            }
+            catch (YamuxException)
+            {
+            }
+        }
+        await base.DisposeAsync().ConfigureAwait(false); // runs Dispose(true)
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0 || !disposing)
+        {
+            base.Dispose(disposing);
+            return;
+        }
+        bool queueFin = false;
+        int credit;
+        lock (_sync)
+        {
+            if (!_localFin && !_reset && _sessionError is null)
+            {
+                _localFin = true;
+                queueFin = true;
+            }
+            _discarding = true;
+            int dropped = _count;
+            _count = 0;
+            ReleaseRingIfIdle();
+            credit = Credit(dropped);
+            WakeAll();
+        }
+        if (queueFin) _session.QueueFinFromDispose(this);
+        if (credit > 0) _session.SendWindowUpdate(this, (uint)credit);
+        _session.TryRemove(this);
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Waits for send window; returns how many bytes (at most one frame) may be sent now.</summary>
+    private async ValueTask<int> AcquireSendWindowAsync(int wanted, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource waiter;
+            lock (_sync)
+            {
+                if (_reset) throw ResetError();
+                if (_localFin) throw new YamuxException(YamuxError.StreamClosed, $"stream {Id} is closed for writing");
+                if (_sessionError is not null) throw SessionError();
+                if (_sendWindow > 0)
+                {
+                    int n = (int)Math.Min(Math.Min(_sendWindow, wanted), _maxFrame);
+                    _sendWindow -= n;
+                    return n;
+                }
+                waiter = _windowWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Called by the read loop before a data body of <paramref name="length"/> bytes: checks and charges the
+    /// receive window, then returns where to put the body (empty segments = read and discard it).
+    /// </summary>
+    internal (Memory<byte> First, Memory<byte> Second, int Credit) BeginReceive(int length)
+    {
+        lock (_sync)
+        {
+            if (length > _receiveWindow)
+            {
+                throw new YamuxException(YamuxError.WindowOverrun,
+                    $"stream {Id}: data frame of {length} bytes exceeds the receive window of {_receiveWindow}");
+            }
+            if (_remoteFin) throw new YamuxException(YamuxError.ProtocolError, $"stream {Id}: data after FIN");
+            _receiveWindow -= length;
+            if (_reset) return (Memory<byte>.Empty, Memory<byte>.Empty, 0);
+            if (_discarding) return (Memory<byte>.Empty, Memory<byte>.Empty, Credit(length));
+            _ring ??= ArrayPool<byte>.Shared.Rent(_windowSize);
+            _receiving = true;
+            int tail = (_head + _count) % _ring.Length;
+            int first = Math.Min(length, _ring.Length - tail);
+            return (_ring.AsMemory(tail, first), _ring.AsMemory(0, length - first), 0);
+        }
+    }
+
+    /// <summary>Called by the read loop once the body announced by <see cref="BeginReceive"/> is in the ring.</summary>
+    internal void EndReceive(int length)
+    {
+        lock (_sync)
+        {
+            _receiving = false;
+            if (!_reset && !_discarding)
+            {
+                _count += length;
+                Wake(ref _readWaiter);
+            }
+            ReleaseRingIfIdle();
+        }
+    }
+
+    internal void OnWindowUpdate(uint delta)
+    {
+        lock (_sync)
+        {
+            _sendWindow += delta;
+            Wake(ref _windowWaiter);
+        }
+    }
+
+    internal void OnRemoteFin()
+    {
+        lock (_sync)
+        {
+            _remoteFin = true;
+            Wake(ref _readWaiter);
+        }
+    }
+
+    internal void OnRemoteReset()
+    {
+        lock (_sync)
+        {
+            if (_reset) return;
+            _reset = true;
+            _count = 0;
+            ReleaseRingIfIdle();
+            WakeAll();
+        }
+    }
+
+    internal void OnSessionEnded(YamuxException error)
+    {
+        lock (_sync)
+        {
+            _sessionError ??= error;
+            WakeAll();
+        }
+    }
+
+    /// <summary>
+    /// Called by the write loop before writing a frame of this stream: records that the SYN went out, and says
+    /// whether the stream was reset meanwhile (then data is dropped and a SYN becomes SYN|RST).
+    /// </summary>
+    internal bool OnFrameWriting(bool isSyn)
+    {
+        lock (_sync)
+        {
+            if (isSyn) _synWritten = true;
+            return _reset;
+        }
+    }
+
+    /// <summary>Credits consumed bytes; returns the window update to send (0 while below half a window).</summary>
+    private int Credit(int consumed)
+    {
+        _consumedUncredited += consumed;
+        if (_remoteFin || _reset || _consumedUncredited < _windowSize / 2) return 0;
+        int delta = _consumedUncredited;
+        _consumedUncredited = 0;
+        _receiveWindow += delta;
+        return delta;
+    }
+
+    private void ReleaseRingIfIdle()
+    {
+        if (_count != 0 || _receiving || _ring is null) return;
+        ArrayPool<byte>.Shared.Return(_ring);
+        _ring = null;
+        _head = 0;
+    }
+
+    private void WakeAll()
+    {
+        Wake(ref _readWaiter);
+        Wake(ref _windowWaiter);
+    }
+
+    private static void Wake(ref TaskCompletionSource? waiter)
+    {
+        waiter?.TrySetResult();
+        waiter = null;
+    }
+
+    private YamuxException ResetError() => new(YamuxError.StreamReset, $"stream {Id} was reset");
+
+    private YamuxException SessionError() => new(_sessionError!.Error, $"stream {Id}: {_sessionError.Message}", _sessionError);
+}

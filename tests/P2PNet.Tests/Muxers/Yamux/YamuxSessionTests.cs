@@ -1,0 +1,253 @@
+using System.Security.Cryptography;
+using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
+
+namespace P2PNet.Tests.Muxers.Yamux;
+
+public class YamuxSessionTests
+{
+    private static readonly TimeSpan Timeout = YamuxTestPair.Timeout;
+
+    private static async Task<byte[]> ReadToEndAsync(Stream stream, int expected = 0)
+    {
+        using var ms = new MemoryStream(expected);
+        await stream.CopyToAsync(ms).WaitAsync(Timeout);
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public async Task Open_accept_and_echo()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var echo = Task.Run(async () =>
+        {
+            await using var s = (await pair.Server.AcceptStreamAsync())!;
+            byte[] got = await ReadToEndAsync(s);
+            await s.WriteAsync(got);
+            await s.CloseWriteAsync();
+        });
+
+        await using var stream = await pair.Client.OpenStreamAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(1u, ((YamuxStream)stream).Id);
+        await stream.WriteAsync("hello yamux"u8.ToArray());
+        await stream.CloseWriteAsync();
+        Assert.Equal("hello yamux"u8.ToArray(), await ReadToEndAsync(stream));
+        await echo.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Server_opened_streams_use_even_ids()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var stream = (YamuxStream)await pair.Server.OpenStreamAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(2u, stream.Id);
+        await stream.WriteAsync(new byte[] { 7 });
+        var accepted = (YamuxStream)(await pair.Client.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        Assert.Equal(2u, accepted.Id);
+        byte[] one = new byte[1];
+        await accepted.ReadExactlyAsync(one).AsTask().WaitAsync(Timeout);
+        Assert.Equal(7, one[0]);
+    }
+
+    [Fact]
+    public async Task Half_close_keeps_the_other_direction_open()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var client = await pair.Client.OpenStreamAsync();
+        await client.WriteAsync("request"u8.ToArray());
+        await client.CloseWriteAsync();
+        var write = await Assert.ThrowsAsync<YamuxException>(() => client.WriteAsync(new byte[1]).AsTask());
+        Assert.Equal(YamuxError.StreamClosed, write.Error);
+
+        var server = (await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        Assert.Equal("request"u8.ToArray(), await ReadToEndAsync(server));
+        Assert.Equal(0, await server.ReadAsync(new byte[8]).AsTask().WaitAsync(Timeout)); // EOF stays EOF
+
+        await server.WriteAsync("response"u8.ToArray());
+        await server.CloseWriteAsync();
+        Assert.Equal("response"u8.ToArray(), await ReadToEndAsync(client));
+        await YamuxTestPair.WaitUntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0);
+    }
+
+    [Fact]
+    public async Task Reset_fails_the_remote_side()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var client = await pair.Client.OpenStreamAsync();
+        await client.WriteAsync(new byte[] { 1 });
+        var server = (await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        Assert.Equal(1, await server.ReadAsync(new byte[1]).AsTask().WaitAsync(Timeout));
+
+        var pendingRead = server.ReadAsync(new byte[1]).AsTask();
+        client.Reset();
+        var ex = await Assert.ThrowsAsync<YamuxException>(() => pendingRead.WaitAsync(Timeout));
+        Assert.Equal(YamuxError.StreamReset, ex.Error);
+        Assert.IsAssignableFrom<IOException>(ex);
+        var write = await Assert.ThrowsAsync<YamuxException>(() => server.WriteAsync(new byte[1]).AsTask());
+        Assert.Equal(YamuxError.StreamReset, write.Error);
+        var local = await Assert.ThrowsAsync<YamuxException>(() => client.ReadAsync(new byte[1]).AsTask());
+        Assert.Equal(YamuxError.StreamReset, local.Error);
+        await YamuxTestPair.WaitUntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0);
+    }
+
+    [Fact]
+    public async Task Ten_concurrent_streams_echo_one_mebibyte_each()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        const int Size = 1024 * 1024;
+        var server = Task.Run(async () =>
+        {
+            var echoes = new List<Task>();
+            for (int i = 0; i < 10; i++)
+            {
+                var s = (await pair.Server.AcceptStreamAsync())!;
+                echoes.Add(Task.Run(async () =>
+                {
+                    await using (s)
+                    {
+                        byte[] buffer = new byte[32 * 1024];
+                        int n;
+                        while ((n = await s.ReadAsync(buffer)) > 0) await s.WriteAsync(buffer.AsMemory(0, n));
+                        await s.CloseWriteAsync();
+                    }
+                }));
+            }
+            await Task.WhenAll(echoes);
+        });
+
+        var clients = Enumerable.Range(0, 10).Select(async _ =>
+        {
+            byte[] data = RandomNumberGenerator.GetBytes(Size);
+            await using var s = await pair.Client.OpenStreamAsync();
+            var send = Task.Run(async () =>
+            {
+                for (int off = 0; off < Size; off += 100_000) await s.WriteAsync(data.AsMemory(off, Math.Min(100_000, Size - off)));
+                await s.CloseWriteAsync();
+            });
+            byte[] echoed = await ReadToEndAsync(s, Size);
+            await send;
+            Assert.True(data.AsSpan().SequenceEqual(echoed));
+        }).ToArray();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+        await server.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Slow_reader_stalls_the_writer_within_the_window()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        const int Window = 256 * 1024;
+        const int Size = 1024 * 1024;
+        byte[] data = RandomNumberGenerator.GetBytes(Size);
+        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var write = writer.WriteAsync(data).AsTask();
+        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+
+        await YamuxTestPair.WaitUntilAsync(() => reader.BufferedBytes == Window && writer.SendWindow == 0);
+        await pair.Client.PingAsync().AsTask().WaitAsync(Timeout);
+        await pair.Server.PingAsync().AsTask().WaitAsync(Timeout);
+        Assert.False(write.IsCompleted);
+        Assert.Equal(Window, reader.BufferedBytes);
+        Assert.Equal(0, reader.ReceiveWindow);
+
+        byte[] got = new byte[Size];
+        int total = 0;
+        while (total < Size)
+        {
+            int n = await reader.ReadAsync(got.AsMemory(total)).AsTask().WaitAsync(Timeout);
+            Assert.True(n > 0);
+            total += n;
+            Assert.True(reader.BufferedBytes <= Window);
+        }
+        await write.WaitAsync(Timeout);
+        Assert.True(data.AsSpan().SequenceEqual(got));
+    }
+
+    [Fact]
+    public async Task Blocked_write_honours_cancellation()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var writer = await pair.Client.OpenStreamAsync();
+        await writer.WriteAsync(new byte[256 * 1024]); // fills the window exactly
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writer.WriteAsync(new byte[1], cts.Token).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Ping_measures_round_trip_time()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        TimeSpan rtt = await pair.Client.PingAsync().AsTask().WaitAsync(Timeout);
+        Assert.True(rtt > TimeSpan.Zero && rtt < Timeout);
+        TimeSpan back = await pair.Server.PingAsync().AsTask().WaitAsync(Timeout);
+        Assert.True(back > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Go_away_stops_new_streams_and_dispose_ends_the_remote_session()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var existing = await pair.Client.OpenStreamAsync();
+        await existing.WriteAsync(new byte[] { 1 });
+        var accepted = (await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+
+        await pair.Client.GoAwayAsync();
+        Assert.Null(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout));
+        var open = await Assert.ThrowsAsync<YamuxException>(() => pair.Server.OpenStreamAsync().AsTask());
+        Assert.Equal(YamuxError.RemoteGoAway, open.Error);
+        await Assert.ThrowsAsync<YamuxException>(() => pair.Client.OpenStreamAsync().AsTask());
+
+        // Existing streams keep working after go-away.
+        Assert.Equal(1, await accepted.ReadAsync(new byte[1]).AsTask().WaitAsync(Timeout));
+
+        await pair.Client.DisposeAsync();
+        await pair.Server.Completion.WaitAsync(Timeout);
+        await pair.Client.Completion.WaitAsync(Timeout);
+        Assert.Null(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout));
+        var read = await Assert.ThrowsAsync<YamuxException>(() => accepted.ReadAsync(new byte[1]).AsTask().WaitAsync(Timeout));
+        Assert.Equal(YamuxError.SessionClosed, read.Error);
+    }
+
+    [Fact]
+    public async Task Dispose_is_idempotent_and_flushes_pending_data()
+    {
+        var pair = await YamuxTestPair.CreateAsync();
+        var stream = await pair.Client.OpenStreamAsync();
+        byte[] data = RandomNumberGenerator.GetBytes(100_000);
+        await stream.WriteAsync(data);
+        await stream.CloseWriteAsync();
+        await pair.Client.DisposeAsync();
+        await pair.Client.DisposeAsync();
+
+        var accepted = (await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        Assert.Equal(data, await ReadToEndAsync(accepted));
+        await pair.Server.Completion.WaitAsync(Timeout);
+        await Assert.ThrowsAsync<YamuxException>(() => pair.Client.PingAsync().AsTask());
+        Assert.Null(await pair.Client.AcceptStreamAsync());
+        await pair.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Larger_configured_window_is_announced_and_used()
+    {
+        var options = new YamuxOptions { InitialWindowSize = 1024 * 1024 };
+        await using var pair = await YamuxTestPair.CreateAsync(options);
+        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var write = writer.WriteAsync(new byte[1024 * 1024]).AsTask();
+        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        await write.WaitAsync(Timeout); // the whole MiB fits the announced window without reading
+        await YamuxTestPair.WaitUntilAsync(() => reader.BufferedBytes == 1024 * 1024);
+        Assert.Equal(0, writer.SendWindow);
+    }
+
+    [Fact]
+    public async Task Stream_is_a_muxed_stream_with_protocol_slot()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        MuxedStream s = await pair.Client.OpenStreamAsync();
+        s.Protocol = "/test/1";
+        Assert.Equal("/test/1", s.Protocol);
+        Assert.Throws<NotSupportedException>(() => s.Read(new byte[1], 0, 1));
+        Assert.Equal("/yamux/1.0.0", YamuxSession.ProtocolId);
+    }
+}
