@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+using P2PNet.Negotiation;
+using P2PNet.Upgrade;
+
+namespace P2PNet.Swarm;
+
+/// <summary>
+/// A secure, multiplexed connection to one authenticated peer. Open streams by protocol id; inbound
+/// streams go to the handlers registered on the <see cref="SwarmHost"/>.
+/// </summary>
+public sealed class Connection : IAsyncDisposable
+{
+    private readonly UpgradedConnection _upgraded;
+    private readonly SwarmHost _host;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<Task, byte> _handlers = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _disposed;
+
+    internal Connection(UpgradedConnection upgraded, SwarmHost host, ILogger logger)
+    {
+        _upgraded = upgraded;
+        _host = host;
+        _logger = logger;
+    }
+
+    /// <summary>The remote PeerId, proven by the Noise handshake.</summary>
+    public PeerId RemotePeerId => _upgraded.RemotePeerId;
+
+    /// <summary>The remote identity key.</summary>
+    public PublicKey RemotePublicKey => _upgraded.RemotePublicKey;
+
+    /// <summary>Our address on this connection.</summary>
+    public Multiaddr LocalAddress => _upgraded.LocalAddress;
+
+    /// <summary>The remote address on this connection (without <c>/p2p/</c>).</summary>
+    public Multiaddr RemoteAddress => _upgraded.RemoteAddress;
+
+    /// <summary>Whether we dialed (outbound) or accepted (inbound).</summary>
+    public ConnectionDirection Direction => _upgraded.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound;
+
+    /// <summary>Completes once the connection is closed, for whatever reason.</summary>
+    public Task Completion => _closed.Task;
+
+    /// <summary>True until the connection closes.</summary>
+    public bool IsOpen => !_closed.Task.IsCompleted;
+
+    /// <summary>Raised once when the connection closes.</summary>
+    public event EventHandler? Closed;
+
+    /// <summary>Opens a stream and negotiates <paramref name="protocol"/> on it.</summary>
+    public Task<MuxedStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken = default) =>
+        OpenStreamAsync([protocol], cancellationToken);
+
+    /// <summary>Opens a stream and negotiates the first of <paramref name="protocols"/> the remote supports.</summary>
+    public async Task<MuxedStream> OpenStreamAsync(IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+        var stream = await _upgraded.Muxer.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+            timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
+            stream.Protocol = await MultistreamSelect.SelectAsync(stream, protocols, timeout.Token).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            stream.Reset();
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Measures the round trip with a yamux ping (no protocol negotiation involved).</summary>
+    public ValueTask<TimeSpan> PingMuxerAsync(CancellationToken cancellationToken = default) => _upgraded.Muxer.PingAsync(cancellationToken);
+
+    internal void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        try
+        {
+            while (await _upgraded.Muxer.AcceptStreamAsync(_closing.Token).ConfigureAwait(false) is { } stream)
+            {
+                var task = ServeStreamAsync(stream);
+                _handlers.TryAdd(task, 0);
+                _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _),
+                    _handlers, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            SwarmLog.ConnectionFailed(_logger, RemotePeerId, ex.Message);
+        }
+        finally
+        {
+            // The muxer has ended (remote close, go-away, protocol violation) or we are closing.
+            _ = DisposeAsync().AsTask();
+        }
+    }
+
+    private async Task ServeStreamAsync(MuxedStream stream)
+    {
+        await Task.Yield();
+        try
+        {
+            string protocol;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
+            {
+                timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
+                protocol = await MultistreamSelect.ListenAsync(stream, _host.HasHandler, timeout.Token).ConfigureAwait(false);
+            }
+            stream.Protocol = protocol;
+            var handler = _host.GetHandler(protocol);
+            if (handler is null)
+            {
+                stream.Reset();
+                return;
+            }
+            await handler(stream, this, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_closing.IsCancellationRequested)
+        {
+            SwarmLog.StreamFailed(_logger, RemotePeerId, stream.Protocol ?? "(negotiating)", ex.Message);
+            stream.Reset();
+        }
+        catch (OperationCanceledException)
+        {
+            stream.Reset();
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the connection: ends the yamux session and every stream on it.</summary>
+    public ValueTask CloseAsync() => DisposeAsync();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            await _closed.Task.ConfigureAwait(false);
+            return;
+        }
+        await _closing.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _upgraded.Muxer.DisposeAsync().ConfigureAwait(false);
+            await _acceptLoop.ConfigureAwait(false);
+            await Task.WhenAll(_handlers.Keys).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SwarmLog.ConnectionFailed(_logger, RemotePeerId, ex.Message);
+        }
+        finally
+        {
+            _closing.Dispose();
+            _host.OnConnectionClosed(this);
+            _closed.TrySetResult();
+            Closed?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{RemotePeerId} {Direction} {RemoteAddress}";
+}

@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using P2PNet.Core;
+using P2PNet.Transports.Tcp;
+using P2PNet.Upgrade;
+
+namespace P2PNet.Swarm;
+
+/// <summary>
+/// A libp2p host: listens and dials over TCP, upgrades every connection (Noise + yamux), keeps the
+/// connection table, and routes inbound streams to the handler registered for their protocol id.
+/// Several hosts can run side by side in one process; nothing here is static.
+/// </summary>
+public sealed class SwarmHost : IAsyncDisposable
+{
+    private readonly TcpTransport _transport;
+    private readonly Upgrader _upgrader;
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Connection, byte> _connections = new();
+    private readonly ConcurrentDictionary<Task, byte> _pending = new();
+    private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
+    private readonly SemaphoreSlim _handshakeSlots;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
+
+    /// <summary>Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.</summary>
+    public SwarmHost(Identity identity, SwarmOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        Identity = identity ?? throw new ArgumentNullException(nameof(identity));
+        Options = options ?? new SwarmOptions();
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<SwarmHost>();
+        _transport = new TcpTransport(Options.Tcp);
+        _upgrader = new Upgrader(identity, Options.Upgrade, _loggerFactory);
+        _handshakeSlots = new SemaphoreSlim(Options.MaxPendingInboundHandshakes);
+    }
+
+    /// <summary>This host's identity.</summary>
+    public Identity Identity { get; }
+
+    /// <summary>This host's PeerId.</summary>
+    public PeerId LocalPeerId => Identity.PeerId;
+
+    /// <summary>The settings.</summary>
+    public SwarmOptions Options { get; }
+
+    /// <summary>The live connections.</summary>
+    public IReadOnlyCollection<Connection> Connections => [.. _connections.Keys];
+
+    /// <summary>The protocol ids that have a handler.</summary>
+    public IReadOnlyCollection<string> Protocols => [.. _handlers.Keys];
+
+    /// <summary>
+    /// The addresses we listen on, without <c>/p2p/</c>. An unspecified address (0.0.0.0, ::) is listed as
+    /// each matching interface address, so that the list can be handed to peers.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses
+    {
+        get
+        {
+            lock (_listeners)
+                return [.. _listeners.SelectMany(l => Expand(l.Listener.ListenAddress)).Distinct()];
+        }
+    }
+
+    /// <summary>Raised when a connection has been upgraded and is ready for streams.</summary>
+    public event EventHandler<Connection>? ConnectionOpened;
+
+    /// <summary>Raised when a connection has closed.</summary>
+    public event EventHandler<Connection>? ConnectionClosed;
+
+    /// <summary>Registers the handler for inbound streams of <paramref name="protocol"/> (replacing any earlier one).</summary>
+    public void SetStreamHandler(string protocol, StreamHandler handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(protocol);
+        ArgumentNullException.ThrowIfNull(handler);
+        _handlers[protocol] = handler;
+    }
+
+    /// <summary>Removes the handler of <paramref name="protocol"/>.</summary>
+    public void RemoveStreamHandler(string protocol) => _handlers.TryRemove(protocol, out _);
+
+    internal bool HasHandler(string protocol) => _handlers.ContainsKey(protocol);
+
+    internal StreamHandler? GetHandler(string protocol) => _handlers.GetValueOrDefault(protocol);
+
+    /// <summary>Starts listening on a TCP multiaddr (port 0 picks a free port) and returns the bound address.</summary>
+    public async Task<Multiaddr> ListenAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var listener = await _transport.ListenAsync(address, cancellationToken).ConfigureAwait(false);
+        lock (_listeners) _listeners.Add((listener, AcceptLoopAsync(listener)));
+        SwarmLog.Listening(_logger, listener.ListenAddress);
+        return listener.ListenAddress;
+    }
+
+    /// <summary>
+    /// Dials <paramref name="address"/>. With a <c>/p2p/</c> component the remote must prove that PeerId,
+    /// and an existing live connection to it is reused.
+    /// </summary>
+    public async Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var expected = address.PeerId;
+        if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
+        if (expected is not null && FindConnection(expected) is { } existing) return existing;
+
+        var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
+        UpgradedConnection upgraded;
+        try
+        {
+            upgraded = await _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SwarmLog.HandshakeFailed(_logger, address, ex.Message);
+            throw;
+        }
+        return Register(upgraded);
+    }
+
+    /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
+    public Connection? FindConnection(PeerId peer) => _connections.Keys.FirstOrDefault(c => c.IsOpen && c.RemotePeerId == peer);
+
+    private async Task AcceptLoopAsync(ITransportListener listener)
+    {
+        await Task.Yield();
+        var ct = _stopping.Token;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await _handshakeSlots.WaitAsync(ct).ConfigureAwait(false);
+                var raw = await listener.AcceptAsync(ct).ConfigureAwait(false);
+                if (raw is null)
+                {
+                    _handshakeSlots.Release();
+                    break;
+                }
+                if (_connections.Count >= Options.MaxConnections)
+                {
+                    SwarmLog.ConnectionRefused(_logger, raw.RemoteAddress, "connection limit reached");
+                    await raw.Stream.DisposeAsync().ConfigureAwait(false);
+                    _handshakeSlots.Release();
+                    continue;
+                }
+                var task = UpgradeInboundAsync(raw, ct);
+                _pending.TryAdd(task, 0);
+                _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
+                    _pending, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task UpgradeInboundAsync(TransportConnection raw, CancellationToken ct)
+    {
+        try
+        {
+            var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
+            Register(upgraded);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
+            SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _handshakeSlots.Release();
+        }
+    }
+
+    private Connection Register(UpgradedConnection upgraded)
+    {
+        var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>());
+        _connections.TryAdd(connection, 0);
+        SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
+        connection.Start();
+        if (_disposed != 0)
+        {
+            _ = connection.DisposeAsync().AsTask();
+            throw new ObjectDisposedException(nameof(SwarmHost));
+        }
+        try
+        {
+            ConnectionOpened?.Invoke(this, connection);
+        }
+        catch (Exception ex)
+        {
+            SwarmLog.EventHandlerFailed(_logger, nameof(ConnectionOpened), ex.Message);
+        }
+        return connection;
+    }
+
+    internal void OnConnectionClosed(Connection connection)
+    {
+        if (!_connections.TryRemove(connection, out _)) return;
+        SwarmLog.ConnectionClosed(_logger, connection.RemotePeerId, connection.RemoteAddress);
+        try
+        {
+            ConnectionClosed?.Invoke(this, connection);
+        }
+        catch (Exception ex)
+        {
+            SwarmLog.EventHandlerFailed(_logger, nameof(ConnectionClosed), ex.Message);
+        }
+    }
+
+    private static List<Multiaddr> Expand(Multiaddr bound)
+    {
+        var endPoint = bound.ToIPEndPoint();
+        if (endPoint is null || !(endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any)))
+            return [bound];
+        var family = endPoint.AddressFamily;
+        var result = new List<Multiaddr>();
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up && nic.NetworkInterfaceType != NetworkInterfaceType.Loopback) continue;
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                var ip = unicast.Address;
+                if (ip.AddressFamily != family || (family == AddressFamily.InterNetworkV6 && ip.IsIPv6LinkLocal)) continue;
+                result.Add(Multiaddr.FromEndPoint(new IPEndPoint(ip, endPoint.Port)));
+            }
+        }
+        return result.Count > 0 ? result : [bound];
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        (ITransportListener Listener, Task Loop)[] listeners;
+        lock (_listeners) listeners = [.. _listeners];
+        foreach (var (listener, _) in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(listeners.Select(l => l.Loop)).ConfigureAwait(false);
+        await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
+        await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
+        _stopping.Dispose();
+        _handshakeSlots.Dispose();
+    }
+}
