@@ -1,0 +1,17 @@
+namespace P2PNet.Protocols.Identify;
+
+/// <summary>Settings of the <see cref="IdentifyService"/>.</summary>
+public sealed record IdentifyOptions
+{
+    /// <summary>Our protocol version string. Default <c>ipfs/0.1.0</c>, as libp2p peers expect.</summary>
+    public string ProtocolVersion { get; init; } = IdentifyProtocol.DefaultProtocolVersion;
+
+    /// <summary>Our agent string. Default <c>p2pnet/VERSION</c>.</summary>
+    public string AgentVersion { get; init; } = "p2pnet/" + (typeof(IdentifyOptions).Assembly.GetName().Version?.ToString(3) ?? "0.1.0");
+
+    /// <summary>Time allowed for one identify exchange. Default 10 s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Identify every new connection as soon as it opens. Default true.</summary>
+    public bool IdentifyOnConnect { get; init; } = true;
+}

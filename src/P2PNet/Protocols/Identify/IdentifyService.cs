@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using P2PNet.Core;
+using P2PNet.Swarm;
+
+namespace P2PNet.Protocols.Identify;
+
+/// <summary>
+/// Identify on a <see cref="SwarmHost"/>: answers <c>/ipfs/id/1.0.0</c> with our key, listen addresses,
+/// protocols and the address we observe for the asker; accepts <c>/ipfs/id/push/1.0.0</c>; and identifies
+/// each new connection. What peers say is kept while they are connected and checked against their PeerId.
+/// </summary>
+public sealed class IdentifyService
+{
+    private readonly SwarmHost _host;
+    private readonly IdentifyOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<PeerId, IdentifyInfo> _peers = new();
+
+    /// <summary>Registers the identify handlers on <paramref name="host"/>.</summary>
+    public IdentifyService(SwarmHost host, IdentifyOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _host = host ?? throw new ArgumentNullException(nameof(host));
+        _options = options ?? new IdentifyOptions();
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IdentifyService>();
+        host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync);
+        host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync);
+        host.ConnectionClosed += (_, c) =>
+        {
+            if (host.FindConnection(c.RemotePeerId) is null) _peers.TryRemove(c.RemotePeerId, out IdentifyInfo? _);
+        };
+        if (_options.IdentifyOnConnect) host.ConnectionOpened += (_, c) => _ = IdentifyInBackgroundAsync(c);
+    }
+
+    /// <summary>Raised each time a peer's identify information arrives and checks out.</summary>
+    public event EventHandler<PeerIdentifiedEventArgs>? PeerIdentified;
+
+    /// <summary>The last identify information of a connected peer, if any.</summary>
+    public IdentifyInfo? Get(PeerId peer) => _peers.GetValueOrDefault(peer);
+
+    /// <summary>What we tell a peer that asks on <paramref name="connection"/>.</summary>
+    public IdentifyInfo LocalInfo(Connection? connection) => new()
+    {
+        ProtocolVersion = _options.ProtocolVersion,
+        AgentVersion = _options.AgentVersion,
+        PublicKey = _host.Identity.PublicKey,
+        ListenAddrs = _host.ListenAddresses,
+        ObservedAddr = connection?.RemoteAddress,
+        Protocols = [.. _host.Protocols.Order(StringComparer.Ordinal)],
+    };
+
+    /// <summary>Asks the peer on <paramref name="connection"/> who it is, checks its key and records the answer.</summary>
+    /// <exception cref="IdentifyException">The answer is malformed or its key is not the connection's PeerId.</exception>
+    public async Task<IdentifyInfo> IdentifyAsync(Connection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        var stream = await connection.OpenStreamAsync(IdentifyProtocol.Id, timeout.Token).ConfigureAwait(false);
+        IdentifyInfo info;
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+            info = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
+        }
+        Accept(connection, info);
+        return info;
+    }
+
+    private async Task IdentifyInBackgroundAsync(Connection connection)
+    {
+        await Task.Yield();
+        try
+        {
+            await IdentifyAsync(connection).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (connection.IsOpen)
+        {
+            IdentifyLog.Failed(_logger, connection.RemotePeerId, ex.Message);
+        }
+        catch (Exception)
+        {
+            // The connection closed under us: nothing to report.
+        }
+    }
+
+    private async Task ServeAsync(MuxedStream stream, Connection connection, CancellationToken cancellationToken)
+    {
+        await IdentifyProtocol.WriteAsync(stream, LocalInfo(connection), cancellationToken).ConfigureAwait(false);
+        await stream.CloseWriteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReceivePushAsync(MuxedStream stream, Connection connection, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        var pushed = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
+        // A push may carry only what changed: keep the earlier fields where it is silent.
+        var known = Get(connection.RemotePeerId);
+        var merged = known is null ? pushed : known with
+        {
+            ProtocolVersion = pushed.ProtocolVersion ?? known.ProtocolVersion,
+            AgentVersion = pushed.AgentVersion ?? known.AgentVersion,
+            PublicKey = pushed.PublicKey ?? known.PublicKey,
+            ListenAddrs = pushed.ListenAddrs.Count > 0 ? pushed.ListenAddrs : known.ListenAddrs,
+            Protocols = pushed.Protocols.Count > 0 ? pushed.Protocols : known.Protocols,
+            ObservedAddr = pushed.ObservedAddr ?? known.ObservedAddr,
+        };
+        Accept(connection, merged);
+    }
+
+    private void Accept(Connection connection, IdentifyInfo info)
+    {
+        info.Validate(connection.RemotePeerId);
+        _peers[connection.RemotePeerId] = info;
+        IdentifyLog.Identified(_logger, connection.RemotePeerId, info.AgentVersion ?? "?", info.Protocols.Count, info.ListenAddrs.Count);
+        try
+        {
+            PeerIdentified?.Invoke(this, new PeerIdentifiedEventArgs(connection, info));
+        }
+        catch (Exception ex)
+        {
+            IdentifyLog.HandlerFailed(_logger, ex.Message);
+        }
+    }
+}
