@@ -1,1 +1,15 @@
-return 0;
+using System.CommandLine;
+using System.CommandLine.Help;
+using P2PNet.Cli;
+
+// A named root rather than RootCommand, so that help shows "p2pnet" whatever the assembly file is called.
+var root = new Command("p2pnet", "p2pnet: a libp2p-compatible peer-to-peer node (TCP, Noise, yamux, ping, identify).")
+{
+    new HelpOption(),
+    new VersionOption(),
+};
+root.Subcommands.Add(ListenCommand.Create());
+root.Subcommands.Add(PingCommand.Create());
+root.Subcommands.Add(IdCommand.Create());
+root.SetAction(parse => new HelpAction().Invoke(parse));
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
