@@ -189,13 +189,20 @@ function echoHandler (stream) {
       const ok = stream.send(evt.data)
       if (!ok && stream.readStatus === 'readable') {
         // Apply backpressure: stop reading until our send queue has emptied.
+        // Resume on 'drain' as well as 'idle': with a peer whose receive window stays at 256 KiB
+        // (no auto-tuning, as P2PNet and rust-yamux), js-libp2p 3.3 can leave the write buffer
+        // non-empty without a later 'idle', and the echo stalls.
         stream.pause()
         const resume = () => {
           stream.removeEventListener('idle', resume)
+          stream.removeEventListener('drain', resume)
           if (stream.readStatus === 'paused') stream.resume()
         }
         if (stream.writeBufferLength === 0) queueMicrotask(resume)
-        else stream.addEventListener('idle', resume)
+        else {
+          stream.addEventListener('idle', resume)
+          stream.addEventListener('drain', resume)
+        }
       }
     } catch (err) {
       stream.abort(err)
