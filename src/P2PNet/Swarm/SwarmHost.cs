@@ -252,5 +252,6 @@ public sealed class SwarmHost : IAsyncDisposable
         await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
         _stopping.Dispose();
         _handshakeSlots.Dispose();
+        _upgrader.Dispose();
     }
 }

@@ -12,19 +12,20 @@ namespace P2PNet.Upgrade;
 /// remote PeerId), multistream-select <c>/yamux/1.0.0</c>, then a yamux session. The whole upgrade runs
 /// under <see cref="UpgradeOptions.HandshakeTimeout"/>; on any failure the raw connection is closed.
 /// </summary>
-public sealed class Upgrader
+public sealed class Upgrader : IDisposable
 {
     private static readonly string[] SecurityProtocols = [NoiseHandshake.ProtocolId];
     private static readonly string[] MuxerProtocols = [YamuxSession.ProtocolId];
 
-    private readonly Identity _identity;
+    private readonly NoiseStaticKey _noiseKey;
     private readonly UpgradeOptions _options;
     private readonly ILoggerFactory _loggerFactory;
 
     /// <summary>Creates an upgrader for the local identity.</summary>
     public Upgrader(Identity identity, UpgradeOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
-        _identity = identity ?? throw new ArgumentNullException(nameof(identity));
+        ArgumentNullException.ThrowIfNull(identity);
+        _noiseKey = NoiseStaticKey.Create(identity);
         _options = options ?? new UpgradeOptions();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
     }
@@ -50,13 +51,13 @@ public sealed class Upgrader
             if (isInitiator)
             {
                 await MultistreamSelect.SelectAsync(raw.Stream, SecurityProtocols, ct).ConfigureAwait(false);
-                noise = secure = await NoiseHandshake.SecureOutboundAsync(raw.Stream, _identity, expectedRemote, ct).ConfigureAwait(false);
+                noise = secure = await NoiseHandshake.SecureOutboundAsync(raw.Stream, _noiseKey, expectedRemote, ct).ConfigureAwait(false);
                 await MultistreamSelect.SelectAsync(noise, MuxerProtocols, ct).ConfigureAwait(false);
             }
             else
             {
                 await MultistreamSelect.ListenAsync(raw.Stream, static p => p == NoiseHandshake.ProtocolId, ct).ConfigureAwait(false);
-                noise = secure = await NoiseHandshake.SecureInboundAsync(raw.Stream, _identity, ct).ConfigureAwait(false);
+                noise = secure = await NoiseHandshake.SecureInboundAsync(raw.Stream, _noiseKey, ct).ConfigureAwait(false);
                 await MultistreamSelect.ListenAsync(noise, static p => p == YamuxSession.ProtocolId, ct).ConfigureAwait(false);
             }
             var session = new YamuxSession(noise, isInitiator, _options.Yamux, _loggerFactory.CreateLogger<YamuxSession>());
@@ -71,4 +72,7 @@ public sealed class Upgrader
             throw;
         }
     }
+
+    /// <summary>Releases the Noise static key.</summary>
+    public void Dispose() => _noiseKey.Dispose();
 }

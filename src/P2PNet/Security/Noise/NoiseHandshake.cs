@@ -31,6 +31,15 @@ public static class NoiseHandshake
     public static Task<NoiseStream> SecureOutboundAsync(Stream inner, Identity local, PeerId? expectedRemote, CancellationToken cancellationToken = default) =>
         SecureAsync(inner, local, initiator: true, expectedRemote, payloadHook: null, cancellationToken);
 
+    /// <summary>Secures an outbound connection with a reusable <see cref="NoiseStaticKey"/>.</summary>
+    /// <param name="inner">The raw connection.</param>
+    /// <param name="local">Our static key and identity.</param>
+    /// <param name="expectedRemote">The PeerId being dialed (from <c>/p2p/</c>), or null to accept any peer.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <exception cref="NoiseException">The handshake failed or the remote was not <paramref name="expectedRemote"/>.</exception>
+    public static Task<NoiseStream> SecureOutboundAsync(Stream inner, NoiseStaticKey local, PeerId? expectedRemote, CancellationToken cancellationToken = default) =>
+        SecureAsync(inner, local, initiator: true, expectedRemote, cancellationToken);
+
     /// <summary>Secures an inbound (accepted) connection as the Noise responder.</summary>
     /// <param name="inner">The raw connection.</param>
     /// <param name="local">Our identity.</param>
@@ -39,16 +48,39 @@ public static class NoiseHandshake
     public static Task<NoiseStream> SecureInboundAsync(Stream inner, Identity local, CancellationToken cancellationToken = default) =>
         SecureAsync(inner, local, initiator: false, expectedRemote: null, payloadHook: null, cancellationToken);
 
+    /// <summary>Secures an inbound connection with a reusable <see cref="NoiseStaticKey"/>.</summary>
+    /// <param name="inner">The raw connection.</param>
+    /// <param name="local">Our static key and identity.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <exception cref="NoiseException">The handshake failed.</exception>
+    public static Task<NoiseStream> SecureInboundAsync(Stream inner, NoiseStaticKey local, CancellationToken cancellationToken = default) =>
+        SecureAsync(inner, local, initiator: false, expectedRemote: null, cancellationToken);
+
+    private static Task<NoiseStream> SecureAsync(Stream inner, NoiseStaticKey local, bool initiator, PeerId? expectedRemote, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        return RunAsync(inner, new NoiseHandshakeState(initiator, ReadOnlySpan<byte>.Empty, local.Key, ownsStatic: false),
+            _ => local.EncodedPayload, initiator, expectedRemote, cancellationToken);
+    }
+
     /// <summary>
     /// The handshake for either role. <paramref name="payloadHook"/> lets tests send a tampered payload.
     /// </summary>
-    internal static async Task<NoiseStream> SecureAsync(
+    internal static Task<NoiseStream> SecureAsync(
         Stream inner, Identity local, bool initiator, PeerId? expectedRemote,
         Func<NoiseHandshakePayload, NoiseHandshakePayload>? payloadHook, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(local);
-        using var state = new NoiseHandshakeState(initiator, ReadOnlySpan<byte>.Empty, NoiseHandshakeState.GenerateKey());
+        return RunAsync(inner, new NoiseHandshakeState(initiator, ReadOnlySpan<byte>.Empty, NoiseHandshakeState.GenerateKey()),
+            state => LocalPayload(state, local, payloadHook), initiator, expectedRemote, cancellationToken);
+    }
+
+    private static async Task<NoiseStream> RunAsync(
+        Stream inner, NoiseHandshakeState handshake, Func<NoiseHandshakeState, byte[]> localPayload, bool initiator,
+        PeerId? expectedRemote, CancellationToken cancellationToken)
+    {
+        using var state = handshake;
+        ArgumentNullException.ThrowIfNull(inner);
         PublicKey remoteKey;
         PeerId remotePeer;
         if (initiator)
@@ -56,14 +88,14 @@ public static class NoiseHandshake
             await WriteMessageAsync(inner, state.WriteMessage(ReadOnlySpan<byte>.Empty), cancellationToken).ConfigureAwait(false);
             byte[] message2 = await ReadMessageAsync(inner, cancellationToken).ConfigureAwait(false);
             (remoteKey, remotePeer) = Authenticate(state.ReadMessage(message2), state.RemoteStaticPublicKey, expectedRemote);
-            await WriteMessageAsync(inner, state.WriteMessage(LocalPayload(state, local, payloadHook)), cancellationToken).ConfigureAwait(false);
+            await WriteMessageAsync(inner, state.WriteMessage(localPayload(state)), cancellationToken).ConfigureAwait(false);
         }
         else
         {
             // Message 1 carries no libp2p payload; anything there is ignored.
             byte[] message1 = await ReadMessageAsync(inner, cancellationToken).ConfigureAwait(false);
             state.ReadMessage(message1);
-            await WriteMessageAsync(inner, state.WriteMessage(LocalPayload(state, local, payloadHook)), cancellationToken).ConfigureAwait(false);
+            await WriteMessageAsync(inner, state.WriteMessage(localPayload(state)), cancellationToken).ConfigureAwait(false);
             byte[] message3 = await ReadMessageAsync(inner, cancellationToken).ConfigureAwait(false);
             (remoteKey, remotePeer) = Authenticate(state.ReadMessage(message3), state.RemoteStaticPublicKey, expectedRemote);
         }

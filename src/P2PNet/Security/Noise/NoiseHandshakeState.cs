@@ -20,6 +20,7 @@ internal sealed class NoiseHandshakeState : IDisposable
     private readonly bool _initiator;
     private readonly NoiseSymmetricState _symmetric;
     private readonly Key _static;
+    private readonly bool _ownsStatic;
     private readonly byte[] _staticPublic;
     private Key? _ephemeral;
     private byte[]? _remoteEphemeral;
@@ -27,13 +28,15 @@ internal sealed class NoiseHandshakeState : IDisposable
     private int _messageIndex;
 
     /// <summary>
-    /// Starts a handshake. <paramref name="staticKey"/> is owned by this state from now on;
+    /// Starts a handshake. <paramref name="staticKey"/> is owned by this state from now on unless
+    /// <paramref name="ownsStatic"/> is false (a shared <see cref="NoiseStaticKey"/>);
     /// <paramref name="ephemeralKey"/> is only given by tests that replay fixed vectors (otherwise generated).
     /// </summary>
-    public NoiseHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    public NoiseHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null, bool ownsStatic = true)
     {
         _initiator = initiator;
         _static = staticKey;
+        _ownsStatic = ownsStatic;
         _staticPublic = staticKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         _ephemeral = ephemeralKey;
         _symmetric = new NoiseSymmetricState("Noise_XX_25519_ChaChaPoly_SHA256"u8);
@@ -136,7 +139,7 @@ internal sealed class NoiseHandshakeState : IDisposable
     public void Dispose()
     {
         _symmetric.Dispose();
-        _static.Dispose();
+        if (_ownsStatic) _static.Dispose();
         _ephemeral?.Dispose();
     }
 
