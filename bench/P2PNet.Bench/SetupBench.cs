@@ -28,11 +28,15 @@ internal static class SetupBench
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
         {
-            // A host per worker, so that each dial is a fresh connection rather than a reused one.
+            // One client host per worker, dialing the address without /p2p/ so that every dial is a new
+            // connection (a /p2p/ dial would reuse the live one); the PeerId is still checked below.
+            await using var client = new SwarmHost(clientId);
+            var expected = addr.PeerId;
+            var target = addr.WithoutPeerId();
             while (sw.Elapsed < duration)
             {
-                await using var client = new SwarmHost(clientId);
-                var connection = await client.DialAsync(addr);
+                var connection = await client.DialAsync(target);
+                if (connection.RemotePeerId != expected) throw new InvalidOperationException("wrong peer");
                 await connection.PingMuxerAsync(); // proves the yamux session is live end to end
                 await connection.DisposeAsync();
                 Interlocked.Increment(ref count);
