@@ -1,0 +1,33 @@
+namespace P2PNet.Peers.Packets;
+
+/// <summary>
+/// The channel-level greeting each side sends exactly once, as the first frame (type
+/// <see cref="PacketCodec.HelloFrameType"/>), before any packet. It is not a <see cref="NetworkPacket"/>:
+/// it is never handed to packet handlers.
+/// </summary>
+public sealed class ChannelHello
+{
+    /// <summary>Creates an empty hello (for deserialization).</summary>
+    public ChannelHello() { }
+
+    /// <summary>Creates a hello for <paramref name="identifier"/>.</summary>
+    public ChannelHello(string identifier, IEnumerable<string>? addresses = null, string? networkName = null, string? agentVersion = null)
+    {
+        Identifier = identifier;
+        Addresses = addresses is null ? [] : [.. addresses];
+        NetworkName = networkName;
+        AgentVersion = agentVersion;
+    }
+
+    /// <summary>The sender's PeerId in text form (at most <see cref="PacketCodec.MaxIdentifierLength"/> characters).</summary>
+    public string Identifier { get; set; } = "";
+
+    /// <summary>Multiaddr texts the sender listens on (at most <see cref="PacketCodec.MaxAddressesPerPeer"/>).</summary>
+    public List<string> Addresses { get; set; } = [];
+
+    /// <summary>Optional name of the P2PNet network the sender belongs to.</summary>
+    public string? NetworkName { get; set; }
+
+    /// <summary>Optional software name and version.</summary>
+    public string? AgentVersion { get; set; }
+}

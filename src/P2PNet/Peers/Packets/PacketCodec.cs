@@ -1,0 +1,389 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using P2PNet.Wire;
+
+namespace P2PNet.Peers.Packets;
+
+/// <summary>
+/// The P2PNet channel frame codec. A frame is <c>uvarint(bodyLength) | body</c> with
+/// <c>body = type:u8 | uvarint(jsonLength) | json (UTF-8) | binary tail</c>. Only
+/// <see cref="DataTransmissionPacket"/> has a tail (its <see cref="DataTransmissionPacket.Data"/>, raw, so payloads are
+/// never base64 on the wire); type <see cref="HelloFrameType"/> carries a <see cref="ChannelHello"/>.
+/// Every limit is checked before allocating (lengths) or right after parsing (counts); violations throw
+/// <see cref="PacketFormatException"/>, on both the read and the write side. See docs/protocol.md.
+/// </summary>
+public static class PacketCodec
+{
+    /// <summary>The channel's stream protocol id, negotiated with multistream-select on a yamux stream.</summary>
+    public const string ChannelProtocolId = "/p2pnet/channel/1.0.0";
+
+    /// <summary>Frame type byte of the channel's <see cref="ChannelHello"/> (not a <see cref="PacketType"/>).</summary>
+    public const byte HelloFrameType = 0;
+
+    /// <summary>Default largest frame body, in bytes (16 MiB); callers may pass a smaller or larger limit.</summary>
+    public const int MaxFrameLength = 16 * 1024 * 1024;
+
+    /// <summary>Largest JSON part of a frame, in UTF-8 bytes (1 MiB).</summary>
+    public const int MaxJsonLength = 1024 * 1024;
+
+    /// <summary>Most peers in one <see cref="CollectionSharePacket"/>.</summary>
+    public const int MaxPeersPerShare = 256;
+
+    /// <summary>Most addresses per peer (identity, hello, peer record).</summary>
+    public const int MaxAddressesPerPeer = 16;
+
+    /// <summary>Longest identifier (PeerId text), in characters.</summary>
+    public const int MaxIdentifierLength = 128;
+
+    /// <summary>
+    /// Longest <see cref="PureMessagePacket.Message"/>, in characters (512 Ki, so an ASCII message of this size
+    /// still fits <see cref="MaxJsonLength"/>; both limits apply).
+    /// </summary>
+    public const int MaxMessageLength = 512 * 1024;
+
+    /// <summary>Longest other text field (address, names, reason, content type), in characters.</summary>
+    public const int MaxTextLength = 1024;
+
+    /// <summary>
+    /// Longest JSON form accepted by <see cref="FromJson(string)"/>, in characters: the JSON limit plus a
+    /// base64 <see cref="DataTransmissionPacket.Data"/> of <see cref="MaxFrameLength"/> bytes.
+    /// </summary>
+    public const int MaxJsonFormLength = MaxJsonLength + (MaxFrameLength + 2) / 3 * 4;
+
+    private const byte LastPacketType = (byte)PacketType.PureMessage;
+
+    // The wire form of a DataTransmissionPacket: the same contract minus "data", which travels in the tail.
+    private static readonly JsonTypeInfo<DataTransmissionPacket> WireDataTransmission = CreateWireDataTransmission();
+
+    /// <summary>
+    /// Writes one complete frame for <paramref name="packet"/> and returns the bytes written. Allocates only
+    /// the JSON bytes; use a <see cref="PacketWriter"/> on hot paths to avoid even that.
+    /// Throws <see cref="PacketFormatException"/> when the packet breaks a limit.
+    /// </summary>
+    public static int Write(IBufferWriter<byte> output, NetworkPacket packet, int maxFrameLength = MaxFrameLength)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(packet);
+        Validate(packet);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(packet, WireTypeInfo(packet.Type));
+        return WriteFrame(output, (byte)packet.Type, json, Tail(packet), maxFrameLength);
+    }
+
+    /// <summary>
+    /// Writes the channel hello frame (type <see cref="HelloFrameType"/>) and returns the bytes written.
+    /// Throws <see cref="PacketFormatException"/> when the hello breaks a limit.
+    /// </summary>
+    public static int WriteHello(IBufferWriter<byte> output, ChannelHello hello)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(hello);
+        Validate(hello);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(hello, PacketJsonContext.Default.ChannelHello);
+        return WriteFrame(output, HelloFrameType, json, default, MaxFrameLength);
+    }
+
+    /// <summary>
+    /// Reads one packet frame from the start of <paramref name="buffer"/> (System.IO.Pipelines style). Returns false,
+    /// leaving <paramref name="buffer"/> untouched, when the frame is incomplete; on success advances
+    /// <paramref name="buffer"/> past it. Throws <see cref="PacketFormatException"/> for a bad frame, including
+    /// <see cref="PacketFormatError.UnexpectedHello"/> for a hello frame (use <see cref="TryReadFrame"/> where one may come).
+    /// </summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out NetworkPacket? packet, int maxFrameLength = MaxFrameLength)
+    {
+        ReadOnlySequence<byte> rest = buffer;
+        if (!TryReadFrame(ref rest, out ChannelHello? hello, out packet, maxFrameLength)) return false;
+        if (hello is not null) throw new PacketFormatException(PacketFormatError.UnexpectedHello, "hello frame where a packet was expected");
+        buffer = rest;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads one frame of any type from the start of <paramref name="buffer"/>. Returns false when incomplete; on success
+    /// advances <paramref name="buffer"/> and sets exactly one of <paramref name="hello"/> (type
+    /// <see cref="HelloFrameType"/>) or <paramref name="packet"/>. Throws <see cref="PacketFormatException"/> for a bad frame.
+    /// </summary>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, int maxFrameLength = MaxFrameLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFrameLength);
+        hello = null;
+        packet = null;
+        if (!TryReadVarint(buffer, out ulong bodyLength, out int prefix)) return false;
+        if (bodyLength > (ulong)maxFrameLength)
+            throw new PacketFormatException(PacketFormatError.FrameTooLarge, $"frame of {bodyLength} bytes exceeds {maxFrameLength}");
+        if (bodyLength < 2) throw new PacketFormatException(PacketFormatError.Malformed, "frame shorter than its header");
+        if (buffer.Length - prefix < (long)bodyLength) return false;
+
+        ReadOnlySequence<byte> body = buffer.Slice(prefix, (long)bodyLength);
+        byte type = body.FirstSpan[0];
+        if (type > LastPacketType) throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown frame type {type}");
+        ReadOnlySequence<byte> afterType = body.Slice(1);
+        if (!TryReadVarint(afterType, out ulong jsonLength, out int jsonPrefix))
+            throw new PacketFormatException(PacketFormatError.Malformed, "frame ends inside the JSON length");
+        if (jsonLength > MaxJsonLength)
+            throw new PacketFormatException(PacketFormatError.JsonTooLarge, $"JSON of {jsonLength} bytes exceeds {MaxJsonLength}");
+        if ((ulong)(afterType.Length - jsonPrefix) < jsonLength)
+            throw new PacketFormatException(PacketFormatError.Malformed, "JSON length exceeds the frame");
+        ReadOnlySequence<byte> json = afterType.Slice(jsonPrefix, (long)jsonLength);
+        ReadOnlySequence<byte> tail = afterType.Slice(jsonPrefix + (long)jsonLength);
+        if (type != (byte)PacketType.DataTransmission && !tail.IsEmpty)
+            throw new PacketFormatException(PacketFormatError.UnexpectedTail, $"frame type {type} has a {tail.Length}-byte binary tail");
+
+        if (type == HelloFrameType)
+        {
+            var h = (ChannelHello)Deserialize(json, PacketJsonContext.Default.ChannelHello);
+            Validate(h);
+            hello = h;
+        }
+        else
+        {
+            var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
+            if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
+            Validate(p);
+            packet = p;
+        }
+        buffer = buffer.Slice(prefix + (long)bodyLength);
+        return true;
+    }
+
+    /// <summary>
+    /// The full JSON form of <paramref name="packet"/>, as handed to <c>Action&lt;string&gt;</c> handlers: self-describing
+    /// through a <c>"type"</c> property (the <see cref="PacketType"/> name), with <see cref="DataTransmissionPacket.Data"/>
+    /// as base64.
+    /// </summary>
+    public static string ToJson(NetworkPacket packet)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        return JsonSerializer.Serialize(packet, PacketJsonContext.Default.NetworkPacket);
+    }
+
+    /// <summary>
+    /// Parses a JSON form made by <see cref="ToJson"/>, choosing the packet class from its <c>"type"</c> property.
+    /// Throws <see cref="PacketFormatException"/> when it is malformed or breaks a limit.
+    /// </summary>
+    public static NetworkPacket FromJson(string json) => ParseJsonForm(json, PacketJsonContext.Default.NetworkPacket);
+
+    /// <summary>
+    /// Parses the JSON form of a packet of a known <paramref name="type"/> (a <c>"type"</c> property is then ignored).
+    /// Throws <see cref="PacketFormatException"/> when it is malformed or breaks a limit.
+    /// </summary>
+    public static NetworkPacket FromJson(PacketType type, string json) => ParseJsonForm(json, FullTypeInfo(type));
+
+    /// <summary>
+    /// Parses the JSON form of a <typeparamref name="T"/> (with <see cref="NetworkPacket"/> itself, as <see cref="FromJson(string)"/>).
+    /// Throws <see cref="PacketFormatException"/> when it is malformed or breaks a limit.
+    /// </summary>
+    public static T FromJson<T>(string json) where T : NetworkPacket
+    {
+        var info = (JsonTypeInfo<T>)PacketJsonContext.Default.GetTypeInfo(typeof(T))!;
+        return (T)ParseJsonForm(json, info);
+    }
+
+    internal static JsonTypeInfo WireTypeInfo(PacketType type) =>
+        type == PacketType.DataTransmission ? WireDataTransmission : FullTypeInfo(type);
+
+    internal static ReadOnlySpan<byte> Tail(NetworkPacket packet) =>
+        packet is DataTransmissionPacket data ? data.Data : default;
+
+    /// <summary>Writes the frame header, <paramref name="json"/> and <paramref name="tail"/>; checks the sizes first.</summary>
+    internal static int WriteFrame(IBufferWriter<byte> output, byte type, ReadOnlySpan<byte> json, ReadOnlySpan<byte> tail, int maxFrameLength)
+    {
+        if (json.Length > MaxJsonLength)
+            throw new PacketFormatException(PacketFormatError.JsonTooLarge, $"JSON of {json.Length} bytes exceeds {MaxJsonLength}");
+        long bodyLength = 1L + Varint.SizeOf((ulong)json.Length) + json.Length + tail.Length;
+        if (bodyLength > maxFrameLength)
+            throw new PacketFormatException(PacketFormatError.FrameTooLarge, $"frame of {bodyLength} bytes exceeds {maxFrameLength}");
+        int prefix = Varint.SizeOf((ulong)bodyLength);
+        int total = prefix + (int)bodyLength;
+        int headerLength = prefix + 1 + Varint.SizeOf((ulong)json.Length);
+
+        // Small frames (the common case) go out in one contiguous span.
+        Span<byte> span = output.GetSpan(total <= 4096 ? total : headerLength);
+        int n = Varint.Write(span, (ulong)bodyLength);
+        span[n++] = type;
+        n += Varint.Write(span[n..], (ulong)json.Length);
+        if (total <= 4096)
+        {
+            json.CopyTo(span[n..]);
+            tail.CopyTo(span[(n + json.Length)..]);
+            output.Advance(total);
+            return total;
+        }
+        output.Advance(n);
+        output.Write(json);
+        if (!tail.IsEmpty) output.Write(tail);
+        return total;
+    }
+
+    /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/>.</summary>
+    internal static void Validate(NetworkPacket packet)
+    {
+        switch (packet)
+        {
+            case IdentityPacket identity:
+                ValidatePeer(identity.Identifier, identity.Addresses);
+                ValidateText(identity.DisplayName, "displayName");
+                ValidateText(identity.NetworkName, "networkName");
+                ValidateText(identity.AgentVersion, "agentVersion");
+                break;
+            case DisconnectPacket disconnect:
+                ValidateText(disconnect.Reason, "reason");
+                break;
+            case CollectionSharePacket share:
+                if (share.Peers is null) throw Missing("peers");
+                if (share.Peers.Count > MaxPeersPerShare)
+                    throw new PacketFormatException(PacketFormatError.LimitExceeded, $"{share.Peers.Count} peers exceed {MaxPeersPerShare}");
+                foreach (PeerRecord? record in share.Peers)
+                {
+                    if (record is null) throw Missing("peers[]");
+                    ValidatePeer(record.Identifier, record.Addresses);
+                }
+                break;
+            case DataTransmissionPacket data:
+                if (data.Data is null) throw Missing("data");
+                if (!Enum.IsDefined(data.DataType))
+                    throw new PacketFormatException(PacketFormatError.Malformed, $"unknown dataType {(int)data.DataType}");
+                ValidateText(data.Name, "name");
+                ValidateText(data.ContentType, "contentType");
+                break;
+            case PureMessagePacket message:
+                if (message.Message is null) throw Missing("message");
+                if (message.Message.Length > MaxMessageLength)
+                    throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {message.Message.Length} characters exceeds {MaxMessageLength}");
+                break;
+            default:
+                throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown packet class {packet.GetType().Name}");
+        }
+    }
+
+    /// <summary>Checks the identifier, addresses and texts of <paramref name="hello"/>.</summary>
+    internal static void Validate(ChannelHello hello)
+    {
+        ValidatePeer(hello.Identifier, hello.Addresses);
+        ValidateText(hello.NetworkName, "networkName");
+        ValidateText(hello.AgentVersion, "agentVersion");
+    }
+
+    private static JsonTypeInfo FullTypeInfo(PacketType type) => type switch
+    {
+        PacketType.Identity => PacketJsonContext.Default.IdentityPacket,
+        PacketType.Disconnect => PacketJsonContext.Default.DisconnectPacket,
+        PacketType.CollectionShare => PacketJsonContext.Default.CollectionSharePacket,
+        PacketType.DataTransmission => PacketJsonContext.Default.DataTransmissionPacket,
+        PacketType.PureMessage => PacketJsonContext.Default.PureMessagePacket,
+        _ => throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown packet type {(int)type}"),
+    };
+
+    private static JsonTypeInfo<DataTransmissionPacket> CreateWireDataTransmission()
+    {
+        var options = new JsonSerializerOptions(PacketJsonContext.Default.Options)
+        {
+            TypeInfoResolver = PacketJsonContext.Default.WithAddedModifier(static info =>
+            {
+                if (info.Type != typeof(DataTransmissionPacket)) return;
+                for (int i = info.Properties.Count - 1; i >= 0; i--)
+                {
+                    if (info.Properties[i].Name == "data") info.Properties.RemoveAt(i);
+                }
+            }),
+        };
+        return (JsonTypeInfo<DataTransmissionPacket>)options.GetTypeInfo(typeof(DataTransmissionPacket));
+    }
+
+    private static NetworkPacket ParseJsonForm(string json, JsonTypeInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (json.Length > MaxJsonFormLength)
+            throw new PacketFormatException(PacketFormatError.JsonTooLarge, $"JSON form of {json.Length} characters exceeds {MaxJsonFormLength}");
+        object? value;
+        try
+        {
+            value = JsonSerializer.Deserialize(json, info);
+        }
+        catch (Exception e) when (IsParseFailure(e))
+        {
+            throw new PacketFormatException(PacketFormatError.MalformedJson, $"malformed packet JSON: {e.Message}", e);
+        }
+        if (value is not NetworkPacket packet) throw new PacketFormatException(PacketFormatError.MalformedJson, "packet JSON is null");
+        Validate(packet);
+        return packet;
+    }
+
+    private static object Deserialize(ReadOnlySequence<byte> json, JsonTypeInfo info)
+    {
+        // A JSON part split across segments is copied into one pooled block (at most MaxJsonLength): the
+        // multi-segment Utf8JsonReader throws IndexOutOfRangeException on some broken literals (found by the
+        // garbage test), and one code path keeps trailing-data handling identical.
+        byte[]? rented = null;
+        try
+        {
+            ReadOnlySpan<byte> span;
+            if (json.IsSingleSegment)
+            {
+                span = json.FirstSpan;
+            }
+            else
+            {
+                rented = ArrayPool<byte>.Shared.Rent((int)json.Length);
+                json.CopyTo(rented);
+                span = rented.AsSpan(0, (int)json.Length);
+            }
+            object? value = JsonSerializer.Deserialize(span, info);
+            return value ?? throw new PacketFormatException(PacketFormatError.MalformedJson, "frame JSON is null");
+        }
+        catch (Exception e) when (IsParseFailure(e))
+        {
+            throw new PacketFormatException(PacketFormatError.MalformedJson, $"malformed frame JSON: {e.Message}", e);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    // Hostile JSON surfaces as JsonException; the others cover contract corner cases (e.g. a missing discriminator
+    // for the abstract base) so that nothing but PacketFormatException leaves the codec.
+    private static bool IsParseFailure(Exception e) =>
+        e is JsonException or NotSupportedException or InvalidOperationException or FormatException or ArgumentException or OverflowException;
+
+    private static bool TryReadVarint(ReadOnlySequence<byte> source, out ulong value, out int consumed)
+    {
+        try
+        {
+            ReadOnlySpan<byte> first = source.FirstSpan;
+            if (first.Length >= Varint.MaxLength || source.IsSingleSegment) return Varint.TryRead(first, out value, out consumed);
+            Span<byte> scratch = stackalloc byte[Varint.MaxLength];
+            int length = (int)Math.Min(source.Length, Varint.MaxLength);
+            source.Slice(0, length).CopyTo(scratch);
+            return Varint.TryRead(scratch[..length], out value, out consumed);
+        }
+        catch (FormatException e)
+        {
+            throw new PacketFormatException(PacketFormatError.Malformed, $"bad varint: {e.Message}", e);
+        }
+    }
+
+    private static void ValidatePeer(string? identifier, List<string>? addresses)
+    {
+        if (string.IsNullOrEmpty(identifier)) throw Missing("identifier");
+        if (identifier.Length > MaxIdentifierLength)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"identifier of {identifier.Length} characters exceeds {MaxIdentifierLength}");
+        if (addresses is null) throw Missing("addresses");
+        if (addresses.Count > MaxAddressesPerPeer)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"{addresses.Count} addresses exceed {MaxAddressesPerPeer}");
+        foreach (string? address in addresses)
+        {
+            if (address is null) throw Missing("addresses[]");
+            ValidateText(address, "address");
+        }
+    }
+
+    private static void ValidateText(string? text, string field)
+    {
+        if (text is not null && text.Length > MaxTextLength)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"{field} of {text.Length} characters exceeds {MaxTextLength}");
+    }
+
+    private static PacketFormatException Missing(string field) =>
+        new(PacketFormatError.Malformed, $"required field '{field}' is missing or null");
+}
