@@ -3,11 +3,12 @@ using System.CommandLine.Help;
 using P2PNet.Cli;
 
 // A named root rather than RootCommand, so that help shows "p2pnet" whatever the assembly file is called.
-var root = new Command("p2pnet", "p2pnet: a libp2p-compatible peer-to-peer node (TCP, Noise, yamux, ping, identify).")
+var root = new Command("p2pnet", "p2pnet: a libp2p-compatible peer-to-peer node (TCP, Noise, yamux, ping, identify) and peer chat.")
 {
     new HelpOption(),
     new VersionOption(),
 };
+root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
 root.Subcommands.Add(IdCommand.Create());

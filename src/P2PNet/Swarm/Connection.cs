@@ -40,6 +40,12 @@ public sealed class Connection : IAsyncDisposable
     /// <summary>The remote address on this connection (without <c>/p2p/</c>).</summary>
     public Multiaddr RemoteAddress => _upgraded.RemoteAddress;
 
+    /// <summary>
+    /// The TCP socket underneath, for inspection (endpoints, options). Reading, writing or closing it
+    /// directly bypasses Noise and yamux and breaks the connection.
+    /// </summary>
+    public System.Net.Sockets.Socket? Socket => _upgraded.Socket;
+
     /// <summary>Whether we dialed (outbound) or accepted (inbound).</summary>
     public ConnectionDirection Direction => _upgraded.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound;
 

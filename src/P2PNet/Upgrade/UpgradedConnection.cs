@@ -15,4 +15,8 @@ public sealed record UpgradedConnection(
     PublicKey RemotePublicKey,
     Multiaddr LocalAddress,
     Multiaddr RemoteAddress,
-    bool IsInitiator);
+    bool IsInitiator)
+{
+    /// <summary>The transport socket underneath, where there is one (for inspection only).</summary>
+    public System.Net.Sockets.Socket? Socket { get; init; }
+}

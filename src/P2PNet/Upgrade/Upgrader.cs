@@ -61,7 +61,7 @@ public sealed class Upgrader : IDisposable
                 await MultistreamSelect.ListenAsync(noise, static p => p == YamuxSession.ProtocolId, ct).ConfigureAwait(false);
             }
             var session = new YamuxSession(noise, isInitiator, _options.Yamux, _loggerFactory.CreateLogger<YamuxSession>());
-            return new UpgradedConnection(session, noise.RemotePeerId, noise.RemotePublicKey, raw.LocalAddress, raw.RemoteAddress, isInitiator);
+            return new UpgradedConnection(session, noise.RemotePeerId, noise.RemotePublicKey, raw.LocalAddress, raw.RemoteAddress, isInitiator) { Socket = raw.Socket };
         }
         catch (Exception ex)
         {

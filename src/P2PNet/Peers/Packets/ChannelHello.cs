@@ -28,6 +28,9 @@ public sealed class ChannelHello
     /// <summary>Optional name of the P2PNet network the sender belongs to.</summary>
     public string? NetworkName { get; set; }
 
+    /// <summary>Optional display name of the sender's node.</summary>
+    public string? DisplayName { get; set; }
+
     /// <summary>Optional software name and version.</summary>
     public string? AgentVersion { get; set; }
 }

@@ -262,6 +262,7 @@ public static class PacketCodec
         ValidatePeer(hello.Identifier, hello.Addresses);
         ValidateText(hello.NetworkName, "networkName");
         ValidateText(hello.AgentVersion, "agentVersion");
+        ValidateText(hello.DisplayName, "displayName");
     }
 
     private static JsonTypeInfo FullTypeInfo(PacketType type) => type switch

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+using P2PNet.Peers;
+using P2PNet.Peers.Packets;
+
+namespace P2PNet.Cli;
+
+/// <summary>
+/// <c>p2pnet chat</c>: a node that sends each line of standard input as a PureMessage to every channel and
+/// prints each message that arrives as <c>&lt;PeerId&gt;: &lt;text&gt;</c>. Commands: /peers, /connect ADDR,
+/// /block ID, /quit. End of input quits (after sending what was typed).
+/// </summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string[]>("--listen", "-l")
+        {
+            Description = "Multiaddr to listen on (repeatable); port 0 picks a free port",
+            DefaultValueFactory = _ => ["/ip4/0.0.0.0/tcp/0"],
+        };
+        var peers = new Option<string[]>("--peer", "-p") { Description = "Multiaddr of a peer to connect to (repeatable)" };
+        var key = new Option<string?>("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
+        var name = new Option<string?>("--name") { Description = "Display name announced to peers" };
+        var network = new Option<string>("--network") { Description = "Network name; peers of other networks are refused", DefaultValueFactory = _ => "p2pnet" };
+        var verbose = CliOptions.Verbose();
+        var command = new Command("chat", "Chat with peers: each line you type goes to every connected peer")
+        {
+            listen, peers, key, name, network, verbose,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var listenAddresses = new List<Multiaddr>();
+            foreach (var text in parse.GetValue(listen)!)
+            {
+                if (!Multiaddr.TryParse(text, out var address) || address.ToIPEndPoint() is null)
+                {
+                    Console.Error.WriteLine($"error: '{text}' is not a TCP multiaddr like /ip4/0.0.0.0/tcp/0");
+                    return 2;
+                }
+                listenAddresses.Add(address);
+            }
+            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose), quiet: !parse.GetValue(verbose));
+            string? keyPath = parse.GetValue(key);
+            using var identity = keyPath is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(keyPath, ct).ConfigureAwait(false);
+            var options = new PeerNetworkOptions
+            {
+                Identity = identity,
+                ListenAddresses = listenAddresses,
+                DisplayName = parse.GetValue(name),
+                NetworkName = parse.GetValue(network)!,
+            };
+            await using var node = new PeerNetwork(options, loggers);
+            var output = new ChatOutput();
+            node.MessageReceived += (_, e) => output.Line($"{e.Sender}: {e.Message}");
+            node.PeerAdded += (_, c) => output.Line($"* connected {c.Identifier}");
+            node.PeerRemoved += (_, c) => output.Line($"* disconnected {c.Identifier}{(c.CloseReason is { } r ? $" ({r})" : "")}");
+
+            try
+            {
+                await node.StartAsync(ct).ConfigureAwait(false);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                Console.Error.WriteLine($"error: cannot listen: {ex.Message}");
+                return 1;
+            }
+            output.Line($"peer id {identity.PeerId}");
+            foreach (var address in node.ListenAddresses) output.Line($"listening on {address.WithPeerId(identity.PeerId)}");
+            foreach (var text in parse.GetValue(peers) ?? []) await ConnectAsync(node, text, output, ct).ConfigureAwait(false);
+            output.Line("type a message and press Enter; /peers, /connect ADDR, /block ID, /quit");
+
+            while (!ct.IsCancellationRequested)
+            {
+                string? line;
+                try
+                {
+                    line = await Console.In.ReadLineAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                if (line is null || line.Trim() == "/quit") break;
+                if (line.Length == 0) continue;
+                if (line.StartsWith('/')) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
+                else
+                {
+                    int sent = await node.BroadcastAsync(new PureMessagePacket(line), ct).ConfigureAwait(false);
+                    if (sent == 0) output.Line("* no peer connected: message not sent");
+                }
+            }
+            await node.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task RunCommandAsync(PeerNetwork node, string line, ChatOutput output, CancellationToken ct)
+    {
+        string[] parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        switch (parts[0])
+        {
+            case "/peers":
+                var channels = node.ActivePeerChannels;
+                output.Line($"* {channels.Count} connected, {node.KnownPeers.Count} known");
+                foreach (var c in channels) output.Line($"*   {c.Identifier} {c.Direction} {c.State} {c.Peer.IP}:{c.Peer.Port}");
+                break;
+            case "/connect" when parts.Length == 2:
+                await ConnectAsync(node, parts[1], output, ct).ConfigureAwait(false);
+                break;
+            case "/block" when parts.Length == 2:
+                if (PeerId.TryParse(parts[1], out var id))
+                {
+                    node.BlockPeer(id);
+                    output.Line($"* blocked {id}");
+                }
+                else output.Line($"* '{parts[1]}' is not a PeerId");
+                break;
+            default:
+                output.Line("* commands: /peers, /connect ADDR, /block ID, /quit");
+                break;
+        }
+    }
+
+    private static async Task ConnectAsync(PeerNetwork node, string text, ChatOutput output, CancellationToken ct)
+    {
+        if (!Multiaddr.TryParse(text, out var address) || address.TcpTarget is null)
+        {
+            output.Line($"* '{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
+            return;
+        }
+        try
+        {
+            var channel = await node.ConnectAsync(address, ct).ConfigureAwait(false);
+            output.Line($"* channel open with {channel.Identifier}");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            output.Line($"* cannot connect to {address}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Whole lines, one writer at a time (events arrive on several threads).</summary>
+    private sealed class ChatOutput
+    {
+        private readonly Lock _sync = new();
+
+        public void Line(string text)
+        {
+            lock (_sync)
+            {
+                Console.Out.WriteLine(text);
+                Console.Out.Flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+/// <summary>
+/// The managed channel with one peer, carried on a yamux stream of protocol <see cref="ProtocolId"/>. It
+/// sends packets through a bounded queue (a slow peer makes <see cref="SendAsync"/> wait), receives
+/// length-prefixed frames, enforces the trust level on every packet before any handler or event, invokes
+/// the network's <see cref="PacketHandleProtocol"/> delegates and raises <see cref="DataReceived"/>. An
+/// outbound channel whose connection drops without a DisconnectPacket redials with exponential backoff.
+/// </summary>
+public sealed partial class PeerChannel : IAsyncDisposable
+{
+    /// <summary>The stream protocol id of the channel.</summary>
+    public const string ProtocolId = PacketCodec.ChannelProtocolId;
+
+    // Packets are batched into one stream write up to this many bytes.
+    private const int MaxWriteBatch = 256 * 1024;
+
+    private readonly PeerNetwork _network;
+    private readonly GenericPeer _peer;
+    private readonly ILogger _logger;
+    private readonly Channel<NetworkPacket> _sendQueue;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _sync = new();
+    private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done)> _waiters = [];
+    private Session? _session;
+    private Task _run = Task.CompletedTask;
+    private int _state = (int)PeerChannelState.Opening;
+    private int _trust;
+    private volatile bool _noRetry;
+    private string? _closeReason;
+    private long _received;
+    private long _sent;
+    private long _dropped;
+
+    internal PeerChannel(PeerNetwork network, GenericPeer peer, ConnectionDirection direction, PeerTrustLevel trust, ILogger logger)
+    {
+        _network = network;
+        _peer = peer;
+        Direction = direction;
+        _trust = (int)trust;
+        _logger = logger;
+        _sendQueue = Channel.CreateBounded<NetworkPacket>(new BoundedChannelOptions(network.Options.SendQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>The peer at the other end.</summary>
+    public IPeer Peer => _peer;
+
+    /// <summary>The peer's identifier (PeerId).</summary>
+    public PeerId Identifier => _peer.Identifier;
+
+    /// <summary>Whether we dialed the peer (outbound channels redial after a drop) or it dialed us.</summary>
+    public ConnectionDirection Direction { get; }
+
+    /// <summary>The channel's state.</summary>
+    public PeerChannelState State => (PeerChannelState)Volatile.Read(ref _state);
+
+    /// <summary>What the peer may send; raised or lowered by a trust handshake.</summary>
+    public PeerTrustLevel TrustLevel => (PeerTrustLevel)Volatile.Read(ref _trust);
+
+    /// <summary>The live libp2p connection, or null while reconnecting or closed.</summary>
+    public Connection? Connection => _session?.Connection;
+
+    /// <summary>Packets received (whether accepted or dropped).</summary>
+    public long PacketsReceived => Interlocked.Read(ref _received);
+
+    /// <summary>Packets written to the stream.</summary>
+    public long PacketsSent => Interlocked.Read(ref _sent);
+
+    /// <summary>Packets dropped because the trust level did not allow them.</summary>
+    public long PacketsDropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Why the channel closed, once it has.</summary>
+    public string? CloseReason => _closeReason;
+
+    /// <summary>Completes when the channel is closed for good.</summary>
+    public Task Completion => _closed.Task;
+
+    /// <summary>Raised for every packet that passes the trust policy, after the PacketHandleProtocol delegate.</summary>
+    public event EventHandler<PacketReceivedEventArgs>? DataReceived;
+
+    /// <summary>Raised on every state change.</summary>
+    public event EventHandler<PeerChannelState>? StateChanged;
+
+    /// <summary>Raises the trust level (for example during a trust handshake).</summary>
+    public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced)
+    {
+        int old = Interlocked.Exchange(ref _trust, Math.Max((int)level, Volatile.Read(ref _trust)));
+        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
+    }
+
+    /// <summary>Lowers the trust level.</summary>
+    public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default)
+    {
+        int old = Interlocked.Exchange(ref _trust, Math.Min((int)level, Volatile.Read(ref _trust)));
+        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
+    }
+
+    /// <summary>
+    /// Queues a packet for sending. Waits while the queue is full (the peer reads slowly); throws
+    /// <see cref="ObjectDisposedException"/> once the channel is closed.
+    /// </summary>
+    public async ValueTask SendAsync(NetworkPacket packet, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        try
+        {
+            await _sendQueue.Writer.WriteAsync(packet, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException($"the channel with {Identifier} is closed", ex);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next packet (that passes the trust policy and <paramref name="filter"/>); it is still
+    /// handed to the delegates and events as usual. Useful in trust handshakes.
+    /// </summary>
+    public Task<NetworkPacket> ReceiveAsync(Func<NetworkPacket, bool>? filter = null, CancellationToken cancellationToken = default)
+    {
+        var tcs = new TaskCompletionSource<NetworkPacket>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_sync)
+        {
+            if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
+            _waiters.Add((filter ?? (static _ => true), tcs));
+        }
+        return tcs.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a channel with this channel's peer again after it closed, by dialing the peer's known addresses;
+    /// returns the live channel (this one while it is open or reconnecting).
+    /// </summary>
+    public Task<PeerChannel> OpenPeerChannelAsync(CancellationToken cancellationToken = default) =>
+        _network.OpenPeerChannelAsync(_peer, cancellationToken);
+
+    /// <summary>
+    /// Closes the channel gracefully: sends a DisconnectPacket (queued packets first), closes the stream and
+    /// the connection. No retry follows.
+    /// </summary>
+    public async Task ClosePeerChannelAsync(string? reason = null, CancellationToken cancellationToken = default)
+    {
+        _noRetry = true;
+        var state = State;
+        if (state is PeerChannelState.Closed) return;
+        if (state is PeerChannelState.Open && TrySetState(PeerChannelState.Open, PeerChannelState.Closing))
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_network.Options.CloseTimeout);
+            try
+            {
+                await _sendQueue.Writer.WriteAsync(new DisconnectPacket(reason ?? "closed"), timeout.Token).ConfigureAwait(false);
+                _sendQueue.Writer.TryComplete();
+                if (_session is { } session) await session.WriteLoop.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException or IOException or ObjectDisposedException)
+            {
+                // Best effort: the connection closes anyway.
+            }
+        }
+        await ShutdownAsync(reason ?? "closed locally").ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => new(ClosePeerChannelAsync("disposed"));
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Identifier} {Direction} {State}";
+}

@@ -1,0 +1,165 @@
+using Microsoft.Extensions.Logging;
+using System.Net;
+using P2PNet.Core;
+using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+// Outbound: connecting to peers and reopening sessions of outbound channels.
+public sealed partial class PeerNetwork
+{
+    /// <summary>
+    /// Connects to a peer and opens its channel. With <c>/p2p/</c> in the address the peer must prove that
+    /// identifier; an existing channel with the peer is returned as it is.
+    /// </summary>
+    /// <exception cref="PeerNetworkException">Blocked, ourselves, duplicate, another network, or rejected by the trust protocol.</exception>
+    public async Task<PeerChannel> ConnectAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (address.PeerId is { } wanted)
+        {
+            if (wanted == Identifier) throw new PeerNetworkException(PeerNetworkError.Self, "refusing to connect to ourselves");
+            if (TrustPolicy.IsBlocked(wanted)) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{wanted} is blocked");
+            if (_active.TryGetValue(wanted, out var live) && live.State != PeerChannelState.Closed) return live;
+        }
+        if (TrustPolicy.IsBlocked(address.ToIPEndPoint()?.Address))
+            throw new PeerNetworkException(PeerNetworkError.Blocked, $"{address.ToIPEndPoint()?.Address} is blocked");
+
+        var connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
+        var remote = connection.RemotePeerId;
+        if (TrustPolicy.IsBlocked(remote))
+        {
+            await connection.CloseAsync().ConfigureAwait(false);
+            throw new PeerNetworkException(PeerNetworkError.Blocked, $"{remote} is blocked");
+        }
+        if (_active.TryGetValue(remote, out var existing) && existing.State != PeerChannelState.Closed) return existing;
+        if (!_opening.TryAdd(remote, 0))
+            throw new PeerNetworkException(PeerNetworkError.Duplicate, $"a channel with {remote} is already being opened");
+        try
+        {
+            var peer = Remember(remote, [address], "outbound");
+            var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
+            Learn(peer, hello);
+            var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
+            channel.Start(session);
+            await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
+            return channel;
+        }
+        finally
+        {
+            _opening.TryRemove(remote, out _);
+        }
+    }
+
+    /// <summary>Connects to a peer by IP endpoint (any identifier is accepted; it is proven by the handshake).</summary>
+    public Task<PeerChannel> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default) =>
+        ConnectAsync(Multiaddr.FromEndPoint(endPoint ?? throw new ArgumentNullException(nameof(endPoint))), cancellationToken);
+
+    /// <summary>
+    /// Opens a channel with a known peer by dialing its addresses in turn; returns the live channel if there
+    /// already is one.
+    /// </summary>
+    /// <exception cref="PeerNetworkException">No address worked (the last failure is the inner exception).</exception>
+    public async Task<PeerChannel> OpenPeerChannelAsync(IPeer peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (_active.TryGetValue(peer.Identifier, out var live) && live.State != PeerChannelState.Closed) return live;
+        Exception? last = null;
+        foreach (var address in peer.Addresses)
+        {
+            try
+            {
+                return await ConnectAsync(address.WithPeerId(peer.Identifier), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && ex is not PeerNetworkException { Error: PeerNetworkError.Blocked })
+            {
+                last = ex;
+            }
+        }
+        throw new PeerNetworkException(PeerNetworkError.NoAddress, $"no address of {peer.Identifier} could be reached", last);
+    }
+
+    /// <summary>Closes the channel with <paramref name="identifier"/> gracefully, if there is one.</summary>
+    public Task ClosePeerChannelAsync(PeerId identifier, string? reason = null, CancellationToken cancellationToken = default) =>
+        _active.TryGetValue(identifier, out var channel) ? channel.ClosePeerChannelAsync(reason, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Dials an outbound channel's peer again and opens a new session for it (reconnects).</summary>
+    internal async Task<PeerChannel.Session> ReopenSessionAsync(PeerChannel channel, CancellationToken cancellationToken)
+    {
+        if (TrustPolicy.IsBlocked(channel.Identifier)) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{channel.Identifier} is blocked");
+        Exception? last = null;
+        foreach (var address in channel.Peer.Addresses)
+        {
+            try
+            {
+                var connection = await Host.DialAsync(address.WithPeerId(channel.Identifier), cancellationToken).ConfigureAwait(false);
+                var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
+                Learn((GenericPeer)channel.Peer, hello);
+                return session;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                last = ex;
+            }
+        }
+        throw last ?? new PeerNetworkException(PeerNetworkError.NoAddress, $"{channel.Identifier} has no known address");
+    }
+
+    private async Task<(PeerChannel.Session Session, ChannelHello Hello)> OpenSessionAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (session, hello) = await PeerChannel.HandshakeAsync(stream, connection, LocalHello(), Options.MaxFrameLength, Options.ChannelOpenTimeout, cancellationToken)
+                .ConfigureAwait(false);
+            CheckHello(connection, hello);
+            return (session, hello);
+        }
+        catch
+        {
+            stream.Reset();
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void CheckHello(Connection connection, ChannelHello hello)
+    {
+        if (hello.Identifier != connection.RemotePeerId.ToString())
+            throw new PeerNetworkException(PeerNetworkError.Duplicate, $"hello claims {hello.Identifier} on a connection proven to be {connection.RemotePeerId}");
+        if (!string.Equals(hello.NetworkName, Options.NetworkName, StringComparison.Ordinal))
+            throw new PeerNetworkException(PeerNetworkError.WrongNetwork, $"{connection.RemotePeerId} belongs to network '{hello.NetworkName}', not '{Options.NetworkName}'");
+    }
+
+    /// <summary>Runs the trust protocol, then adds the channel to ActivePeerChannels and raises PeerAdded.</summary>
+    private async Task ActivateAsync(PeerChannel channel, CancellationToken cancellationToken)
+    {
+        if (TrustPolicy.RunDefaultTrustProtocol && TrustPolicy.DefaultTrustProtocol is { } protocol)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            timeout.CancelAfter(Options.TrustProtocolTimeout);
+            try
+            {
+                await protocol(channel, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                PeersLog.TrustProtocolFailed(_logger, channel.Identifier, ex.Message);
+                await channel.ClosePeerChannelAsync("trust protocol failed", CancellationToken.None).ConfigureAwait(false);
+                throw new PeerNetworkException(PeerNetworkError.TrustRejected, $"the trust protocol with {channel.Identifier} failed: {ex.Message}", ex);
+            }
+            if (channel.State is PeerChannelState.Closing or PeerChannelState.Closed)
+                throw new PeerNetworkException(PeerNetworkError.TrustRejected, $"the trust protocol closed the channel with {channel.Identifier}");
+        }
+        _active[channel.Identifier] = channel;
+        if (channel.State == PeerChannelState.Closed)
+        {
+            _active.TryRemove(new KeyValuePair<PeerId, PeerChannel>(channel.Identifier, channel));
+            throw new PeerNetworkException(PeerNetworkError.Stopped, $"the channel with {channel.Identifier} closed while opening");
+        }
+        PeersLog.ChannelOpened(_logger, channel.Identifier, channel.Direction);
+        Raise(PeerAdded, channel, nameof(PeerAdded));
+    }
+}

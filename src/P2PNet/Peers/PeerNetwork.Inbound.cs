@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+// Inbound: the lifecycle of a peer that dials us, as the seed tells it.
+public sealed partial class PeerNetwork
+{
+    // Blocked peers are refused right after the handshake, before any stream.
+    private void OnConnectionOpened(object? sender, Connection connection)
+    {
+        var ip = connection.RemoteAddress.ToIPEndPoint()?.Address;
+        string? reason = TrustPolicy.IsBlocked(connection.RemotePeerId) ? "blocked identifier"
+            : TrustPolicy.IsBlocked(ip) ? "blocked IP address"
+            : null;
+        if (reason is null) return;
+        Metrics.PeerRefused(reason);
+        PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
+        _ = connection.CloseAsync().AsTask();
+    }
+
+    private async Task ServeInboundChannelAsync(MuxedStream stream, Connection connection, CancellationToken cancellationToken)
+    {
+        var remote = connection.RemotePeerId;
+        if (TrustPolicy.IsBlocked(remote) || TrustPolicy.IsBlocked(connection.RemoteAddress.ToIPEndPoint()?.Address))
+        {
+            await RefuseAsync(connection, stream, "blocked", closeConnection: true).ConfigureAwait(false);
+            return;
+        }
+        bool sameConnection = _active.TryGetValue(remote, out var existing) && ReferenceEquals(existing.Connection, connection);
+        if ((existing is not null && existing.State != PeerChannelState.Closed) || !_opening.TryAdd(remote, 0))
+        {
+            await RefuseAsync(connection, stream, "duplicate: already connected", closeConnection: !sameConnection).ConfigureAwait(false);
+            return;
+        }
+
+        PeerChannel channel;
+        try
+        {
+            var peer = _known.TryGetValue(remote, out var known) ? known : new GenericPeer(remote);
+            peer.Attach(connection.Socket, stream, connection.RemoteAddress.ToIPEndPoint());
+            peer.Source = "inbound";
+            string? rejection = await PlaceAsync(peer, cancellationToken).ConfigureAwait(false);
+            if (rejection is not null)
+            {
+                _known.TryRemove(new KeyValuePair<PeerId, GenericPeer>(remote, peer));
+                await RefuseAsync(connection, stream, rejection, closeConnection: true).ConfigureAwait(false);
+                return;
+            }
+            Remember(peer);
+
+            PeerChannel.Session session;
+            try
+            {
+                var (opened, hello) = await PeerChannel.HandshakeAsync(stream, connection, LocalHello(), Options.MaxFrameLength, Options.ChannelOpenTimeout, cancellationToken)
+                    .ConfigureAwait(false);
+                CheckHello(connection, hello);
+                Learn(peer, hello);
+                session = opened;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await RefuseAsync(connection, stream, ex.Message, closeConnection: true).ConfigureAwait(false);
+                return;
+            }
+            channel = new PeerChannel(this, peer, ConnectionDirection.Inbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
+            channel.Start(session);
+            try
+            {
+                await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PeerNetworkException)
+            {
+                return; // logged; the channel is closed
+            }
+        }
+        finally
+        {
+            _opening.TryRemove(remote, out _);
+        }
+        // The stream belongs to the channel now; keep the handler (and so the stream) alive with it.
+        await channel.Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Event and/or queue placement; returns the rejection reason, or null when accepted.</summary>
+    private async Task<string?> PlaceAsync(GenericPeer peer, CancellationToken cancellationToken)
+    {
+        var placement = TrustPolicy.IncomingPeerPlacement;
+        if (placement is IncomingPeerPlacement.EventBased or IncomingPeerPlacement.Both)
+        {
+            var args = new IncomingPeerConnectionAttemptEventArgs(peer);
+            Raise(IncomingPeerConnectionAttempt, args, nameof(IncomingPeerConnectionAttempt));
+            if (args.IsRejected) return args.RejectionReason;
+        }
+        if (placement is IncomingPeerPlacement.QueueBased or IncomingPeerPlacement.Both)
+        {
+            var request = new InboundPeerRequest(peer);
+            if (!InboundConnectingPeersQueue.TryEnqueue(request)) return "the inbound queue is full";
+            Remember(peer); // known while it waits, as the seed orders it
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            timeout.CancelAfter(Options.InboundDecisionTimeout);
+            try
+            {
+                if (!await request.Decision.WaitAsync(timeout.Token).ConfigureAwait(false)) return request.RejectionReason;
+            }
+            catch (OperationCanceledException)
+            {
+                request.Reject("not accepted in time");
+                return request.RejectionReason;
+            }
+        }
+        return null;
+    }
+
+    private async Task RefuseAsync(Connection connection, MuxedStream stream, string reason, bool closeConnection)
+    {
+        Metrics.PeerRefused(reason);
+        PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
+        stream.Reset();
+        if (closeConnection) await connection.CloseAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,32 @@
+using P2PNet.Core;
+
+namespace P2PNet.Peers;
+
+/// <summary>Why a peer-layer operation was refused.</summary>
+public enum PeerNetworkError
+{
+    /// <summary>The peer's identifier or IP address is blocked.</summary>
+    Blocked,
+    /// <summary>A channel with that identifier already exists or is being opened.</summary>
+    Duplicate,
+    /// <summary>The peer is ourselves.</summary>
+    Self,
+    /// <summary>The peer belongs to another network name.</summary>
+    WrongNetwork,
+    /// <summary>The trust protocol rejected the peer or failed.</summary>
+    TrustRejected,
+    /// <summary>The peer has no address we can dial.</summary>
+    NoAddress,
+    /// <summary>The network is not running.</summary>
+    Stopped,
+}
+
+/// <summary>A peer-layer operation was refused; <see cref="Error"/> says why.</summary>
+public sealed class PeerNetworkException : P2PNetException
+{
+    /// <summary>Creates the exception.</summary>
+    public PeerNetworkException(PeerNetworkError error, string message, Exception? inner = null) : base(message, inner) => Error = error;
+
+    /// <summary>Why.</summary>
+    public PeerNetworkError Error { get; }
+}

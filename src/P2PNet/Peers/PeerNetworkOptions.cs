@@ -1,0 +1,57 @@
+using P2PNet.Core;
+using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+/// <summary>Settings of a <see cref="PeerNetwork"/>; every limit has a documented default.</summary>
+public sealed record PeerNetworkOptions
+{
+    /// <summary>The node's identity; null makes a fresh in-memory one (owned and disposed by the network).</summary>
+    public Identity? Identity { get; init; }
+
+    /// <summary>Where to listen. Default <c>/ip4/0.0.0.0/tcp/0</c> (all IPv4 interfaces, any free port).</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")];
+
+    /// <summary>The network's name, announced in hellos. Default <c>p2pnet</c>.</summary>
+    public string NetworkName { get; init; } = "p2pnet";
+
+    /// <summary>A display name for this node, announced in hellos. Default none.</summary>
+    public string? DisplayName { get; init; }
+
+    /// <summary>Redials of an outbound channel whose connection dropped without a DisconnectPacket. Default 3.</summary>
+    public int MaxConnectRetries { get; init; } = 3;
+
+    /// <summary>First redial delay; each further one doubles, up to <see cref="RetryMaxDelay"/>. Default 250 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest redial delay. Default 30 s.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Packets queued per channel before <see cref="PeerChannel.SendAsync"/> waits. Default 256.</summary>
+    public int SendQueueCapacity { get; init; } = 256;
+
+    /// <summary>Largest packet frame accepted from a peer. Default 16 MiB.</summary>
+    public int MaxFrameLength { get; init; } = PacketCodec.MaxFrameLength;
+
+    /// <summary>Most peers kept in KnownPeers. Default 1000.</summary>
+    public int MaxKnownPeers { get; init; } = 1000;
+
+    /// <summary>Most inbound peers waiting in the InboundConnectingPeersQueue; further ones are refused. Default 64.</summary>
+    public int InboundQueueCapacity { get; init; } = 64;
+
+    /// <summary>Time the application has to accept a queued inbound peer before it is rejected. Default 60 s.</summary>
+    public TimeSpan InboundDecisionTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time allowed for a channel to open (the peer's hello). Default 70 s, beyond the decision timeout.</summary>
+    public TimeSpan ChannelOpenTimeout { get; init; } = TimeSpan.FromSeconds(70);
+
+    /// <summary>Time allowed for the DefaultTrustProtocol. Default 30 s.</summary>
+    public TimeSpan TrustProtocolTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time allowed to send the DisconnectPacket when closing. Default 2 s.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The libp2p host settings (handshake timeout, limits).</summary>
+    public SwarmOptions Swarm { get; init; } = new();
+}

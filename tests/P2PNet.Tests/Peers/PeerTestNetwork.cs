@@ -1,0 +1,30 @@
+using P2PNet.Core;
+using P2PNet.Peers;
+using P2PNet.Tests.Support;
+
+namespace P2PNet.Tests.Peers;
+
+/// <summary>Test helpers: networks on loopback, awaiting events with timeouts.</summary>
+internal static class PeerTestNetwork
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    public static async Task<PeerNetwork> StartAsync(Func<PeerNetworkOptions, PeerNetworkOptions>? configure = null, CapturingLoggerProvider? log = null)
+    {
+        var options = new PeerNetworkOptions { ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] };
+        if (configure is not null) options = configure(options);
+        var network = new PeerNetwork(options, log?.CreateFactory());
+        await network.StartAsync();
+        return network;
+    }
+
+    public static Multiaddr AddressOf(PeerNetwork network) => network.ListenAddresses[0].WithPeerId(network.Identifier);
+
+    /// <summary>Completes with the first event args for which <paramref name="match"/> holds.</summary>
+    public static Task<T> Next<T>(Action<EventHandler<T>> subscribe, Func<T, bool>? match = null)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        subscribe((_, e) => { if (match is null || match(e)) tcs.TrySetResult(e); });
+        return tcs.Task.WaitAsync(Wait);
+    }
+}
