@@ -14,21 +14,26 @@ dotnet restore P2PNet.sln || exit 1
 dotnet build P2PNet.sln -c Release --no-restore || exit 1
 
 results=$(mktemp -d)
-dotnet test tests/P2PNet.Tests -c Release --no-build --logger "trx;LogFileName=results.trx" --results-directory "$results" \
+# Every test project of the solution; one TRX file each, summed below.
+dotnet test P2PNet.sln -c Release --no-build --logger trx --results-directory "$results" \
   --blame-hang-timeout 5m -- RunConfiguration.MaxCpuCount=2
 status=$?
 
-trx="$results/results.trx"
-if [ -f "$trx" ]; then
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  num() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-  passed=$(num passed); failed=$(num failed); total=$(num total); executed=$(num executed)
-  skipped=$(( ${total:-0} - ${executed:-0} ))
-  echo "${passed:-0} passed, ${failed:-0} failed, ${skipped} skipped"
-  if [ "${executed:-0}" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
-else
-  echo "0 passed, 1 failed"
+shopt -s nullglob
+trx_files=("$results"/*.trx)
+if ((${#trx_files[@]} == 0)); then
   echo "no test results were written" >&2
+  echo "0 passed, 1 failed"
   exit 1
 fi
+passed=0; failed=0; total=0; executed=0
+for trx in "${trx_files[@]}"; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  num() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  passed=$((passed + $(num passed))); failed=$((failed + $(num failed)))
+  total=$((total + $(num total))); executed=$((executed + $(num executed)))
+done
+if [ "$executed" -eq 0 ]; then echo "no test ran" >&2; status=1; fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crashed or hung run counts as a failure
+echo "$passed passed, $failed failed, $((total - executed)) skipped"
 exit $status
