@@ -1,46 +1,20 @@
-using System.Diagnostics;
-using System.Globalization;
 using P2PNet.Bench;
 
-// Wire benchmark: bulk one-way throughput over (1) plain framed TCP, (2) SslStream TLS 1.3 and
-// (3) one yamux stream on a Noise connection, all on loopback in this one run, plus secure connection
-// setups (TCP dial + Noise + yamux) per second. Prints each figure and the ratios.
-//   dotnet run -c Release --project bench/P2PNet.Bench -- [--mib N] [--seconds S]
-int mib = 1024;
-double setupSeconds = 5;
-for (int i = 0; i < args.Length - 1; i++)
+// P2PNet benchmarks, all on loopback in one process:
+//   dotnet run -c Release --project bench/P2PNet.Bench -- [wire] [--mib N] [--seconds S]
+//   dotnet run -c Release --project bench/P2PNet.Bench -- packets [--scale F] [--rounds K]
+// wire (the default): bulk throughput of plain TCP, TLS 1.3 and Noise+yamux, and secure setups per second.
+// packets: PeerChannel packets (PureMessage, DataTransmission) of 64 B, 1 KiB and 64 KiB against plain framed
+// TCP and the secure stream, and PureMessage request/response latency against plain TCP ping-pong.
+string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
+string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+switch (mode)
 {
-    if (args[i] == "--mib") mib = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-    if (args[i] == "--seconds") setupSeconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
-}
-long bytes = (long)mib * 1024 * 1024;
-Console.WriteLine($"P2PNet wire benchmark: {mib} MiB one-way per run, best of 3, loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-
-double tcp = Best(3, () => ThroughputBench.PlainTcpAsync(bytes));
-Console.WriteLine($"plain framed TCP      : {tcp,9:0.0} MB/s");
-double tls = Best(3, () => ThroughputBench.SslStreamAsync(bytes));
-Console.WriteLine($"SslStream TLS 1.3     : {tls,9:0.0} MB/s");
-double noise = Best(3, () => ThroughputBench.NoiseYamuxAsync(bytes));
-Console.WriteLine($"Noise + yamux stream  : {noise,9:0.0} MB/s");
-Console.WriteLine($"ratio Noise+yamux / SslStream TLS 1.3 : {noise / tls:0.00}x (aim >= 0.80x)");
-Console.WriteLine($"ratio Noise+yamux / plain TCP         : {noise / tcp:0.00}x");
-Console.WriteLine($"ratio SslStream / plain TCP           : {tls / tcp:0.00}x");
-
-var (seq, conc) = await SetupBench.RunAsync(TimeSpan.FromSeconds(setupSeconds));
-Console.WriteLine($"secure setups/s (dial+Noise+yamux), sequential     : {seq,7:0}");
-Console.WriteLine($"secure setups/s (dial+Noise+yamux), 8 concurrent   : {conc,7:0} (aim >= 300)");
-double tlsSetups = await SetupBench.TlsSetupsAsync(TimeSpan.FromSeconds(setupSeconds));
-Console.WriteLine($"TLS 1.3 setups/s (dial+handshake), 8 concurrent    : {tlsSetups,7:0}");
-Console.WriteLine($"ratio secure setups / TLS setups                   : {conc / tlsSetups:0.00}x");
-return 0;
-
-static double Best(int runs, Func<Task<double>> run)
-{
-    double best = 0;
-    for (int i = 0; i < runs; i++)
-    {
-        var sw = Stopwatch.StartNew();
-        best = Math.Max(best, run().GetAwaiter().GetResult());
-    }
-    return best;
+    case "wire":
+        return await WireBench.RunAsync(rest);
+    case "packets":
+        return await PacketBench.RunAsync(rest);
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default) or packets");
+        return 2;
 }

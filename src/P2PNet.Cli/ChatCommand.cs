@@ -41,6 +41,16 @@ internal static class ChatCommand
                 }
                 listenAddresses.Add(address);
             }
+            var peerAddresses = new List<Multiaddr>();
+            foreach (var text in parse.GetValue(peers) ?? [])
+            {
+                if (!TryParsePeer(text, out var address))
+                {
+                    Console.Error.WriteLine($"error: --peer '{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
+                    return 2;
+                }
+                peerAddresses.Add(address);
+            }
             using var loggers = ConsoleLogging.Create(parse.GetValue(verbose), quiet: !parse.GetValue(verbose));
             string? keyPath = parse.GetValue(key);
             using var identity = keyPath is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(keyPath, ct).ConfigureAwait(false);
@@ -68,7 +78,7 @@ internal static class ChatCommand
             }
             output.Line($"peer id {identity.PeerId}");
             foreach (var address in node.ListenAddresses) output.Line($"listening on {address.WithPeerId(identity.PeerId)}");
-            foreach (var text in parse.GetValue(peers) ?? []) await ConnectAsync(node, text, output, ct).ConfigureAwait(false);
+            foreach (var address in peerAddresses) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
             output.Line("type a message and press Enter; /peers, /connect ADDR, /block ID, /quit");
 
             while (!ct.IsCancellationRequested)
@@ -76,7 +86,9 @@ internal static class ChatCommand
                 string? line;
                 try
                 {
-                    line = await Console.In.ReadLineAsync(ct).ConfigureAwait(false);
+                    // Console.In reads synchronously whatever the API says: read on the pool so that Ctrl+C
+                    // (ct) ends the wait and the node still stops gracefully (DisconnectPackets).
+                    line = await Task.Run(Console.In.ReadLine, CancellationToken.None).WaitAsync(ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -85,6 +97,11 @@ internal static class ChatCommand
                 if (line is null || line.Trim() == "/quit") break;
                 if (line.Length == 0) continue;
                 if (line.StartsWith('/')) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
+                else if (line.Length > PacketCodec.MaxMessageLength)
+                {
+                    // The channel would refuse to write it; say so here rather than lose the line.
+                    output.Line($"* message too long ({line.Length} characters, at most {PacketCodec.MaxMessageLength}): not sent");
+                }
                 else
                 {
                     int sent = await node.BroadcastAsync(new PureMessagePacket(line), ct).ConfigureAwait(false);
@@ -108,7 +125,8 @@ internal static class ChatCommand
                 foreach (var c in channels) output.Line($"*   {c.Identifier} {c.Direction} {c.State} {c.Peer.IP}:{c.Peer.Port}");
                 break;
             case "/connect" when parts.Length == 2:
-                await ConnectAsync(node, parts[1], output, ct).ConfigureAwait(false);
+                if (TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
+                else output.Line($"* '{parts[1]}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
                 break;
             case "/block" when parts.Length == 2:
                 if (PeerId.TryParse(parts[1], out var id))
@@ -124,13 +142,11 @@ internal static class ChatCommand
         }
     }
 
-    private static async Task ConnectAsync(PeerNetwork node, string text, ChatOutput output, CancellationToken ct)
+    private static bool TryParsePeer(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Multiaddr? address) =>
+        Multiaddr.TryParse(text, out address) && address.TcpTarget is not null;
+
+    private static async Task ConnectAsync(PeerNetwork node, Multiaddr address, ChatOutput output, CancellationToken ct)
     {
-        if (!Multiaddr.TryParse(text, out var address) || address.TcpTarget is null)
-        {
-            output.Line($"* '{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
-            return;
-        }
         try
         {
             var channel = await node.ConnectAsync(address, ct).ConfigureAwait(false);

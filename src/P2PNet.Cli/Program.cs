@@ -13,4 +13,7 @@ root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
 root.Subcommands.Add(IdCommand.Create());
 root.SetAction(parse => new HelpAction().Invoke(parse));
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// System.CommandLine 2.0 leaves Ctrl+C/SIGTERM alone unless a termination timeout is set: without it the
+// actions' CancellationToken never fires and the process dies at once (no DisconnectPackets, no cleanup).
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(5) };
+return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);

@@ -1,0 +1,230 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using P2PNet.Peers.Packets;
+
+namespace P2PNet.Bench;
+
+/// <summary>
+/// <c>packets</c>: PureMessage and DataTransmission packets of 64 B, 1 KiB and 64 KiB through a PeerChannel
+/// and the same sizes through plain length-prefixed TCP, one way (first send until the receiver counted the
+/// last); the secure stream's own throughput (one yamux stream on Noise, 64 KiB writes); and request/response
+/// round trips (PureMessage ping-pong against plain TCP ping-pong, and framed ping-pong on a raw secure stream). Prints a table and the ratios vs the aims:
+/// 100k+ 64 B packets/s, 64 KiB packets at 0.7x+ of the secure stream, p50 round trip within 3x of plain TCP.
+/// Options: --scale F (multiplies the packet counts), --rounds K (round trips per size).
+/// </summary>
+internal static class PacketBench
+{
+    private static readonly int[] Sizes = [64, 1024, 64 * 1024];
+
+    // Round trips are measured in chunks of this many, alternating PeerChannel and plain TCP.
+    private const int Chunk = 250;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        double scale = 1;
+        int rounds = 5000;
+        string? profile = null;
+        for (int i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--scale") scale = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            if (args[i] == "--rounds") rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            if (args[i] == "--profile") profile = args[i + 1];
+        }
+        if (profile is not null) return await ProfileAsync(profile);
+        Console.WriteLine($"P2PNet packet benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, best of 3 per throughput row");
+        var total = Stopwatch.StartNew();
+
+        await using var pair = await PeerPair.StartAsync();
+        await WarmUpAsync(pair);
+
+        // One-way throughput.
+        Console.WriteLine();
+        Console.WriteLine($"{"one-way throughput",-28}{"packets",10}{"packets/s",13}{"MB/s",10}{"vs TCP",9}");
+        var rates = new Dictionary<(string Kind, int Size), double>();
+        foreach (int size in Sizes)
+        {
+            int count = Count(size, scale);
+            double tcp = await BestAsync(() => PlainTcpThroughputAsync(size, count));
+            double pure = await BestAsync(() => pair.ThroughputAsync(new PureMessagePacket(new string('x', size)), count));
+            double data = await BestAsync(() => pair.ThroughputAsync(new DataTransmissionPacket(new byte[size]), count));
+            rates[("pure", size)] = pure;
+            rates[("data", size)] = data;
+            Row("PureMessage", size, count, pure, tcp);
+            Row("DataTransmission", size, count, data, tcp);
+            Row("plain framed TCP", size, count, tcp, tcp);
+        }
+        long streamBytes = Math.Max(64, (long)(4096 * Math.Min(scale, 1))) * 64 * 1024; // whole 64 KiB writes
+        double stream = await WireBench.BestAsync(3, () => ThroughputBench.NoiseYamuxAsync(streamBytes));
+        Console.WriteLine($"{"secure stream (yamux on Noise, 64 KiB writes)",-60}{stream,10:0.0}");
+
+        // Request/response round trips, the kinds interleaved in chunks so that a noisy neighbour hits all alike.
+        Console.WriteLine();
+        Console.WriteLine($"{"request/response round trip",-28}{"rounds",10}{"p50 us",13}{"p99 us",10}{"p50 vs TCP",12}");
+        var p50 = new Dictionary<int, (double Pure, double Tcp)>();
+        await using var secure = await SecureEcho.StartAsync();
+        foreach (int size in Sizes)
+        {
+            int k = size >= 64 * 1024 ? Math.Max(100, rounds / 5) : rounds;
+            var tcpTimes = new List<double>(k);
+            var pureTimes = new List<double>(k);
+            var secureTimes = new List<double>(k);
+            string message = new('x', size);
+            for (int done = 0; done < k; done += Chunk)
+            {
+                int n = Math.Min(Chunk, k - done);
+                tcpTimes.AddRange(await PlainTcpPingPongAsync(size, n));
+                pureTimes.AddRange(await pair.PingPongAsync(message, n));
+                secureTimes.AddRange(await secure.RoundTripsAsync(size, n));
+            }
+            var tcp = Percentiles([.. tcpTimes]);
+            var pure = Percentiles([.. pureTimes]);
+            var raw = Percentiles([.. secureTimes]);
+            p50[size] = (pure.P50, tcp.P50);
+            Console.WriteLine($"{"PureMessage",-18}{Size(size),10}{k,10}{pure.P50,13:0.0}{pure.P99,10:0.0}{pure.P50 / tcp.P50,11:0.00}x");
+            Console.WriteLine($"{"secure stream",-18}{Size(size),10}{k,10}{raw.P50,13:0.0}{raw.P99,10:0.0}{raw.P50 / tcp.P50,11:0.00}x");
+            Console.WriteLine($"{"plain framed TCP",-18}{Size(size),10}{k,10}{tcp.P50,13:0.0}{tcp.P99,10:0.0}{1,11:0.00}x");
+        }
+
+        // The aims.
+        Console.WriteLine();
+        Console.WriteLine("aims");
+        Aim("64 B PureMessage packets/s", rates[("pure", 64)], 100_000, atLeast: true, "0");
+        Aim("64 B DataTransmission packets/s", rates[("data", 64)], 100_000, atLeast: true, "0");
+        Aim("64 KiB PureMessage MB/s / secure stream", rates[("pure", 64 * 1024)] * 64 * 1024 / 1e6 / stream, 0.7, atLeast: true, "0.00'x'");
+        Aim("64 KiB DataTransmission MB/s / secure stream", rates[("data", 64 * 1024)] * 64 * 1024 / 1e6 / stream, 0.7, atLeast: true, "0.00'x'");
+        foreach (int size in Sizes)
+            Aim($"p50 round trip {Size(size)} / plain TCP", p50[size].Pure / p50[size].Tcp, 3, atLeast: false, "0.00'x'");
+        if (pair.Dropped != 0) Console.WriteLine($"warning: {pair.Dropped} packets dropped by the trust policy");
+        Console.WriteLine($"(run took {total.Elapsed.TotalSeconds:0} s)");
+        return 0;
+    }
+
+    /// <summary>Runs one throughput row (pure|data:SIZE) for about 10 s, for a profiler to watch.</summary>
+    private static async Task<int> ProfileAsync(string what)
+    {
+        string[] parts = what.Split(':');
+        int size = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        NetworkPacket packet = parts[0] == "pure" ? new PureMessagePacket(new string('x', size)) : new DataTransmissionPacket(new byte[size]);
+        await using var pair = await PeerPair.StartAsync();
+        int count = Count(size, 1);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            int gen2 = GC.CollectionCount(2), gen0 = GC.CollectionCount(0);
+            double rate = await pair.ThroughputAsync(packet, count);
+            Console.WriteLine($"{what}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}");
+        }
+        return 0;
+    }
+
+    private static int Count(int size, double scale) =>
+        Math.Max(100, (int)(scale * size switch { <= 64 => 200_000, <= 1024 => 100_000, _ => 4_000 }));
+
+    private static async Task WarmUpAsync(PeerPair pair)
+    {
+        foreach (int size in Sizes)
+        {
+            await pair.ThroughputAsync(new PureMessagePacket(new string('x', size)), 2000);
+            await pair.ThroughputAsync(new DataTransmissionPacket(new byte[size]), 2000);
+            await PlainTcpThroughputAsync(size, 2000);
+            await pair.PingPongAsync(new string('x', size), Chunk);
+            await PlainTcpPingPongAsync(size, Chunk);
+            await using var secure = await SecureEcho.StartAsync();
+            await secure.RoundTripsAsync(size, Chunk);
+        }
+    }
+
+    private static async Task<double> BestAsync(Func<Task<double>> run) => await WireBench.BestAsync(3, run);
+
+    private static void Row(string kind, int size, int count, double packetsPerSecond, double tcpPacketsPerSecond) =>
+        Console.WriteLine($"{kind,-18}{Size(size),10}{count,10}{packetsPerSecond,13:#,0}{packetsPerSecond * size / 1e6,10:0.0}{packetsPerSecond / tcpPacketsPerSecond,8:0.00}x");
+
+    private static void Aim(string what, double value, double aim, bool atLeast, string format)
+    {
+        bool met = atLeast ? value >= aim : value <= aim;
+        string v = value.ToString(format, CultureInfo.InvariantCulture);
+        string a = aim.ToString(format, CultureInfo.InvariantCulture);
+        Console.WriteLine($"  {what,-46}{v,12}  aim {(atLeast ? ">=" : "<=")} {a,-9} {(met ? "met" : "MISSED")}");
+    }
+
+    private static string Size(int size) => size >= 1024 ? $"{size / 1024} KiB" : $"{size} B";
+
+    /// <summary>Plain framed TCP, one way: 4-byte length + payload per packet, buffered both ends; packets/s.</summary>
+    private static async Task<double> PlainTcpThroughputAsync(int size, int count)
+    {
+        var (client, server) = await ThroughputBench.TcpPairAsync();
+        using (client)
+        using (server)
+        {
+            var reader = Task.Run(async () =>
+            {
+                await using var input = new BufferedStream(server, 64 * 1024);
+                var header = new byte[4];
+                var body = new byte[size];
+                for (int i = 0; i < count; i++)
+                {
+                    await input.ReadExactlyAsync(header);
+                    await input.ReadExactlyAsync(body.AsMemory(0, BinaryPrimitives.ReadInt32BigEndian(header)));
+                }
+            });
+            var frame = Frame(size);
+            var sw = Stopwatch.StartNew();
+            await using (var output = new BufferedStream(client, 64 * 1024))
+            {
+                for (int i = 0; i < count; i++) await output.WriteAsync(frame);
+                await output.FlushAsync();
+                await reader.WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            return count / sw.Elapsed.TotalSeconds;
+        }
+    }
+
+    /// <summary>Plain framed TCP ping-pong: the server echoes each frame; round trips in microseconds.</summary>
+    private static async Task<double[]> PlainTcpPingPongAsync(int size, int rounds)
+    {
+        var (client, server) = await ThroughputBench.TcpPairAsync();
+        using (client)
+        using (server)
+        {
+            var echo = Task.Run(async () =>
+            {
+                var frame = new byte[4 + size];
+                for (int i = 0; i < rounds; i++)
+                {
+                    await server.ReadExactlyAsync(frame.AsMemory(0, 4));
+                    int len = BinaryPrimitives.ReadInt32BigEndian(frame);
+                    await server.ReadExactlyAsync(frame.AsMemory(4, len));
+                    await server.WriteAsync(frame.AsMemory(0, 4 + len));
+                }
+            });
+            var ping = Frame(size);
+            var pong = new byte[4 + size];
+            var times = new double[rounds];
+            for (int i = 0; i < rounds; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await client.WriteAsync(ping);
+                await client.ReadExactlyAsync(pong.AsMemory(0, 4));
+                await client.ReadExactlyAsync(pong.AsMemory(4, BinaryPrimitives.ReadInt32BigEndian(pong)));
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+            await echo.WaitAsync(TimeSpan.FromMinutes(1));
+            return times;
+        }
+    }
+
+    internal static (double P50, double P99) Percentiles(double[] times)
+    {
+        Array.Sort(times);
+        return (times[times.Length / 2], times[Math.Min(times.Length - 1, (int)(times.Length * 0.99))]);
+    }
+
+    private static byte[] Frame(int size)
+    {
+        var frame = new byte[4 + size];
+        BinaryPrimitives.WriteInt32BigEndian(frame, size);
+        return frame;
+    }
+}
