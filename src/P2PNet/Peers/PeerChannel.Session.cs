@@ -171,8 +171,16 @@ public sealed partial class PeerChannel
                 int count = 0;
                 while (batch.WrittenCount < MaxWriteBatch && queue.TryRead(out var packet))
                 {
-                    writer.Write(batch, packet);
-                    count++;
+                    try
+                    {
+                        writer.Write(batch, packet);
+                        count++;
+                    }
+                    catch (PacketFormatException ex)
+                    {
+                        // Checked in SendAsync already; a packet mutated after queueing is dropped, not the connection.
+                        PeersLog.PacketNotSent(_logger, packet.Type, Identifier, ex.Message);
+                    }
                 }
                 if (count == 0) continue;
                 await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);

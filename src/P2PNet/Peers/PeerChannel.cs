@@ -113,9 +113,11 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// Queues a packet for sending. Waits while the queue is full (the peer reads slowly); throws
     /// <see cref="ObjectDisposedException"/> once the channel is closed.
     /// </summary>
+    /// <exception cref="PacketFormatException">The packet breaks a limit of the wire format (see docs/protocol.md).</exception>
     public async ValueTask SendAsync(NetworkPacket packet, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(packet);
+        PacketCodec.Validate(packet); // the caller learns of an over-limit packet, not the connection
         try
         {
             await _sendQueue.Writer.WriteAsync(packet, cancellationToken).ConfigureAwait(false);

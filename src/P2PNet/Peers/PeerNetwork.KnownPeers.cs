@@ -89,7 +89,8 @@ public sealed partial class PeerNetwork
 
     internal void HandlePureMessage(PeerChannel channel, PureMessagePacket packet)
     {
-        PeersLog.MessageReceived(_logger, channel.Identifier, packet.Message.Length > 200 ? packet.Message[..200] + "…" : packet.Message);
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+            PeersLog.MessageReceived(_logger, channel.Identifier, packet.Message.Length > 200 ? packet.Message[..200] + "…" : packet.Message);
         Raise(MessageReceived, new PureMessageReceivedEventArgs(channel, packet.Message), nameof(MessageReceived));
     }
 }

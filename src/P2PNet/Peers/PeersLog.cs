@@ -60,4 +60,7 @@ internal static partial class PeersLog
 
     [LoggerMessage(2017, LogLevel.Information, "{PeerId} disconnected: {Reason}")]
     public static partial void ChannelClosing(ILogger logger, PeerId peerId, string reason);
+
+    [LoggerMessage(2018, LogLevel.Warning, "A {Type} packet to {PeerId} was not sent: {Reason}")]
+    public static partial void PacketNotSent(ILogger logger, PacketType type, PeerId peerId, string reason);
 }

@@ -216,7 +216,8 @@ public static class PacketCodec
     }
 
     /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/>.</summary>
-    internal static void Validate(NetworkPacket packet)
+    /// <summary>Checks a packet against the wire limits; throws <see cref="PacketFormatException"/> when it breaks one.</summary>
+    public static void Validate(NetworkPacket packet)
     {
         switch (packet)
         {

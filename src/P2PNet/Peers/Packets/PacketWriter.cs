@@ -11,7 +11,8 @@ namespace P2PNet.Peers.Packets;
 public sealed class PacketWriter : IDisposable
 {
     // A scratch grown by an unusually large packet is dropped rather than kept for the channel's lifetime.
-    private const int RetainedScratchCapacity = 64 * 1024;
+    // Kept up to 1 MiB (the JSON limit) so that a stream of large messages does not regrow it per packet.
+    private const int RetainedScratchCapacity = 1024 * 1024;
 
     private ArrayBufferWriter<byte> _scratch = new(256);
     private readonly Utf8JsonWriter _json;
