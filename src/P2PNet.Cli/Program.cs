@@ -12,5 +12,6 @@ root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
 root.Subcommands.Add(IdCommand.Create());
+root.Subcommands.Add(BootstrapCommand.Create());
 root.SetAction(parse => new HelpAction().Invoke(parse));
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
