@@ -12,6 +12,7 @@ root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
 root.Subcommands.Add(IdCommand.Create());
+root.Subcommands.Add(BootstrapCommand.Create());
 root.SetAction(parse => new HelpAction().Invoke(parse));
 // System.CommandLine 2.0 leaves Ctrl+C/SIGTERM alone unless a termination timeout is set: without it the
 // actions' CancellationToken never fires and the process dies at once (no DisconnectPackets, no cleanup).

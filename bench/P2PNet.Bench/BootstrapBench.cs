@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using P2PNet.Bootstrap;
+using P2PNet.Core;
+using P2PNet.Peers.Bootstrap;
+
+namespace P2PNet.Bench;
+
+/// <summary>
+/// <c>bootstrap</c> subcommand: one in-process bootstrap server (Kestrel on loopback, SQLite file in a temp
+/// folder, rate limits off) under concurrent HTTP clients. Measures signed registrations/s (pre-signed, so
+/// the figure is the server's: parse, verify Ed25519, upsert), then fills the store to N peers and measures
+/// peer queries/s (random sample of 20) and the server process's memory.
+///   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--peers N] [--concurrency C]
+/// </summary>
+internal static class BootstrapBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        double seconds = 5;
+        int peers = 100_000;
+        int concurrency = 16;
+        for (int i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--seconds") seconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            if (args[i] == "--peers") peers = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            if (args[i] == "--concurrency") concurrency = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+        }
+        string folder = Path.Combine(Path.GetTempPath(), "p2pnet-bench-bootstrap-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        Console.WriteLine($"P2PNet bootstrap benchmark: {concurrency} concurrent clients, {seconds} s per phase, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        try
+        {
+            await using var server = await BootstrapServer.StartAsync(
+                ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"],
+                o =>
+                {
+                    o.Database = Path.Combine(folder, "bootstrap.db");
+                    o.RegistrationsPerMinute = int.MaxValue;
+                    o.QueriesPerMinute = int.MaxValue;
+                    o.PeerTtl = TimeSpan.FromHours(1);
+                });
+            var baseUrl = server.Urls[0];
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = baseUrl };
+
+            // Pre-sign a pool of registrations (one identity each, so every one is a fresh insert).
+            int pool = Math.Max(1000, Math.Min(peers, 100_000));
+            var registrations = new BootstrapRegistration[pool];
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            Parallel.For(0, pool, i =>
+            {
+                using var identity = Identity.FromSeed(Seed(i));
+                registrations[i] = BootstrapSigning.Sign(new BootstrapRegistration
+                {
+                    PeerId = identity.PeerId.ToString(),
+                    Addresses = [$"/ip4/10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}/tcp/4001"],
+                    Network = "bench",
+                    Timestamp = now,
+                }, identity);
+            });
+
+            int next = -1;
+            long failures = 0;
+            double registrationsPerSecond = await MeasureAsync(seconds, concurrency, async () =>
+            {
+                int i = Interlocked.Increment(ref next);
+                if (i >= pool) return false;
+                using var response = await http.PostAsJsonAsync("v1/register", registrations[i], BootstrapJsonContext.Default.BootstrapRegistration);
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failures);
+                return true;
+            });
+            Console.WriteLine($"registrations/s (signed, verified, SQLite upsert) : {registrationsPerSecond,8:0}  ({failures} failed)");
+
+            // Fill the rest directly through the store (same upsert statement, no HTTP) to reach N peers.
+            int registered = Math.Min(next + 1, pool);
+            var fill = Stopwatch.StartNew();
+            for (int i = registered; i < peers; i++)
+            {
+                var r = i < pool ? registrations[i] : registrations[i % pool] with { PeerId = $"fill{i}" };
+                await server.Store.UpsertAsync(r, now, "127.0.0.1");
+            }
+            long stored = await server.Store.CountAsync(0);
+            Console.WriteLine($"store filled to {stored} peers ({fill.Elapsed.TotalSeconds:0.0} s direct)");
+
+            long answered = 0;
+            double queriesPerSecond = await MeasureAsync(seconds, concurrency, async () =>
+            {
+                using var response = await http.GetAsync("v1/peers?network=bench&count=20");
+                if (response.IsSuccessStatusCode) Interlocked.Increment(ref answered);
+                else Interlocked.Increment(ref failures);
+                await response.Content.ReadAsByteArrayAsync();
+                return true;
+            });
+            Console.WriteLine($"peer queries/s (random sample of 20 of {stored})  : {queriesPerSecond,8:0}");
+
+            registrations = [];
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            using var process = Process.GetCurrentProcess();
+            process.Refresh();
+            long dbBytes = new DirectoryInfo(folder).EnumerateFiles().Sum(f => f.Length);
+            Console.WriteLine($"memory with {stored} stored peers: managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MiB, working set {process.WorkingSet64 / 1048576.0:0.0} MiB (server and bench clients in one process); database files {dbBytes / 1048576.0:0.0} MiB");
+            return 0;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort
+            }
+        }
+    }
+
+    private static byte[] Seed(int i)
+    {
+        byte[] seed = new byte[32];
+        BitConverter.TryWriteBytes(seed, i);
+        seed[31] = 0xB0;
+        return seed;
+    }
+
+    /// <summary>Runs <paramref name="operation"/> on <paramref name="concurrency"/> workers for the given time; returns operations per second.</summary>
+    private static async Task<double> MeasureAsync(double seconds, int concurrency, Func<Task<bool>> operation)
+    {
+        long count = 0;
+        var clock = Stopwatch.StartNew();
+        var until = TimeSpan.FromSeconds(seconds);
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (clock.Elapsed < until)
+            {
+                if (!await operation()) return;
+                Interlocked.Increment(ref count);
+            }
+        }));
+        return count / clock.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,3 @@
+using P2PNet.Bootstrap;
+
+return await BootstrapServer.RunAsync(args).ConfigureAwait(false);
