@@ -6,6 +6,8 @@ using P2PNet.Bench;
 // wire (the default): bulk throughput of plain TCP, TLS 1.3 and Noise+yamux, and secure setups per second.
 // packets: PeerChannel packets (PureMessage, DataTransmission) of 64 B, 1 KiB and 64 KiB against plain framed
 // TCP and the secure stream, and PureMessage request/response latency against plain TCP ping-pong.
+//   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--peers N] [--concurrency C]
+// bootstrap: registrations and peer queries per second of one bootstrap server (SQLite), memory with N peers.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -14,7 +16,9 @@ switch (mode)
         return await WireBench.RunAsync(rest);
     case "packets":
         return await PacketBench.RunAsync(rest);
+    case "bootstrap":
+        return await BootstrapBench.RunAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default) or packets");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets or bootstrap");
         return 2;
 }
