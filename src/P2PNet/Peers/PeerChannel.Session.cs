@@ -250,8 +250,39 @@ public sealed partial class PeerChannel
                     if (match) (done ??= []).Add(tcs);
                 }
             }
+            if (done is null && _unclaimed is { } unclaimed)
+            {
+                if (unclaimed.Count >= MaxUnclaimedPackets) unclaimed.Dequeue();
+                unclaimed.Enqueue(packet);
+            }
         }
         if (done is not null) foreach (var tcs in done) tcs.TrySetResult(packet);
+    }
+
+    /// <summary>Removes and returns the oldest unclaimed packet matching <paramref name="filter"/> (under <c>_sync</c>).</summary>
+    private NetworkPacket? TakeUnclaimed(Func<NetworkPacket, bool> filter)
+    {
+        if (_unclaimed is not { Count: > 0 } unclaimed) return null;
+        NetworkPacket? found = null;
+        for (int i = unclaimed.Count; i > 0; i--)
+        {
+            var packet = unclaimed.Dequeue();
+            bool match = false;
+            if (found is null)
+            {
+                try { match = filter(packet); }
+                catch (Exception) { match = false; }
+            }
+            if (match) found = packet;
+            else unclaimed.Enqueue(packet);
+        }
+        return found;
+    }
+
+    /// <summary>The channel joined ActivePeerChannels (or closed): ReceiveAsync only waits for new packets now.</summary>
+    internal void StopKeepingUnclaimed()
+    {
+        lock (_sync) _unclaimed = null;
     }
 
     private async Task<Session?> ReconnectAsync()
@@ -320,6 +351,7 @@ public sealed partial class PeerChannel
         {
             foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
+            _unclaimed = null;
         }
         PeersLog.ChannelClosed(_logger, Identifier, _closeReason ?? (gaveUp ? "gave up reconnecting" : "connection ended"));
         _network.OnChannelClosed(this, gaveUp);
