@@ -43,7 +43,7 @@ public sealed partial class PeerNetwork
             var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
             Learn(peer, hello);
             var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
-            channel.Start(session);
+            Start(channel, session);
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
             return channel;
         }
