@@ -51,7 +51,10 @@ public sealed partial class PeerChannel
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    // After the hello, packets the peer sent right behind it may already be buffered: leave them
+                    // unexamined, or the read loop would wait for more bytes before dispatching them.
+                    if (theirs is not null) reader.AdvanceTo(buffer.Start);
+                    else reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (theirs is not null) return (new Session(stream, connection, reader), theirs);
                 if (result.IsCompleted) throw new EndOfStreamException("the peer closed the channel before its hello");
