@@ -354,7 +354,6 @@ public sealed partial class PeerChannel
         {
             foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
-            _unclaimed = null;
         }
         PeersLog.ChannelClosed(_logger, Identifier, _closeReason ?? (gaveUp ? "gave up reconnecting" : "connection ended"));
         _network.OnChannelClosed(this, gaveUp);

@@ -145,8 +145,9 @@ public sealed partial class PeerChannel : IAsyncDisposable
         var tcs = new TaskCompletionSource<NetworkPacket>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sync)
         {
-            if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
+            // A reply that arrived before the peer closed the channel is still returned.
             if (TakeUnclaimed(filter) is { } early) return Task.FromResult(early);
+            if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Add((filter, tcs));
         }
         return tcs.Task.WaitAsync(cancellationToken);
