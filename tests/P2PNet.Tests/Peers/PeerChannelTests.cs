@@ -316,6 +316,27 @@ public sealed class PeerChannelTests
     }
 
     [Fact]
+    public async Task ReceiveAsync_in_a_trust_protocol_still_returns_a_reply_that_came_before_the_peer_closed()
+    {
+        await using var b = await StartAsync(o => o with { TrustProtocolTimeout = TimeSpan.FromSeconds(5) });
+        await using var a = await StartAsync();
+        var got = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.TrustPolicy.RunDefaultTrustProtocol = true;
+        b.TrustPolicy.DefaultTrustProtocol = async (channel, ct) =>
+        {
+            await channel.Completion.WaitAsync(ct); // the peer said its last words and closed
+            var last = await channel.ReceiveAsync(p => p is PureMessagePacket, ct);
+            got.TrySetResult(((PureMessagePacket)last).Message);
+        };
+
+        var channel = await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
+        await channel.SendAsync(new PureMessagePacket("last words"));
+        await channel.ClosePeerChannelAsync("leaving").WaitAsync(Wait);
+
+        Assert.Equal("last words", await got.Task.WaitAsync(Wait));
+    }
+
+    [Fact]
     public async Task Packets_sent_right_behind_the_hello_are_dispatched_without_waiting_for_more_bytes()
     {
         await using var a = await StartAsync();
