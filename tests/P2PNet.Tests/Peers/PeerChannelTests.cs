@@ -318,21 +318,27 @@ public sealed class PeerChannelTests
     [Fact]
     public async Task ReceiveAsync_in_a_trust_protocol_still_returns_a_reply_that_came_before_the_peer_closed()
     {
-        await using var b = await StartAsync(o => o with { TrustProtocolTimeout = TimeSpan.FromSeconds(5) });
-        await using var a = await StartAsync();
+        // The dialer runs the protocol (an inbound one is also cancelled when the connection closes).
+        await using var a = await StartAsync(o => o with { TrustProtocolTimeout = TimeSpan.FromSeconds(5) });
+        await using var b = await StartAsync();
         var got = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.TrustPolicy.RunDefaultTrustProtocol = true;
-        b.TrustPolicy.DefaultTrustProtocol = async (channel, ct) =>
+        a.TrustPolicy.RunDefaultTrustProtocol = true;
+        a.TrustPolicy.DefaultTrustProtocol = async (channel, ct) =>
         {
             await channel.Completion.WaitAsync(ct); // the peer said its last words and closed
             var last = await channel.ReceiveAsync(p => p is PureMessagePacket, ct);
             got.TrySetResult(((PureMessagePacket)last).Message);
         };
+        var added = Next<PeerChannel>(h => b.PeerAdded += h);
 
-        var channel = await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
-        await channel.SendAsync(new PureMessagePacket("last words"));
-        await channel.ClosePeerChannelAsync("leaving").WaitAsync(Wait);
+        var connecting = a.ConnectAsync(AddressOf(b));
+        var inbound = await added;
+        await inbound.SendAsync(new PureMessagePacket("last words"));
+        await inbound.ClosePeerChannelAsync("leaving").WaitAsync(Wait);
 
+        var refused = await Assert.ThrowsAsync<PeerNetworkException>(() => connecting.WaitAsync(Wait));
+
+        Assert.Equal(PeerNetworkError.TrustRejected, refused.Error); // the protocol returned with the channel closed
         Assert.Equal("last words", await got.Task.WaitAsync(Wait));
     }
 
