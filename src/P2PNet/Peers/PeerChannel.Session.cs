@@ -51,7 +51,10 @@ public sealed partial class PeerChannel
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    // After the hello, packets the peer sent right behind it may already be buffered: leave them
+                    // unexamined, or the read loop would wait for more bytes before dispatching them.
+                    if (theirs is not null) reader.AdvanceTo(buffer.Start);
+                    else reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (theirs is not null) return (new Session(stream, connection, reader), theirs);
                 if (result.IsCompleted) throw new EndOfStreamException("the peer closed the channel before its hello");
@@ -258,8 +261,39 @@ public sealed partial class PeerChannel
                     if (match) (done ??= []).Add(tcs);
                 }
             }
+            if (done is null && _unclaimed is { } unclaimed)
+            {
+                if (unclaimed.Count >= MaxUnclaimedPackets) unclaimed.Dequeue();
+                unclaimed.Enqueue(packet);
+            }
         }
         if (done is not null) foreach (var tcs in done) tcs.TrySetResult(packet);
+    }
+
+    /// <summary>Removes and returns the oldest unclaimed packet matching <paramref name="filter"/> (under <c>_sync</c>).</summary>
+    private NetworkPacket? TakeUnclaimed(Func<NetworkPacket, bool> filter)
+    {
+        if (_unclaimed is not { Count: > 0 } unclaimed) return null;
+        NetworkPacket? found = null;
+        for (int i = unclaimed.Count; i > 0; i--)
+        {
+            var packet = unclaimed.Dequeue();
+            bool match = false;
+            if (found is null)
+            {
+                try { match = filter(packet); }
+                catch (Exception) { match = false; }
+            }
+            if (match) found = packet;
+            else unclaimed.Enqueue(packet);
+        }
+        return found;
+    }
+
+    /// <summary>The channel joined ActivePeerChannels (or closed): ReceiveAsync only waits for new packets now.</summary>
+    internal void StopKeepingUnclaimed()
+    {
+        lock (_sync) _unclaimed = null;
     }
 
     private async Task<Session?> ReconnectAsync()

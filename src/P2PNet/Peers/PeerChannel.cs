@@ -21,6 +21,9 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// <summary>The stream protocol id of the channel.</summary>
     public const string ProtocolId = PacketCodec.ChannelProtocolId;
 
+    /// <summary>Most packets kept for <see cref="ReceiveAsync"/> while the channel is being activated.</summary>
+    public const int MaxUnclaimedPackets = 64;
+
     // Packets are batched into one stream write up to this many bytes.
     private const int MaxWriteBatch = 256 * 1024;
 
@@ -32,6 +35,9 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
     private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done)> _waiters = [];
+    // Packets no ReceiveAsync claimed while the channel is being activated (trust protocol running), so that a
+    // handshake asking for the peer's reply after it arrived still gets it. Null once active (or closed).
+    private Queue<NetworkPacket>? _unclaimed = new();
     private Session? _session;
     private Task _run = Task.CompletedTask;
     private int _state = (int)PeerChannelState.Opening;
@@ -130,15 +136,21 @@ public sealed partial class PeerChannel : IAsyncDisposable
 
     /// <summary>
     /// Waits for the next packet (that passes the trust policy and <paramref name="filter"/>); it is still
-    /// handed to the delegates and events as usual. Useful in trust handshakes.
+    /// handed to the delegates and events as usual. Useful in trust handshakes: until the channel joins
+    /// ActivePeerChannels (while the trust protocol runs), packets that arrived before the call and were not
+    /// claimed by another ReceiveAsync are returned first (the latest <see cref="MaxUnclaimedPackets"/>), so a
+    /// handshake never misses a reply that came early.
     /// </summary>
     public Task<NetworkPacket> ReceiveAsync(Func<NetworkPacket, bool>? filter = null, CancellationToken cancellationToken = default)
     {
+        filter ??= static _ => true;
         var tcs = new TaskCompletionSource<NetworkPacket>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sync)
         {
+            // A reply that arrived before the peer closed the channel is still returned.
+            if (TakeUnclaimed(filter) is { } early) return Task.FromResult(early);
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
-            _waiters.Add((filter ?? (static _ => true), tcs));
+            _waiters.Add((filter, tcs));
         }
         return tcs.Task.WaitAsync(cancellationToken);
     }

@@ -43,7 +43,7 @@ public sealed partial class PeerNetwork
             var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
             Learn(peer, hello);
             var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
-            channel.Start(session);
+            Start(channel, session);
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
             return channel;
         }
@@ -153,6 +153,7 @@ public sealed partial class PeerNetwork
             if (channel.State is PeerChannelState.Closing or PeerChannelState.Closed)
                 throw new PeerNetworkException(PeerNetworkError.TrustRejected, $"the trust protocol closed the channel with {channel.Identifier}");
         }
+        channel.StopKeepingUnclaimed();
         _active[channel.Identifier] = channel;
         if (channel.State == PeerChannelState.Closed)
         {

@@ -65,7 +65,7 @@ public sealed partial class PeerNetwork
                 return;
             }
             channel = new PeerChannel(this, peer, ConnectionDirection.Inbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
-            channel.Start(session);
+            Start(channel, session);
             try
             {
                 await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);

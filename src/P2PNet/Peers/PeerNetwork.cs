@@ -93,6 +93,13 @@ public sealed partial class PeerNetwork : IAsyncDisposable
 
     internal PeerNetworkMetrics Metrics { get; }
 
+    /// <summary>
+    /// Raised when a channel has been created (state <see cref="PeerChannelState.Opening"/>), before it opens,
+    /// runs the trust protocol or receives a packet: subscribe to its StateChanged and DataReceived here to
+    /// see every state and packet.
+    /// </summary>
+    public event EventHandler<PeerChannel>? ChannelOpening;
+
     /// <summary>Raised when a channel joins ActivePeerChannels.</summary>
     public event EventHandler<PeerChannel>? PeerAdded;
 
@@ -177,6 +184,13 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     public ValueTask DisposeAsync() => new(StopAsync());
 
     internal void RaiseDataReceived(PacketReceivedEventArgs args) => Raise(DataReceived, args, nameof(DataReceived));
+
+    /// <summary>Raises <see cref="ChannelOpening"/> for a new channel, then starts it on its first session.</summary>
+    private void Start(PeerChannel channel, PeerChannel.Session session)
+    {
+        Raise(ChannelOpening, channel, nameof(ChannelOpening));
+        channel.Start(session);
+    }
 
     internal void OnChannelClosed(PeerChannel channel, bool gaveUp)
     {
