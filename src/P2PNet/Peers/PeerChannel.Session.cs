@@ -241,17 +241,29 @@ public sealed partial class PeerChannel
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
                 var (filter, tcs) = _waiters[i];
-                bool match;
-                try { match = filter(packet); }
-                catch (Exception) { match = false; }
+                bool match = Matches(filter, packet);
                 if (match || tcs.Task.IsCompleted)
                 {
                     _waiters.RemoveAt(i);
-                    if (match) (done ??= []).Add(tcs);
+                    if (match && !tcs.Task.IsCompleted) (done ??= []).Add(tcs);
                 }
             }
+            // Still opening: keep it for a ReceiveAsync that starts later (the trust protocol).
+            if (done is null && _early is not null && _early.Count < MaxEarlyPackets) _early.Add(packet);
         }
         if (done is not null) foreach (var tcs in done) tcs.TrySetResult(packet);
+    }
+
+    private static bool Matches(Func<NetworkPacket, bool> filter, NetworkPacket packet)
+    {
+        try
+        {
+            return filter(packet);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
     }
 
     private async Task<Session?> ReconnectAsync()

@@ -24,6 +24,10 @@ public sealed partial class PeerChannel : IAsyncDisposable
     // Packets are batched into one stream write up to this many bytes.
     private const int MaxWriteBatch = 256 * 1024;
 
+    // Accepted packets kept for ReceiveAsync until the channel is activated (the trust protocol may start
+    // waiting after the peer's first packets arrived); beyond this many, older ones are not kept.
+    private const int MaxEarlyPackets = 16;
+
     private readonly PeerNetwork _network;
     private readonly GenericPeer _peer;
     private readonly ILogger _logger;
@@ -32,6 +36,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
     private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done)> _waiters = [];
+    private List<NetworkPacket>? _early = [];
     private Session? _session;
     private Task _run = Task.CompletedTask;
     private int _state = (int)PeerChannelState.Opening;
@@ -128,17 +133,36 @@ public sealed partial class PeerChannel : IAsyncDisposable
 
     /// <summary>
     /// Waits for the next packet (that passes the trust policy and <paramref name="filter"/>); it is still
-    /// handed to the delegates and events as usual. Useful in trust handshakes.
+    /// handed to the delegates and events as usual. Useful in trust handshakes: until the channel joins
+    /// ActivePeerChannels, packets that arrived before the call (and no earlier call took) count too, so
+    /// a trust protocol does not miss what the peer sent as soon as the channel opened.
     /// </summary>
     public Task<NetworkPacket> ReceiveAsync(Func<NetworkPacket, bool>? filter = null, CancellationToken cancellationToken = default)
     {
+        filter ??= static _ => true;
         var tcs = new TaskCompletionSource<NetworkPacket>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sync)
         {
+            if (_early is not null)
+            {
+                int index = _early.FindIndex(p => Matches(filter, p));
+                if (index >= 0)
+                {
+                    var packet = _early[index];
+                    _early.RemoveAt(index);
+                    return Task.FromResult(packet);
+                }
+            }
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
-            _waiters.Add((filter ?? (static _ => true), tcs));
+            _waiters.Add((filter, tcs));
         }
         return tcs.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The channel is activated (trust protocol done): early packets are no longer kept.</summary>
+    internal void EndOpening()
+    {
+        lock (_sync) _early = null;
     }
 
     /// <summary>

@@ -153,6 +153,7 @@ public sealed partial class PeerNetwork
             if (channel.State is PeerChannelState.Closing or PeerChannelState.Closed)
                 throw new PeerNetworkException(PeerNetworkError.TrustRejected, $"the trust protocol closed the channel with {channel.Identifier}");
         }
+        channel.EndOpening(); // ReceiveAsync no longer sees packets that came before it
         _active[channel.Identifier] = channel;
         if (channel.State == PeerChannelState.Closed)
         {
