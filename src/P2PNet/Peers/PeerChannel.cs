@@ -118,9 +118,11 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// Queues a packet for sending. Waits while the queue is full (the peer reads slowly); throws
     /// <see cref="ObjectDisposedException"/> once the channel is closed.
     /// </summary>
+    /// <exception cref="PacketFormatException">The packet breaks a limit of <see cref="PacketCodec"/>; nothing is queued.</exception>
     public async ValueTask SendAsync(NetworkPacket packet, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(packet);
+        PacketCodec.Validate(packet); // here, not in the write loop, where it would cost the whole connection
         try
         {
             await _sendQueue.Writer.WriteAsync(packet, cancellationToken).ConfigureAwait(false);
