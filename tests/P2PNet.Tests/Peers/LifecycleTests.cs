@@ -54,13 +54,20 @@ public sealed class LifecycleTests
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
+        var order = new List<string>();
+        a.KnownPeerAdded += (_, p) => { lock (order) order.Add("known " + (p.Identifier == b.Identifier)); };
         var knownWhenAdded = false;
-        a.PeerAdded += (_, channel) => knownWhenAdded = a.KnownPeers.Any(p => p.Identifier == channel.Identifier);
+        a.PeerAdded += (_, channel) =>
+        {
+            lock (order) order.Add("added");
+            knownWhenAdded = a.KnownPeers.Any(p => p.Identifier == channel.Identifier);
+        };
         var added = Next<PeerChannel>(h => a.PeerAdded += h);
 
         var channel = await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
         Assert.Same(channel, await added);
         Assert.True(knownWhenAdded);
+        lock (order) Assert.Equal(["known True", "added"], order);
         Assert.Contains(b.ListenAddresses[0], channel.Peer.Addresses); // learned from the hello
     }
 
