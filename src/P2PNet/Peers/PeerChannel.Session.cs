@@ -51,7 +51,10 @@ public sealed partial class PeerChannel
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    // After the hello, bytes already read (the peer's first packets) are not "examined": the
+                    // read loop must get them at once rather than wait for more data.
+                    if (theirs is not null) reader.AdvanceTo(buffer.Start);
+                    else reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (theirs is not null) return (new Session(stream, connection, reader), theirs);
                 if (result.IsCompleted) throw new EndOfStreamException("the peer closed the channel before its hello");
