@@ -329,6 +329,29 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task A_packet_that_arrives_in_the_same_read_as_the_hello_is_handled_at_once()
+    {
+        await using var b = await StartAsync();
+        using var identity = Identity.Generate();
+        await using var host = new P2PNet.Swarm.SwarmHost(identity);
+        var message = Next<PureMessageReceivedEventArgs>(h => b.MessageReceived += h);
+
+        // A peer that sends its hello and a first packet in one write, as a fast peer may.
+        var connection = await host.DialAsync(AddressOf(b)).WaitAsync(Wait);
+        var stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId).WaitAsync(Wait);
+        await using (stream)
+        {
+            var frames = new System.Buffers.ArrayBufferWriter<byte>();
+            PacketCodec.WriteHello(frames, new ChannelHello(identity.PeerId.ToString(), networkName: b.Options.NetworkName));
+            PacketCodec.Write(frames, new PureMessagePacket("right behind the hello"));
+            await stream.WriteAsync(frames.WrittenMemory).AsTask().WaitAsync(Wait);
+
+            var received = await message; // nothing else is sent: it must not wait for more bytes
+            Assert.Equal(("right behind the hello", identity.PeerId), (received.Message, received.Sender));
+        }
+    }
+
+    [Fact]
     public async Task Closing_a_channel_removes_it_on_both_sides_but_keeps_the_peer_known()
     {
         await using var a = await StartAsync();
