@@ -66,13 +66,14 @@ public sealed class TrustPolicyTests
         var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
         var channelReceived = new List<PacketType>();
         inbound.DataReceived += (_, e) => channelReceived.Add(e.Type);
-        var message = Next<PureMessageReceivedEventArgs>(h => b.MessageReceived += h);
+        // The network's DataReceived is the last thing raised for a packet.
+        var message = Next<PacketReceivedEventArgs>(h => b.DataReceived += h, e => e.Type == PacketType.PureMessage);
 
         await outbound.SendAsync(new DataTransmissionPacket([1, 2, 3]));
         await outbound.SendAsync(new IdentityPacket(a.Identifier.ToString(), [], "mallory"));
         await outbound.SendAsync(new CollectionSharePacket([new PeerRecord(b.Identifier.ToString(), ["/ip4/127.0.0.1/tcp/1"])]));
         await outbound.SendAsync(new PureMessagePacket("after"));
-        Assert.Equal("after", (await message).Message); // same stream: everything before it was handled
+        Assert.Equal("after", ((PureMessagePacket)(await message).Packet).Message); // same stream: everything before it was handled
 
         Assert.Empty(invoked);
         Assert.Equal([PacketType.PureMessage], dataReceived);
