@@ -19,6 +19,7 @@ public sealed partial class PeerChannel
         public PipeReader Reader { get; } = reader;
         public CancellationTokenSource Stop { get; } = new();
         public Task WriteLoop { get; set; } = Task.CompletedTask;
+        public TaskCompletionSource ReadEnded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Ended;
     }
 
@@ -157,6 +158,10 @@ public sealed partial class PeerChannel
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
+        }
+        finally
+        {
+            session.ReadEnded.TrySetResult();
         }
     }
 

@@ -171,6 +171,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         _noRetry = true;
         var state = State;
         if (state is PeerChannelState.Closed) return;
+        _closeReason ??= reason ?? "closed locally"; // the peer may end the session before ShutdownAsync runs
         if (state is PeerChannelState.Open && TrySetState(PeerChannelState.Open, PeerChannelState.Closing))
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -179,7 +180,13 @@ public sealed partial class PeerChannel : IAsyncDisposable
             {
                 await _sendQueue.Writer.WriteAsync(new DisconnectPacket(reason ?? "closed"), timeout.Token).ConfigureAwait(false);
                 _sendQueue.Writer.TryComplete();
-                if (_session is { } session) await session.WriteLoop.WaitAsync(timeout.Token).ConfigureAwait(false);
+                if (_session is { } session)
+                {
+                    await session.WriteLoop.WaitAsync(timeout.Token).ConfigureAwait(false);
+                    // Let the peer read the DisconnectPacket and close its side first: closing the connection
+                    // while it still has unread bytes can reset it (TCP RST) and lose the packet.
+                    await session.ReadEnded.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException or IOException or ObjectDisposedException)
             {

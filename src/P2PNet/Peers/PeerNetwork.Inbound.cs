@@ -113,11 +113,14 @@ public sealed partial class PeerNetwork
         return null;
     }
 
-    private async Task RefuseAsync(Connection connection, MuxedStream stream, string reason, bool closeConnection)
+    private Task RefuseAsync(Connection connection, MuxedStream stream, string reason, bool closeConnection)
     {
         Metrics.PeerRefused(reason);
         PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
         stream.Reset();
-        if (closeConnection) await connection.CloseAsync().ConfigureAwait(false);
+        // Not awaited: closing a connection waits for its stream handlers, this one included (a deadlock
+        // that also hung the host's disposal). The host awaits the close on its own disposal.
+        if (closeConnection) _ = connection.CloseAsync().AsTask();
+        return Task.CompletedTask;
     }
 }

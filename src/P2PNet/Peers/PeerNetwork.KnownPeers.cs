@@ -8,7 +8,8 @@ public sealed partial class PeerNetwork
 {
     private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source)
     {
-        var peer = _known.GetOrAdd(identifier, id => new GenericPeer(id) { Source = source });
+        // Not GetOrAdd: a new peer must go through the MaxKnownPeers bound below.
+        var peer = _known.TryGetValue(identifier, out var present) ? present : new GenericPeer(identifier) { Source = source };
         peer.MergeAddresses(addresses);
         Remember(peer);
         return peer;

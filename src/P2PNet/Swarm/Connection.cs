@@ -52,8 +52,8 @@ public sealed class Connection : IAsyncDisposable
     /// <summary>Completes once the connection is closed, for whatever reason.</summary>
     public Task Completion => _closed.Task;
 
-    /// <summary>True until the connection closes.</summary>
-    public bool IsOpen => !_closed.Task.IsCompleted;
+    /// <summary>True until the connection starts closing.</summary>
+    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && !_closed.Task.IsCompleted;
 
     /// <summary>Raised once when the connection closes.</summary>
     public event EventHandler? Closed;
