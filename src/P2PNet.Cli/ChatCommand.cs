@@ -152,7 +152,7 @@ internal static class ChatCommand
             var channel = await node.ConnectAsync(address, ct).ConfigureAwait(false);
             output.Line($"* channel open with {channel.Identifier}");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             output.Line($"* cannot connect to {address}: {ex.Message}");
         }

@@ -65,7 +65,7 @@ public sealed class Connection : IAsyncDisposable
     /// <summary>Opens a stream and negotiates the first of <paramref name="protocols"/> the remote supports.</summary>
     public async Task<MuxedStream> OpenStreamAsync(IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+        ObjectDisposedException.ThrowIf(!IsOpen, this);
         var stream = await _upgraded.Muxer.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -74,10 +74,17 @@ public sealed class Connection : IAsyncDisposable
             stream.Protocol = await MultistreamSelect.SelectAsync(stream, protocols, timeout.Token).ConfigureAwait(false);
             return stream;
         }
-        catch
+        catch (Exception ex)
         {
             stream.Reset();
             await stream.DisposeAsync().ConfigureAwait(false);
+            // Only the caller's own token surfaces as a cancellation; our limits are I/O failures.
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new P2PNetException(_closing.IsCancellationRequested
+                    ? $"the connection to {RemotePeerId} closed while negotiating a stream"
+                    : $"stream negotiation with {RemotePeerId} timed out after {_host.Options.StreamNegotiationTimeout.TotalSeconds:0.#} s", ex);
+            }
             throw;
         }
     }
