@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using NSec.Cryptography;
 
 namespace P2PNet.Core;
@@ -49,42 +48,16 @@ public sealed class Identity : IDisposable
         byte[] data = new byte[64];
         _key.Export(KeyBlobFormat.RawPrivateKey).CopyTo(data, 0);
         PublicKey.Data.CopyTo(data.AsSpan(32));
-        var buffer = new byte[80];
-        var output = new CodedOutputStream(buffer);
-        output.WriteTag(1, WireFormat.WireType.Varint);
-        output.WriteEnum((int)KeyType.Ed25519);
-        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
-        output.WriteBytes(ByteString.CopyFrom(data));
-        output.Flush();
-        return buffer.AsSpan(0, (int)output.Position).ToArray();
+        return KeyProtobuf.Write(KeyType.Ed25519, data);
     }
 
     /// <summary>Reads a private-key protobuf; throws <see cref="FormatException"/> for anything but a valid Ed25519 key.</summary>
     public static Identity ImportPrivateKeyProtobuf(ReadOnlySpan<byte> encoded)
     {
         if (encoded.Length > MaxKeyFileLength) throw new FormatException("private key too large");
-        KeyType? type = null;
-        byte[]? data = null;
-        try
-        {
-            var input = new CodedInputStream(encoded.ToArray());
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                switch (WireFormat.GetTagFieldNumber(tag))
-                {
-                    case 1: type = (KeyType)input.ReadEnum(); break;
-                    case 2: data = input.ReadBytes().ToByteArray(); break;
-                    default: input.SkipLastField(); break;
-                }
-            }
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new FormatException("malformed private key protobuf", ex);
-        }
+        var (type, data) = KeyProtobuf.Read(encoded, "private key");
         if (type != KeyType.Ed25519) throw new FormatException($"unsupported private key type {type}");
-        if (data is null || (data.Length != 64 && data.Length != 32)) throw new FormatException("Ed25519 private key must be 32 or 64 bytes");
+        if (data.Length != 64 && data.Length != 32) throw new FormatException("Ed25519 private key must be 32 or 64 bytes");
         var identity = FromSeed(data.AsSpan(0, 32));
         if (data.Length == 64 && !identity.PublicKey.Data.SequenceEqual(data.AsSpan(32)))
         {

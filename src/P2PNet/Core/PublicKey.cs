@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using NSec.Cryptography;
 
 namespace P2PNet.Core;
@@ -28,50 +27,14 @@ public sealed class PublicKey : IEquatable<PublicKey>
     public ReadOnlySpan<byte> Data => _data;
 
     /// <summary>The protobuf encoding of this key, fields in order as the spec requires.</summary>
-    public byte[] ToProtobuf()
-    {
-        var buffer = new byte[2 + 1 + CodedOutputStream.ComputeLengthSize(_data.Length) + _data.Length];
-        var output = new CodedOutputStream(buffer);
-        output.WriteTag(1, WireFormat.WireType.Varint);
-        output.WriteEnum((int)Type);
-        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
-        output.WriteBytes(ByteString.CopyFrom(_data));
-        output.Flush();
-        return buffer.AsSpan(0, (int)output.Position).ToArray();
-    }
+    public byte[] ToProtobuf() => KeyProtobuf.Write(Type, _data);
 
     /// <summary>Parses the protobuf form; throws <see cref="FormatException"/> when malformed or over limits.</summary>
     public static PublicKey FromProtobuf(ReadOnlySpan<byte> encoded)
     {
         if (encoded.Length > MaxEncodedLength) throw new FormatException("public key too large");
-        KeyType? type = null;
-        byte[]? data = null;
-        try
-        {
-            var input = new CodedInputStream(encoded.ToArray());
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                switch (WireFormat.GetTagFieldNumber(tag))
-                {
-                    case 1 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.Varint:
-                        type = (KeyType)input.ReadEnum();
-                        break;
-                    case 2 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited:
-                        data = input.ReadBytes().ToByteArray();
-                        break;
-                    default:
-                        input.SkipLastField();
-                        break;
-                }
-            }
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new FormatException("malformed public key protobuf", ex);
-        }
-        if (type is null || data is null) throw new FormatException("public key protobuf lacks Type or Data");
-        return new PublicKey(type.Value, data);
+        var (type, data) = KeyProtobuf.Read(encoded, "public key");
+        return new PublicKey(type, data);
     }
 
     /// <summary>Verifies an Ed25519 signature made by this key; false for any other key type.</summary>

@@ -377,10 +377,4 @@ public sealed class LifecycleTests
         Assert.Equal(PeerChannelState.Open, again.Inbound.State);
     }
 
-    private static async Task<(PeerChannel Outbound, PeerChannel Inbound)> ConnectBothEndsAsync(PeerNetwork from, PeerNetwork to)
-    {
-        var added = Next<PeerChannel>(h => to.PeerAdded += h, c => c.Identifier == from.Identifier);
-        var outbound = await from.ConnectAsync(AddressOf(to)).WaitAsync(Wait);
-        return (outbound, await added);
-    }
 }

@@ -398,17 +398,5 @@ public sealed class PacketHandleProtocolTests
         Assert.Equal(PeerChannelState.Open, inbound.State);
     }
 
-    private static async Task<(PeerChannel Outbound, PeerChannel Inbound)> ConnectBothEndsAsync(PeerNetwork from, PeerNetwork to)
-    {
-        var added = Next<PeerChannel>(h => to.PeerAdded += h, c => c.Identifier == from.Identifier);
-        var outbound = await from.ConnectAsync(AddressOf(to)).WaitAsync(Wait);
-        return (outbound, await added);
-    }
 
-    private static async Task SendAndAwaitMessageAsync(PeerChannel channel, PeerNetwork receiver, string text)
-    {
-        var message = Next<PureMessageReceivedEventArgs>(h => receiver.MessageReceived += h, m => m.Message == text);
-        await channel.SendAsync(new PureMessagePacket(text));
-        await message;
-    }
 }

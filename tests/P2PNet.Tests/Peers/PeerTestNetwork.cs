@@ -1,5 +1,6 @@
 using P2PNet.Core;
 using P2PNet.Peers;
+using P2PNet.Peers.Packets;
 using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Peers;
@@ -26,5 +27,21 @@ internal static class PeerTestNetwork
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         subscribe((_, e) => { if (match is null || match(e)) tcs.TrySetResult(e); });
         return tcs.Task.WaitAsync(Wait);
+    }
+
+    /// <summary>Connects <paramref name="from"/> to <paramref name="to"/>; returns both ends once both are active.</summary>
+    public static async Task<(PeerChannel Outbound, PeerChannel Inbound)> ConnectBothEndsAsync(PeerNetwork from, PeerNetwork to)
+    {
+        var added = Next<PeerChannel>(h => to.PeerAdded += h, c => c.Identifier == from.Identifier);
+        var outbound = await from.ConnectAsync(AddressOf(to)).WaitAsync(Wait);
+        return (outbound, await added);
+    }
+
+    /// <summary>Sends a pure message and waits until the receiver handled it: everything sent before it was handled too.</summary>
+    public static async Task SendAndAwaitMessageAsync(PeerChannel channel, PeerNetwork receiver, string text)
+    {
+        var message = Next<PureMessageReceivedEventArgs>(h => receiver.MessageReceived += h, m => m.Message == text);
+        await channel.SendAsync(new PureMessagePacket(text));
+        await message;
     }
 }

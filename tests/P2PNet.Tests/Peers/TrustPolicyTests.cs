@@ -356,18 +356,5 @@ public sealed class TrustPolicyTests
         Assert.Empty(a.Host.Connections);
     }
 
-    private static async Task<(PeerChannel Outbound, PeerChannel Inbound)> ConnectBothEndsAsync(PeerNetwork from, PeerNetwork to)
-    {
-        var added = Next<PeerChannel>(h => to.PeerAdded += h, c => c.Identifier == from.Identifier);
-        var outbound = await from.ConnectAsync(AddressOf(to)).WaitAsync(Wait);
-        return (outbound, await added);
-    }
 
-    /// <summary>Sends a pure message and waits until the receiver handled it: everything sent before it was handled too.</summary>
-    private static async Task SendAndAwaitMessageAsync(PeerChannel channel, PeerNetwork receiver, string text)
-    {
-        var message = Next<PureMessageReceivedEventArgs>(h => receiver.MessageReceived += h, m => m.Message == text);
-        await channel.SendAsync(new PureMessagePacket(text));
-        await message;
-    }
 }
