@@ -60,6 +60,16 @@ internal static class BootstrapBench
                 }, identity);
             });
 
+            // Baseline in the same run: the same server, clients and HTTP stack on its cheapest endpoint
+            // (GET /v1/identity: no SQLite, no signature check), so the ratios show what storage and checks cost.
+            double baselinePerSecond = await MeasureAsync(seconds, concurrency, async () =>
+            {
+                using var response = await http.GetAsync("v1/identity");
+                await response.Content.ReadAsByteArrayAsync();
+                return true;
+            });
+            Console.WriteLine($"baseline requests/s (GET /v1/identity, same HTTP stack) : {baselinePerSecond,8:0}");
+
             int next = -1;
             long failures = 0;
             double registrationsPerSecond = await MeasureAsync(seconds, concurrency, async () =>
@@ -70,7 +80,7 @@ internal static class BootstrapBench
                 if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failures);
                 return true;
             });
-            Console.WriteLine($"registrations/s (signed, verified, SQLite upsert) : {registrationsPerSecond,8:0}  ({failures} failed)");
+            Console.WriteLine($"registrations/s (signed, verified, SQLite upsert) : {registrationsPerSecond,8:0}  ({failures} failed), {registrationsPerSecond / baselinePerSecond:0.00}x baseline");
 
             // Fill the rest directly through the store (same upsert statement, no HTTP) to reach N peers.
             int registered = Math.Min(next + 1, pool);
@@ -92,7 +102,7 @@ internal static class BootstrapBench
                 await response.Content.ReadAsByteArrayAsync();
                 return true;
             });
-            Console.WriteLine($"peer queries/s (random sample of 20 of {stored})  : {queriesPerSecond,8:0}");
+            Console.WriteLine($"peer queries/s (random sample of 20 of {stored})  : {queriesPerSecond,8:0}, {queriesPerSecond / baselinePerSecond:0.00}x baseline");
 
             registrations = [];
             GC.Collect();
