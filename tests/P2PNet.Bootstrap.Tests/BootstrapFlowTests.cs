@@ -70,6 +70,30 @@ public sealed class BootstrapFlowTests
     }
 
     [Fact]
+    public async Task The_periodic_heartbeat_keeps_a_peer_listed_past_the_ttl()
+    {
+        using var folder = new TempFolder();
+        await using var server = await TestServer.StartAsync(folder.Path, o => { o.PeerTtl = TimeSpan.FromSeconds(1); o.FreshnessWindow = TimeSpan.FromMilliseconds(900); });
+        await using var network = await TestServer.NetworkAsync();
+        await using var channel = new BootstrapChannel(network, new BootstrapChannelOptions
+        {
+            ServerUrl = server.Url(),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(150),
+        });
+        await channel.ConnectAsync();
+        var registeredAt = DateTime.UtcNow;
+        // Twelve heartbeats take ~1.8 s, well past the 1 s TTL: only the heartbeats keep the peer alive.
+        await TestServer.UntilAsync(() => channel.Heartbeats >= 12, "twelve heartbeats");
+        Assert.True(DateTime.UtcNow - registeredAt > TimeSpan.FromSeconds(1.2));
+        using var http = new HttpClient();
+        Assert.Equal([network.Identifier.ToString()], (await TestServer.PeersAsync(http, server)).Peers.Select(p => p.PeerId));
+
+        // Without them it expires.
+        await channel.DisposeAsync();
+        await TestServer.UntilAsync(async () => (await TestServer.PeersAsync(http, server)).Peers.Count == 0, "expiry after the heartbeats stop");
+    }
+
+    [Fact]
     public async Task A_restart_keeps_peers_blocks_admin_log_authority_and_replay_state()
     {
         using var folder = new TempFolder();

@@ -71,4 +71,15 @@ internal static class TestServer
             await Task.Delay(25);
         }
     }
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> until it holds or <see cref="Wait"/> passes.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("timed out waiting for " + what);
+            await Task.Delay(25);
+        }
+    }
 }
