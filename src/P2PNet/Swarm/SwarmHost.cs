@@ -174,8 +174,9 @@ public sealed class SwarmHost : IAsyncDisposable
             // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
             SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // The host is stopping: the upgrade was cut short or the fresh connection was closed by Register.
         }
         finally
         {
