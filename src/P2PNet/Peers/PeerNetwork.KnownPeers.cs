@@ -8,10 +8,19 @@ public sealed partial class PeerNetwork
 {
     private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source)
     {
-        // Not GetOrAdd: a new peer must go through the MaxKnownPeers bound below.
-        var peer = _known.TryGetValue(identifier, out var present) ? present : new GenericPeer(identifier) { Source = source };
-        peer.MergeAddresses(addresses);
+        if (_known.TryGetValue(identifier, out var known))
+        {
+            known.MergeAddresses(addresses);
+            return known;
+        }
+        // Through Remember(GenericPeer): a new peer must raise KnownPeerAdded and respect MaxKnownPeers.
+        var peer = new GenericPeer(identifier, addresses) { Source = source };
         Remember(peer);
+        if (_known.TryGetValue(identifier, out var present) && !ReferenceEquals(present, peer))
+        {
+            present.MergeAddresses(addresses); // added concurrently
+            return present;
+        }
         return peer;
     }
 

@@ -52,8 +52,11 @@ public sealed class Connection : IAsyncDisposable
     /// <summary>Completes once the connection is closed, for whatever reason.</summary>
     public Task Completion => _closed.Task;
 
-    /// <summary>True until the connection starts closing.</summary>
-    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && !_closed.Task.IsCompleted;
+    /// <summary>
+    /// True until the connection starts closing. False as soon as the muxer session has ended, even while the
+    /// connection is still winding down its stream handlers, so that a dial never reuses a dead session.
+    /// </summary>
+    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && !_closed.Task.IsCompleted && !_upgraded.Muxer.Completion.IsCompleted;
 
     /// <summary>Raised once when the connection closes.</summary>
     public event EventHandler? Closed;

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+
+namespace P2PNet.Discovery;
+
+/// <summary>A network interface discovery announces on and listens to, with its addresses.</summary>
+/// <param name="Name">The interface name (e.g. <c>eth0</c>, <c>lo</c>).</param>
+/// <param name="Index">The IPv4 interface index (for multicast), or -1.</param>
+/// <param name="IPv4">Its IPv4 addresses with their subnet broadcast addresses.</param>
+/// <param name="IPv6">Its IPv6 addresses.</param>
+/// <param name="IsLoopback">True for the loopback interface.</param>
+public sealed record DiscoveryInterface(string Name, int Index, IReadOnlyList<(IPAddress Address, IPAddress Broadcast)> IPv4,
+    IReadOnlyList<IPAddress> IPv6, bool IsLoopback)
+{
+    /// <summary>
+    /// Every up interface with an IPv4 or IPv6 address (not only the first), or only the one matching
+    /// <paramref name="pin"/> (an interface name, or one of its addresses).
+    /// </summary>
+    /// <exception cref="DiscoveryException">Nothing matched (<see cref="DiscoveryError.NoInterface"/>).</exception>
+    public static IReadOnlyList<DiscoveryInterface> Select(string? pin = null)
+    {
+        var result = new List<DiscoveryInterface>();
+        IPAddress? pinAddress = pin is not null && IPAddress.TryParse(pin, out var parsed) ? parsed : null;
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            bool loopback = nic.NetworkInterfaceType == NetworkInterfaceType.Loopback;
+            // Linux reports lo as Unknown rather than Up.
+            if (nic.OperationalStatus != OperationalStatus.Up && !(loopback && nic.OperationalStatus == OperationalStatus.Unknown)) continue;
+            var props = nic.GetIPProperties();
+            var v4 = props.UnicastAddresses.Where(u => u.Address.AddressFamily == AddressFamily.InterNetwork)
+                .Select(u => (u.Address, Broadcast(u.Address, u.PrefixLength))).ToList();
+            var v6 = props.UnicastAddresses.Where(u => u.Address.AddressFamily == AddressFamily.InterNetworkV6).Select(u => u.Address).ToList();
+            if (v4.Count == 0 && v6.Count == 0) continue;
+            if (pin is not null)
+            {
+                if (pinAddress is not null)
+                {
+                    v4 = v4.Where(a => a.Address.Equals(pinAddress)).ToList();
+                    v6 = v6.Where(a => a.Equals(pinAddress)).ToList();
+                    if (v4.Count == 0 && v6.Count == 0) continue;
+                }
+                else if (!string.Equals(nic.Name, pin, StringComparison.Ordinal)) continue;
+            }
+            int index = -1;
+            try
+            {
+                index = props.GetIPv4Properties()?.Index ?? -1;
+            }
+            catch (NetworkInformationException)
+            {
+                // no IPv4 on this interface
+            }
+            result.Add(new DiscoveryInterface(nic.Name, index, v4, v6, loopback));
+        }
+        if (result.Count == 0)
+            throw new DiscoveryException(DiscoveryError.NoInterface, pin is null ? "no up interface with an IP address" : $"no up interface matches '{pin}'");
+        return result;
+    }
+
+    private static IPAddress Broadcast(IPAddress address, int prefixLength)
+    {
+        uint ip = BitConverter.ToUInt32(address.GetAddressBytes().Reverse().ToArray());
+        uint mask = prefixLength <= 0 ? 0 : uint.MaxValue << (32 - Math.Min(prefixLength, 32));
+        uint broadcast = ip | ~mask;
+        return new IPAddress(BitConverter.GetBytes(broadcast).Reverse().ToArray());
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Name} (index {Index}; {string.Join(", ", IPv4.Select(a => $"{a.Address} bcast {a.Broadcast}").Concat(IPv6.Select(a => a.ToString())))})";
+}
