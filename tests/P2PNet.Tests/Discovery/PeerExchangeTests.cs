@@ -180,10 +180,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
                 var missing = nodes.SelectMany(a => nodes.Where(b => a != b && a.FindChannel(b.Identifier) is not { State: PeerChannelState.Open })
                     .Select(b => (a.Identifier.ToString(), b.Identifier.ToString()))).ToList();
                 foreach (var n in nodes)
-                {
-                    string Dump(string field) { var v = typeof(PeerNetwork).GetField(field, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(n)!; return string.Join(",", ((System.Collections.IEnumerable)v).Cast<object>().Select(o => o.ToString()![^30..])); }
-                    output.WriteLine($"{n.Identifier.ToString()[^6..]}: dialing[{Dump("_dialing")}] opening[{Dump("_opening")}] backoff[{Dump("_backoff")}] active[{string.Join(",", n.ActivePeerChannels.Select(c => c.Identifier.ToString()[^6..] + c.State))}]");
-                }
+                    output.WriteLine($"{n.Identifier.ToString()[^6..]}: active[{string.Join(",", n.ActivePeerChannels.Select(c => c.Identifier.ToString()[^6..] + c.State))}]");
                 foreach (var (a, b) in missing) output.WriteLine($"missing {a[^6..]} -> {b[^6..]}: {nodes.First(n => n.Identifier.ToString() == a).FindChannel(PeerId.Parse(b))?.State}");
                 foreach (var e in log.Entries.Where(e => missing.Any(m => e.Message.Contains(m.Item1, StringComparison.Ordinal) || e.Message.Contains(m.Item2, StringComparison.Ordinal)) && (e.Message.Contains("failed", StringComparison.Ordinal) || e.Message.Contains("Refused", StringComparison.Ordinal))).Take(30))
                     output.WriteLine(e.Category[^12..] + " " + e.Message);
