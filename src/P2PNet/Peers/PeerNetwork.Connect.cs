@@ -27,7 +27,6 @@ public sealed partial class PeerNetwork
         if (TrustPolicy.IsBlocked(address.ToIPEndPoint()?.Address))
             throw new PeerNetworkException(PeerNetworkError.Blocked, $"{address.ToIPEndPoint()?.Address} is blocked");
 
-        bool reused = address.PeerId is { } target && Host.FindConnection(target) is not null;
         var connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
         var remote = connection.RemotePeerId;
         if (TrustPolicy.IsBlocked(remote))
@@ -41,20 +40,7 @@ public sealed partial class PeerNetwork
         try
         {
             var peer = Remember(remote, [address], "outbound");
-            PeerChannel.Session session;
-            ChannelHello hello;
-            try
-            {
-                (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException ex) when (reused && ex is not PeerNetworkException && !cancellationToken.IsCancellationRequested)
-            {
-                // The host handed us a connection that is closing (its last channel just closed, and the
-                // close is not awaited): let it go and dial afresh, once.
-                await connection.CloseAsync().ConfigureAwait(false);
-                connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
-                (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
+            var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
             Learn(peer, hello);
             var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
             Start(channel, session);
