@@ -1,0 +1,14 @@
+namespace P2PNet.Discovery.Mdns;
+
+/// <summary>PTR data: the name pointed to (e.g. a service instance name).</summary>
+public sealed class DnsPtrData : DnsRecordData
+{
+    /// <summary>Creates PTR data.</summary>
+    public DnsPtrData(string target) => Target = target ?? throw new ArgumentNullException(nameof(target));
+
+    /// <summary>The target name, dotted, without a trailing dot.</summary>
+    public string Target { get; }
+
+    /// <inheritdoc/>
+    public override DnsRecordType RecordType => DnsRecordType.PTR;
+}
