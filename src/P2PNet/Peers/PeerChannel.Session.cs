@@ -236,16 +236,21 @@ public sealed partial class PeerChannel
         {
             PeersLog.HandlerFailed(_logger, packet.Type, Identifier, ex.Message);
         }
-        var args = new PacketReceivedEventArgs(this, packet);
-        try
+        var handler = DataReceived;
+        if (handler is not null || _network.HasDataReceivedHandlers)
         {
-            DataReceived?.Invoke(this, args);
+            // Only allocated when someone listens: this runs once per packet on the read loop.
+            var args = new PacketReceivedEventArgs(this, packet);
+            try
+            {
+                handler?.Invoke(this, args);
+            }
+            catch (Exception ex)
+            {
+                PeersLog.HandlerFailed(_logger, packet.Type, Identifier, ex.Message);
+            }
+            _network.RaiseDataReceived(args);
         }
-        catch (Exception ex)
-        {
-            PeersLog.HandlerFailed(_logger, packet.Type, Identifier, ex.Message);
-        }
-        _network.RaiseDataReceived(args);
         CompleteWaiters(packet);
     }
 

@@ -183,6 +183,8 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     /// <inheritdoc />
     public ValueTask DisposeAsync() => new(StopAsync());
 
+    internal bool HasDataReceivedHandlers => DataReceived is not null;
+
     internal void RaiseDataReceived(PacketReceivedEventArgs args) => Raise(DataReceived, args, nameof(DataReceived));
 
     /// <summary>Raises <see cref="ChannelOpening"/> for a new channel, then starts it on its first session.</summary>
