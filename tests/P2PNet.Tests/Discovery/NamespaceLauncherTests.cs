@@ -15,8 +15,11 @@ public sealed class NamespaceLauncherTests(ITestOutputHelper output)
     {
         if (NetNs.Inside) return; // we are the child run
         string dll = typeof(NamespaceLauncherTests).Assembly.Location;
+        // scripts/test.sh sets P2PNET_TEST_RESULTS: the child's TRX lands beside ours and is counted too.
+        string? results = Environment.GetEnvironmentVariable("P2PNET_TEST_RESULTS");
+        string trx = string.IsNullOrEmpty(results) ? "" : $" --logger 'trx;LogFileName=netns-{Environment.ProcessId}.trx' --results-directory '{results}'";
         string script = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && " +
-                        $"exec dotnet test '{dll}' --filter 'Category={NetNs.Category}' --logger 'console;verbosity=detailed'";
+                        $"exec dotnet test '{dll}' --filter 'Category={NetNs.Category}' --logger 'console;verbosity=detailed'{trx}";
         var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--net", "--", "sh", "-c", script }) info.ArgumentList.Add(a);
         info.Environment[NetNs.Variable] = "1";
