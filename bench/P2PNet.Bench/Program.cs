@@ -8,6 +8,9 @@ using P2PNet.Bench;
 // TCP and the secure stream, and PureMessage request/response latency against plain TCP ping-pong.
 //   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--peers N] [--concurrency C]
 // bootstrap: registrations and peer queries per second of one bootstrap server (SQLite), memory with N peers.
+//   dotnet run -c Release --project bench/P2PNet.Bench -- discovery [--rounds R]
+// discovery: time to find a peer by mDNS and LAN broadcast vs one raw multicast datagram, and a ten-node full
+// mesh through peer exchange vs ten nodes told every address; runs itself in a private namespace (root).
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -18,7 +21,9 @@ switch (mode)
         return await PacketBench.RunAsync(rest);
     case "bootstrap":
         return await BootstrapBench.RunAsync(rest);
+    case "discovery":
+        return await DiscoveryBench.RunAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets or bootstrap");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap or discovery");
         return 2;
 }

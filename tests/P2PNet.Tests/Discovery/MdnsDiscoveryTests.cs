@@ -67,7 +67,16 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
         // a neither queries again nor announces (Respond only answers): b can only learn of a by asking.
         await using var da = new MdnsDiscovery(Options(port) with { QueryInterval = TimeSpan.FromHours(1) });
         await using var db = new MdnsDiscovery(Options(port) with { QueryInterval = TimeSpan.FromHours(1), Respond = false });
-        await da.StartAsync(a.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/7001")]);
+        // Wait until a's start announcement is out, so that b hears a only through the answer to b's query.
+        using (var listener = new UdpClient(AddressFamily.InterNetwork))
+        {
+            listener.Client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Client.Bind(new IPEndPoint(IPAddress.Any, port));
+            listener.JoinMulticastGroup(IPAddress.Parse("224.0.0.251"), IPAddress.Loopback);
+            await da.StartAsync(a.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/7001")]);
+            using var timeout = new CancellationTokenSource(PeerTestNetwork.Wait);
+            while (DnsCodec.Decode((await listener.ReceiveAsync(timeout.Token)).Buffer) is not { IsResponse: true }) { }
+        }
         var heard = PeerTestNetwork.Next<DiscoveredPeer>(h => db.PeerDiscovered += h, p => p.PeerId == a.PeerId);
         var watch = Stopwatch.StartNew();
         await db.StartAsync(b.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/7002")]);
@@ -76,6 +85,7 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
         output.WriteLine(line);
         Console.WriteLine(line);
         Assert.Equal(DiscoverySources.Mdns, found.Source);
+        Assert.True(watch.ElapsedMilliseconds >= 20, "an answer to a multicast query waits 20-120 ms (RFC 6762 section 6)");
         Assert.Equal("/ip4/127.0.0.1/tcp/7001", Assert.Single(found.Addresses).ToString());
     }
 
