@@ -211,6 +211,12 @@ public sealed partial class PeerChannel
         }
     }
 
+    private static bool IsPowerOfTen(long n)
+    {
+        while (n >= 10 && n % 10 == 0) n /= 10;
+        return n == 1;
+    }
+
     private void Dispatch(NetworkPacket packet)
     {
         Interlocked.Increment(ref _received);
@@ -219,7 +225,10 @@ public sealed partial class PeerChannel
         {
             Interlocked.Increment(ref _dropped);
             _network.Metrics.PacketDropped(packet.Type);
-            PeersLog.PacketDropped(_logger, packet.Type, Identifier, TrustLevel, required);
+            // A peer that keeps sending what it may not must not flood the log: per type, the 1st, 10th, 100th… drop is logged.
+            int slot = Math.Clamp((int)packet.Type, 0, _droppedByType.Length - 1);
+            long ofType = Interlocked.Increment(ref _droppedByType[slot]);
+            if (IsPowerOfTen(ofType)) PeersLog.PacketDropped(_logger, packet.Type, Identifier, TrustLevel, required, ofType);
             return;
         }
         _network.Metrics.PacketReceived(packet.Type);

@@ -47,6 +47,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private long _received;
     private long _sent;
     private long _dropped;
+    private readonly long[] _droppedByType = new long[8]; // by PacketType value (1–5 today); 0 and the last slot catch the rest
 
     internal PeerChannel(PeerNetwork network, GenericPeer peer, ConnectionDirection direction, PeerTrustLevel trust, ILogger logger)
     {

@@ -13,8 +13,8 @@ internal static partial class PeersLog
     [LoggerMessage(2001, LogLevel.Information, "Peer channel with {PeerId} closed: {Reason}")]
     public static partial void ChannelClosed(ILogger logger, PeerId peerId, string reason);
 
-    [LoggerMessage(2002, LogLevel.Warning, "Dropped a {Type} packet from {PeerId}: trust level {Level} is below {Required}")]
-    public static partial void PacketDropped(ILogger logger, PacketType type, PeerId peerId, PeerTrustLevel level, PeerTrustLevel required);
+    [LoggerMessage(2002, LogLevel.Warning, "Dropped a {Type} packet from {PeerId}: trust level {Level} is below {Required} ({Count} of this type dropped on this channel; logged at 1, 10, 100, …)")]
+    public static partial void PacketDropped(ILogger logger, PacketType type, PeerId peerId, PeerTrustLevel level, PeerTrustLevel required, long count);
 
     [LoggerMessage(2003, LogLevel.Warning, "Malformed frame from {PeerId} ({Error}), closing the channel: {Reason}")]
     public static partial void MalformedFrame(ILogger logger, PeerId peerId, PacketFormatError error, string reason);

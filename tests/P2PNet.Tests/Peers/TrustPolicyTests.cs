@@ -82,7 +82,24 @@ public sealed class TrustPolicyTests
         Assert.Equal(4, inbound.PacketsReceived);
         Assert.Null(b.KnownPeers.Single(p => p.Identifier == a.Identifier).DisplayName);
         foreach (var type in new[] { "DataTransmission", "Identity", "CollectionShare" })
-            Assert.Contains(log.Entries, e => e.Message == $"Dropped a {type} packet from {a.Identifier}: trust level Default is below Enhanced");
+            Assert.Contains(log.Entries, e => e.Message.StartsWith($"Dropped a {type} packet from {a.Identifier}: trust level Default is below Enhanced (1 of this type", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_flood_of_forbidden_packets_is_counted_in_full_but_logged_at_1_10_and_100()
+    {
+        var log = new CapturingLoggerProvider();
+        await using var a = await StartAsync();
+        await using var b = await StartAsync(log: log);
+        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
+        var message = Next<PacketReceivedEventArgs>(h => b.DataReceived += h, e => e.Type == PacketType.PureMessage);
+        for (int i = 0; i < 250; i++) await outbound.SendAsync(new DataTransmissionPacket([1]));
+        await outbound.SendAsync(new PureMessagePacket("after"));
+        await message;
+        Assert.Equal(250, inbound.PacketsDropped);
+        var lines = log.Entries.Where(e => e.Message.StartsWith($"Dropped a DataTransmission packet from {a.Identifier}", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains("(100 of this type dropped", lines[2].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -144,9 +161,9 @@ public sealed class TrustPolicyTests
 
         await outbound.SendAsync(new PureMessagePacket("ignored"));
         await outbound.SendAsync(new DisconnectPacket("ignored too"));
-        await log.WaitForAsync(m => m == $"Dropped a Disconnect packet from {a.Identifier}: trust level None is below Default", Wait);
+        await log.WaitForAsync(m => m.StartsWith($"Dropped a Disconnect packet from {a.Identifier}: trust level None is below Default", StringComparison.Ordinal), Wait);
 
-        Assert.Contains(log.Entries, e => e.Message == $"Dropped a PureMessage packet from {a.Identifier}: trust level None is below Default");
+        Assert.Contains(log.Entries, e => e.Message.StartsWith($"Dropped a PureMessage packet from {a.Identifier}: trust level None is below Default", StringComparison.Ordinal));
         Assert.Equal(0, Volatile.Read(ref received));
         Assert.Equal(2, inbound.PacketsDropped);
         Assert.Equal(PeerChannelState.Open, inbound.State); // the dropped disconnect did not close it
