@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using P2PNet.Wire;
@@ -8,8 +9,8 @@ namespace P2PNet.Peers.Packets;
 /// <summary>
 /// The P2PNet channel frame codec. A frame is <c>uvarint(bodyLength) | body</c> with
 /// <c>body = type:u8 | uvarint(jsonLength) | json (UTF-8) | binary tail</c>. Only
-/// <see cref="DataTransmissionPacket"/> has a tail (its <see cref="DataTransmissionPacket.Data"/>, raw, so payloads are
-/// never base64 on the wire); type <see cref="HelloFrameType"/> carries a <see cref="ChannelHello"/>.
+/// <see cref="DataTransmissionPacket"/> (its <see cref="DataTransmissionPacket.Data"/>, raw, so payloads are never base64
+/// on the wire) and <see cref="PureMessagePacket"/> (its text as UTF-8, never JSON-escaped) have a tail; type <see cref="HelloFrameType"/> carries a <see cref="ChannelHello"/>.
 /// Every limit is checked before allocating (lengths) or right after parsing (counts); violations throw
 /// <see cref="PacketFormatException"/>, on both the read and the write side. See docs/protocol.md.
 /// </summary>
@@ -54,7 +55,11 @@ public static class PacketCodec
     private const byte LastPacketType = (byte)PacketType.PureMessage;
 
     // The wire form of a DataTransmissionPacket: the same contract minus "data", which travels in the tail.
-    private static readonly JsonTypeInfo<DataTransmissionPacket> WireDataTransmission = CreateWireDataTransmission();
+    private static readonly JsonTypeInfo<DataTransmissionPacket> WireDataTransmission = WithoutProperty<DataTransmissionPacket>("data");
+    private static readonly JsonTypeInfo<PureMessagePacket> WirePureMessage = WithoutProperty<PureMessagePacket>("message");
+
+    // The message tail must be well-formed UTF-8: a peer cannot slip replacement characters past us.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
     /// Writes one complete frame for <paramref name="packet"/> and returns the bytes written. Allocates only
@@ -67,7 +72,15 @@ public static class PacketCodec
         ArgumentNullException.ThrowIfNull(packet);
         Validate(packet);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(packet, WireTypeInfo(packet.Type));
-        return WriteFrame(output, (byte)packet.Type, json, Tail(packet), maxFrameLength);
+        ReadOnlySpan<byte> tail = Tail(packet, out byte[]? rented);
+        try
+        {
+            return WriteFrame(output, (byte)packet.Type, json, tail, maxFrameLength);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>
@@ -126,7 +139,7 @@ public static class PacketCodec
             throw new PacketFormatException(PacketFormatError.Malformed, "JSON length exceeds the frame");
         ReadOnlySequence<byte> json = afterType.Slice(jsonPrefix, (long)jsonLength);
         ReadOnlySequence<byte> tail = afterType.Slice(jsonPrefix + (long)jsonLength);
-        if (type != (byte)PacketType.DataTransmission && !tail.IsEmpty)
+        if (type is not ((byte)PacketType.DataTransmission or (byte)PacketType.PureMessage) && !tail.IsEmpty)
             throw new PacketFormatException(PacketFormatError.UnexpectedTail, $"frame type {type} has a {tail.Length}-byte binary tail");
 
         if (type == HelloFrameType)
@@ -139,6 +152,7 @@ public static class PacketCodec
         {
             var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
             if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
+            else if (p is PureMessagePacket message) message.Message = DecodeMessage(tail);
             Validate(p);
             packet = p;
         }
@@ -179,11 +193,59 @@ public static class PacketCodec
         return (T)ParseJsonForm(json, info);
     }
 
-    internal static JsonTypeInfo WireTypeInfo(PacketType type) =>
-        type == PacketType.DataTransmission ? WireDataTransmission : FullTypeInfo(type);
+    internal static JsonTypeInfo WireTypeInfo(PacketType type) => type switch
+    {
+        PacketType.DataTransmission => WireDataTransmission,
+        PacketType.PureMessage => WirePureMessage,
+        _ => FullTypeInfo(type),
+    };
 
-    internal static ReadOnlySpan<byte> Tail(NetworkPacket packet) =>
-        packet is DataTransmissionPacket data ? data.Data : default;
+    /// <summary>
+    /// The frame's binary tail: DataTransmission's data, or PureMessage's text as UTF-8 (in a pooled buffer the
+    /// caller returns through <paramref name="rented"/>), so that neither goes through JSON escaping.
+    /// </summary>
+    internal static ReadOnlySpan<byte> Tail(NetworkPacket packet, out byte[]? rented)
+    {
+        rented = null;
+        switch (packet)
+        {
+            case DataTransmissionPacket data:
+                return data.Data;
+            case PureMessagePacket { Message.Length: > 0 } message:
+                int length = StrictUtf8.GetByteCount(message.Message); // Validate has ruled out lone surrogates
+                rented = ArrayPool<byte>.Shared.Rent(length);
+                return rented.AsSpan(0, StrictUtf8.GetBytes(message.Message, rented));
+            default:
+                return default;
+        }
+    }
+
+    // The text travels as strict UTF-8, which a lone surrogate has no encoding in.
+    private static void RejectLoneSurrogates(string text)
+    {
+        try
+        {
+            StrictUtf8.GetByteCount(text);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid Unicode (a lone surrogate)", ex);
+        }
+    }
+
+    private static string DecodeMessage(ReadOnlySequence<byte> tail)
+    {
+        if (tail.Length > MaxMessageLength * 3L)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {tail.Length} bytes exceeds {MaxMessageLength} characters");
+        try
+        {
+            return tail.IsSingleSegment ? StrictUtf8.GetString(tail.FirstSpan) : StrictUtf8.GetString(in tail);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid UTF-8", ex);
+        }
+    }
 
     /// <summary>Writes the frame header, <paramref name="json"/> and <paramref name="tail"/>; checks the sizes first.</summary>
     internal static int WriteFrame(IBufferWriter<byte> output, byte type, ReadOnlySpan<byte> json, ReadOnlySpan<byte> tail, int maxFrameLength)
@@ -251,6 +313,7 @@ public static class PacketCodec
                 if (message.Message is null) throw Missing("message");
                 if (message.Message.Length > MaxMessageLength)
                     throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {message.Message.Length} characters exceeds {MaxMessageLength}");
+                if (message.Message.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0) RejectLoneSurrogates(message.Message);
                 break;
             default:
                 throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown packet class {packet.GetType().Name}");
@@ -276,20 +339,21 @@ public static class PacketCodec
         _ => throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown packet type {(int)type}"),
     };
 
-    private static JsonTypeInfo<DataTransmissionPacket> CreateWireDataTransmission()
+    // The wire JSON of a packet whose payload travels as the binary tail: the same contract minus that property.
+    private static JsonTypeInfo<T> WithoutProperty<T>(string name)
     {
         var options = new JsonSerializerOptions(PacketJsonContext.Default.Options)
         {
-            TypeInfoResolver = PacketJsonContext.Default.WithAddedModifier(static info =>
+            TypeInfoResolver = PacketJsonContext.Default.WithAddedModifier(info =>
             {
-                if (info.Type != typeof(DataTransmissionPacket)) return;
+                if (info.Type != typeof(T)) return;
                 for (int i = info.Properties.Count - 1; i >= 0; i--)
                 {
-                    if (info.Properties[i].Name == "data") info.Properties.RemoveAt(i);
+                    if (info.Properties[i].Name == name) info.Properties.RemoveAt(i);
                 }
             }),
         };
-        return (JsonTypeInfo<DataTransmissionPacket>)options.GetTypeInfo(typeof(DataTransmissionPacket));
+        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
     }
 
     private static NetworkPacket ParseJsonForm(string json, JsonTypeInfo info)

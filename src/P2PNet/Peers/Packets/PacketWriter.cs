@@ -40,12 +40,14 @@ public sealed class PacketWriter : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         PacketCodec.Validate(packet);
         ReadOnlySpan<byte> json = Serialize(packet, packet.Type);
+        ReadOnlySpan<byte> tail = PacketCodec.Tail(packet, out byte[]? rented);
         try
         {
-            return PacketCodec.WriteFrame(output, (byte)packet.Type, json, PacketCodec.Tail(packet), MaxFrameLength);
+            return PacketCodec.WriteFrame(output, (byte)packet.Type, json, tail, MaxFrameLength);
         }
         finally
         {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
             TrimScratch();
         }
     }

@@ -25,7 +25,7 @@ public sealed class PacketCodecTests
         yield return new DataTransmissionPacket([]);
         yield return new DataTransmissionPacket(RandomBytes(64 * 1024, 1), DataPayloadFormat.Task);
         yield return new PureMessagePacket("hi");
-        yield return new PureMessagePacket("héllo \"quoted\" \u2603 \n line");
+        yield return new PureMessagePacket("héllo \"quoted\" \u2603 \U0001F30D \0 \n line");
         yield return new PureMessagePacket("");
     }
 
@@ -221,13 +221,15 @@ public sealed class PacketCodecTests
         Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(5, "{\"message\":")));
         Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(5, "not json")));
         Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(5, "null")));
-        Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(5, "{\"message\":42}")));
+        Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(2, "{\"reason\":42}")));
         Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(5, "{\"message\":\"a\"} {}")));
         Assert.Equal(PacketFormatError.MalformedJson, ReadError(RawFrame(4, "{\"dataType\":\"Nope\"}")));
         Assert.Equal(PacketFormatError.Malformed, ReadError(RawFrame(4, "{\"dataType\":99}")));
-        Assert.Equal(PacketFormatError.Malformed, ReadError(RawFrame(5, "{\"message\":null}")));
+        // PureMessage text is the tail, strictly UTF-8: a lone continuation byte or a truncated sequence is malformed.
+        Assert.Equal(PacketFormatError.Malformed, ReadError(RawFrame(5, "{}", [0x80])));
+        Assert.Equal(PacketFormatError.Malformed, ReadError(RawFrame(5, "{}", [(byte)'a', 0xE2, 0x82])));
         Assert.Equal(PacketFormatError.Malformed, ReadError(RawFrame(1, "{\"addresses\":[]}")));
-        Assert.Equal(PacketFormatError.UnexpectedTail, ReadError(RawFrame(5, "{\"message\":\"a\"}", [0])));
+        Assert.Equal(PacketFormatError.UnexpectedTail, ReadError(RawFrame(3, "{\"peers\":[]}", [0])));
         Assert.Equal(PacketFormatError.UnexpectedTail, ReadError(RawFrame(2, "{}", [1, 2, 3])));
 
         // Body too short, JSON length past the body, JSON length over its limit.
@@ -255,7 +257,9 @@ public sealed class PacketCodecTests
         Assert.Equal(PacketFormatError.LimitExceeded,
             ReadError(RawFrame(1, $"{{\"identifier\":\"{new string('x', PacketCodec.MaxIdentifierLength + 1)}\",\"addresses\":[]}}")));
         Assert.Equal(PacketFormatError.LimitExceeded,
-            ReadError(RawFrame(5, $"{{\"message\":\"{new string('m', PacketCodec.MaxMessageLength + 1)}\"}}")));
+            ReadError(RawFrame(5, "{}", Encoding.UTF8.GetBytes(new string('m', PacketCodec.MaxMessageLength + 1)))));
+        Assert.Equal(PacketFormatError.LimitExceeded,
+            ReadError(RawFrame(5, "{}", new byte[PacketCodec.MaxMessageLength * 3 + 1]))); // refused before decoding
         Assert.Equal(PacketFormatError.LimitExceeded,
             ReadError(RawFrame(2, $"{{\"reason\":\"{new string('r', PacketCodec.MaxTextLength + 1)}\"}}")));
 
@@ -264,6 +268,8 @@ public sealed class PacketCodecTests
             Assert.Throws<PacketFormatException>(() => PacketCodec.Write(new ArrayBufferWriter<byte>(), tooMany)).Error);
         Assert.Equal(PacketFormatError.LimitExceeded,
             Assert.Throws<PacketFormatException>(() => PacketCodec.Write(new ArrayBufferWriter<byte>(), new PureMessagePacket(new string('m', PacketCodec.MaxMessageLength + 1)))).Error);
+        Assert.Equal(PacketFormatError.Malformed,
+            Assert.Throws<PacketFormatException>(() => PacketCodec.Write(new ArrayBufferWriter<byte>(), new PureMessagePacket("lone \uD800 surrogate"))).Error);
         Assert.Equal(PacketFormatError.Malformed,
             Assert.Throws<PacketFormatException>(() => PacketCodec.WriteHello(new ArrayBufferWriter<byte>(), new ChannelHello())).Error);
         // A maximal ASCII message still fits the JSON limit.
