@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
+using P2PNet.Discovery;
 using P2PNet.Peers;
 using P2PNet.Peers.Packets;
 
@@ -9,10 +10,14 @@ namespace P2PNet.Cli;
 /// <summary>
 /// <c>p2pnet chat</c>: a node that sends each line of standard input as a PureMessage to every channel and
 /// prints each message that arrives as <c>&lt;PeerId&gt;: &lt;text&gt;</c>. Commands: /peers, /connect ADDR,
-/// /block ID, /quit. End of input quits (after sending what was typed).
+/// /block ID, /quit. End of input quits (after sending what was typed). With <c>--mdns</c>/<c>--broadcast</c> it
+/// finds peers on the LAN, prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at &lt;addr&gt;…</c> and connects to
+/// them (auto-connect, peer exchange).
 /// </summary>
 internal static class ChatCommand
 {
+    private const int MaxTargetPeers = 1024;
+
     public static Command Create()
     {
         var listen = new Option<string[]>("--listen", "-l")
@@ -24,13 +29,44 @@ internal static class ChatCommand
         var key = new Option<string?>("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
         var name = new Option<string?>("--name") { Description = "Display name announced to peers" };
         var network = new Option<string>("--network") { Description = "Network name; peers of other networks are refused", DefaultValueFactory = _ => "p2pnet" };
+        var targetPeers = new Option<int?>("--target-peers")
+        {
+            HelpName = "n",
+            Description = "Keep this many channels open by dialing discovered peers (default 8 with --mdns/--broadcast; 0: never dial); " +
+                          "also turns on peer exchange",
+        };
+        targetPeers.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 0 or > MaxTargetPeers) r.AddError($"--target-peers must be 0-{MaxTargetPeers}");
+        });
+        var noExchange = new Option<bool>("--no-peer-exchange")
+        {
+            Description = "Neither share known peers with channels nor accept the peers they share (keeps channels at Default trust)",
+        };
+        var discovery = new DiscoveryCliOptions();
         var verbose = CliOptions.Verbose();
         var command = new Command("chat", "Chat with peers: each line you type goes to every connected peer")
         {
-            listen, peers, key, name, network, verbose,
+            listen, peers, key, name, network,
         };
+        discovery.AddTo(command);
+        command.Options.Add(targetPeers);
+        command.Options.Add(noExchange);
+        command.Options.Add(verbose);
         command.SetAction(async (parse, ct) =>
         {
+            if (discovery.Check(parse) is { } problem)
+            {
+                Console.Error.WriteLine($"error: {problem.Message}");
+                return problem.ExitCode;
+            }
+            // Peer exchange and auto-connect go with any discovery option.
+            bool discovering = discovery.AnyMechanism(parse) || parse.GetValue(targetPeers) is not null;
+            if (!discovering && parse.GetValue(noExchange))
+            {
+                Console.Error.WriteLine("error: --no-peer-exchange needs --mdns, --broadcast or --target-peers");
+                return 2;
+            }
             var listenAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(listen)!)
             {
@@ -62,8 +98,14 @@ internal static class ChatCommand
                 NetworkName = parse.GetValue(network)!,
             };
             await using var node = new PeerNetwork(options, loggers);
+            bool exchange = discovering && !parse.GetValue(noExchange);
+            // Shared peers arrive in CollectionShare packets, which need Enhanced trust on the receiving channel.
+            // The chat handles no other Enhanced packet (Identity, DataTransmission are ignored), so with peer
+            // exchange on it trusts every channel that far; --no-peer-exchange keeps Default trust.
+            if (exchange) node.TrustPolicy.AllowEnhancedPacketExchange = true;
             var output = new ChatOutput();
             node.MessageReceived += (_, e) => output.Line($"{e.Sender}: {e.Message}");
+            node.PeerDiscovered += (_, e) => output.Line($"* discovered {e.Peer.Identifier} via {e.Source} at {string.Join(' ', e.Addresses)}");
             node.PeerAdded += (_, c) => output.Line($"* connected {c.Identifier}");
             node.PeerRemoved += (_, c) => output.Line($"* disconnected {c.Identifier}{(c.CloseReason is { } r ? $" ({r})" : "")}");
 
@@ -78,6 +120,28 @@ internal static class ChatCommand
             }
             output.Line($"peer id {identity.PeerId}");
             foreach (var address in node.ListenAddresses) output.Line($"listening on {address.WithPeerId(identity.PeerId)}");
+            if (discovering)
+            {
+                var settings = new PeerDiscoveryOptions { PeerExchange = exchange, TargetPeerCount = parse.GetValue(targetPeers) ?? new PeerDiscoveryOptions().TargetPeerCount };
+                if (discovery.Interval(parse) is { } interval) settings = settings with { AutoConnectInterval = interval };
+                node.StartPeerDiscovery(settings);
+                output.Line($"* auto-connect up to {settings.TargetPeerCount} peers, peer exchange {(exchange ? "on" : "off")}");
+                foreach (var mechanism in discovery.Create(parse, options.NetworkName, loggers))
+                {
+                    try
+                    {
+                        await node.AddDiscoveryAsync(mechanism, ct).ConfigureAwait(false);
+                    }
+                    catch (DiscoveryException ex)
+                    {
+                        await mechanism.DisposeAsync().ConfigureAwait(false);
+                        Console.Error.WriteLine($"error: {mechanism.Source}: {ex.Message}");
+                        await node.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                        return 1;
+                    }
+                    foreach (string line in DiscoveryCliOptions.Describe(mechanism)) output.Line(line);
+                }
+            }
             foreach (var address in peerAddresses) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
             output.Line("type a message and press Enter; /peers, /connect ADDR, /block ID, /quit");
 

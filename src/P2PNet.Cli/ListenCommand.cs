@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
+using P2PNet.Discovery;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Ping;
 using P2PNet.Swarm;
@@ -9,10 +10,14 @@ namespace P2PNet.Cli;
 
 /// <summary>
 /// <c>p2pnet listen</c>: runs a node that answers ping and identify. Standard output gets the PeerId and
-/// then each full listen multiaddr, one per line; connections are logged to standard error.
+/// then each full listen multiaddr, one per line; connections are logged to standard error. With
+/// <c>--mdns</c>/<c>--broadcast</c> it announces itself and prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at
+/// &lt;addr&gt;…</c> once per peer and mechanism (it dials nobody).
 /// </summary>
 internal static class ListenCommand
 {
+    private const int MaxRemembered = 4096;
+
     public static Command Create()
     {
         var listen = new Option<string[]>("--listen", "-l")
@@ -23,9 +28,17 @@ internal static class ListenCommand
         };
         var key = CliOptions.Key();
         var verbose = CliOptions.Verbose();
-        var command = new Command("listen", "Run a node that answers ping and identify") { listen, key, verbose };
+        var discovery = new DiscoveryCliOptions();
+        var command = new Command("listen", "Run a node that answers ping and identify") { listen, key };
+        discovery.AddTo(command);
+        command.Options.Add(verbose);
         command.SetAction(async (parse, ct) =>
         {
+            if (discovery.Check(parse) is { } problem)
+            {
+                Console.Error.WriteLine($"error: {problem.Message}");
+                return problem.ExitCode;
+            }
             using var loggers = ConsoleLogging.Create(parse.GetValue(verbose));
             var log = loggers.CreateLogger("p2pnet");
             var addresses = new List<Multiaddr>();
@@ -58,13 +71,46 @@ internal static class ListenCommand
             Console.Out.WriteLine(identity.PeerId);
             foreach (var address in host.ListenAddresses) Console.Out.WriteLine(address.WithPeerId(identity.PeerId));
             Console.Out.Flush();
+            var mechanisms = discovery.Create(parse, "p2pnet", loggers);
             try
             {
+                var seen = new HashSet<(PeerId, string)>();
+                foreach (var mechanism in mechanisms)
+                {
+                    mechanism.PeerDiscovered += (_, e) =>
+                    {
+                        lock (seen)
+                        {
+                            if (seen.Count >= MaxRemembered) seen.Clear();
+                            if (!seen.Add((e.PeerId, e.Source))) return; // announcements repeat
+                            Console.Out.WriteLine($"* discovered {e.PeerId} via {e.Source} at {string.Join(' ', e.Addresses)}");
+                            Console.Out.Flush();
+                        }
+                    };
+                    try
+                    {
+                        await mechanism.StartAsync(identity.PeerId, () => host.ListenAddresses, ct).ConfigureAwait(false);
+                    }
+                    catch (DiscoveryException ex)
+                    {
+                        Console.Error.WriteLine($"error: {mechanism.Source}: {ex.Message}");
+                        return 1;
+                    }
+                    lock (seen)
+                    {
+                        foreach (string line in DiscoveryCliOptions.Describe(mechanism)) Console.Out.WriteLine(line);
+                        Console.Out.Flush();
+                    }
+                }
                 await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 log.LogInformation("Shutting down");
+            }
+            finally
+            {
+                foreach (var mechanism in mechanisms) await mechanism.DisposeAsync().ConfigureAwait(false);
             }
             _ = ping;
             return 0;

@@ -58,11 +58,52 @@ public sealed class ChatCliTests
     }
 
     [Fact]
+    public async Task Discovery_option_mistakes_are_one_clear_line_before_anything_starts()
+    {
+        // None of these gets as far as opening a socket: safe on the host.
+        (string[] Args, int Code, string Error)[] cases =
+        [
+            (["chat", "--mdns", "--discovery-interface", "no-such-nic"], 1, "error: discovery: no up interface matches 'no-such-nic'"),
+            (["listen", "--broadcast", "--discovery-interface", "203.0.113.77", "--key", "unused.key"], 1, "error: discovery: no up interface matches '203.0.113.77'"),
+            (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface and --discovery-interval need --mdns or --broadcast"),
+            (["chat", "--mdns", "--network-name", "x"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
+            (["chat", "--no-broadcast-multicast"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
+            (["chat", "--no-peer-exchange"], 2, "error: --no-peer-exchange needs --mdns, --broadcast or --target-peers"),
+        ];
+        foreach (var (args, code, error) in cases)
+        {
+            await using var cli = LineProcess.StartCli([.. args, "--listen", "/ip4/127.0.0.1/tcp/0"]);
+            Assert.Equal(code, await cli.WaitForExitAsync(Timeout));
+            Assert.Equal(error, cli.StandardError.Trim());
+            Assert.Equal("", cli.Transcript);
+        }
+        await using (var range = LineProcess.StartCli("chat", "--broadcast", "--broadcast-port", "70000"))
+        {
+            Assert.NotEqual(0, await range.WaitForExitAsync(Timeout));
+            Assert.Contains("--broadcast-port must be 1-65535", range.Transcript + range.StandardError);
+        }
+    }
+
+    [Fact]
+    public async Task Help_lists_the_discovery_options()
+    {
+        await using var help = LineProcess.StartCli("chat", "--help");
+        Assert.Equal(0, await help.WaitForExitAsync(Timeout));
+        foreach (string option in new[] { "--mdns", "--broadcast", "--discovery-interface <name|address>", "--network-name <name>",
+                     "--broadcast-port <port>", "--no-broadcast-multicast", "--target-peers <n>", "--no-peer-exchange" })
+            Assert.Contains(option, help.Transcript);
+        Assert.DoesNotContain("--discovery-interval", help.Transcript); // a hidden test knob
+        Assert.Contains("off by default", help.Transcript);
+    }
+
+    [Fact]
     public async Task Alone_the_chat_says_what_it_did_with_each_line()
     {
         await using var chat = LineProcess.StartCli("chat", "--listen", "/ip4/127.0.0.1/tcp/0");
         await ReadBannerAsync(chat);
         await chat.ExpectAsync("type a message", Timeout);
+        Assert.DoesNotContain("* discovery", chat.Transcript); // discovery is off unless asked for
+        Assert.DoesNotContain("auto-connect", chat.Transcript);
 
         await chat.SendAsync("anyone?");
         Assert.Equal("* no peer connected: message not sent", await chat.NextLineAsync(Timeout));

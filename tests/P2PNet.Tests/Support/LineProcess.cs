@@ -51,12 +51,25 @@ internal sealed class LineProcess : IAsyncDisposable
     /// <summary>Starts the p2pnet CLI built next to the tests.</summary>
     public static LineProcess StartCli(params string[] args)
     {
+        string dll = CliDll();
+        return Start("dotnet", Path.GetDirectoryName(dll)!, [dll, .. args]);
+    }
+
+    /// <summary>Starts the p2pnet CLI inside the network namespace <paramref name="netns"/> (<c>ip netns exec</c>; needs root).</summary>
+    public static LineProcess StartCliIn(string netns, params string[] args)
+    {
+        string dll = CliDll();
+        return Start("ip", Path.GetDirectoryName(dll)!, ["netns", "exec", netns, "dotnet", dll, .. args]);
+    }
+
+    private static string CliDll()
+    {
         // Built by the solution next to the tests: src/P2PNet.Cli/bin/<Configuration>/<tfm>/P2PNet.Cli.dll.
         var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string dir = Path.Combine(RepoPaths.Root, "src", "P2PNet.Cli", "bin", tfm.Parent!.Name, tfm.Name);
         string dll = Path.Combine(dir, "P2PNet.Cli.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("build the solution first: P2PNet.Cli.dll not found", dll);
-        return Start("dotnet", dir, [dll, .. args]);
+        return dll;
     }
 
     public int Id => _process.Id;

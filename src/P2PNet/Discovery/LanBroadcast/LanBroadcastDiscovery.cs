@@ -155,11 +155,10 @@ public sealed class LanBroadcastDiscovery : IPeerDiscovery
 
         public void Announce()
         {
-            byte[] datagram;
+            List<Multiaddr> own;
             try
             {
-                var own = addresses().Where(a => a.TcpTarget is not null).Select(a => a.WithoutPeerId()).ToList();
-                datagram = new LanAnnouncement(Options.NetworkName, self, own).Encode();
+                own = addresses().Where(a => a.TcpTarget is not null).Select(a => a.WithoutPeerId()).ToList();
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
             {
@@ -168,6 +167,19 @@ public sealed class LanBroadcastDiscovery : IPeerDiscovery
             }
             foreach (var (nic, socket) in _senders)
             {
+                // Loopback addresses mean nothing to another host (it would dial itself): only loopback interfaces hear of them.
+                var heard = own.Where(a => nic.IsLoopback || a.ToIPEndPoint() is not { } ep || !IPAddress.IsLoopback(ep.Address)).ToList();
+                if (heard.Count == 0) continue;
+                byte[] datagram;
+                try
+                {
+                    datagram = new LanAnnouncement(Options.NetworkName, self, heard).Encode();
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+                {
+                    LanBroadcastLog.Ignored(owner._logger, new IPEndPoint(IPAddress.Any, 0), "cannot announce: " + ex.Message);
+                    return;
+                }
                 var targets = new List<IPAddress>();
                 if (Options.SubnetBroadcast) targets.AddRange(nic.IPv4.Select(a => a.Broadcast).Distinct());
                 if (Options.MulticastGroup is { } group) targets.Add(group);
