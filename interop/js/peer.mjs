@@ -1,7 +1,7 @@
 // js-libp2p peer for P2PNet interop tests. Driven by argv and stdin/stdout
 // lines; see README.md for the line protocol.
 //
-//   node --import ./polyfill.mjs peer.mjs listen [--port 0] [options]
+//   node --import ./polyfill.mjs peer.mjs listen [--port 0] [--mdns [--mdns-interval MS]] [options]
 //   node --import ./polyfill.mjs peer.mjs dial <multiaddr> [--pings N]
 //        [--echo-streams N --echo-bytes B] [--identify-only] [options]
 
@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -79,7 +80,9 @@ function parseArgs (argv) {
     identifyOnly: false,
     noIdentifyWait: false,
     monitor: true,
-    timeout: 30_000
+    timeout: 30_000,
+    mdns: false,
+    mdnsInterval: 1000
   }
   const rest = argv.slice(1)
   const num = (name, v) => {
@@ -99,6 +102,8 @@ function parseArgs (argv) {
       case '--no-identify': opts.noIdentifyWait = true; break
       case '--no-monitor': opts.monitor = false; break
       case '--timeout': opts.timeout = num(a, rest[++i]); break
+      case '--mdns': opts.mdns = true; break
+      case '--mdns-interval': opts.mdnsInterval = num(a, rest[++i]); break
       default:
         if (!a.startsWith('--') && opts.mode === 'dial' && opts.target == null) {
           opts.target = a
@@ -111,6 +116,8 @@ function parseArgs (argv) {
     throw new Error('usage: peer.mjs listen [--port P] | peer.mjs dial <multiaddr> [--pings N] [--echo-streams N --echo-bytes B] [--identify-only]')
   }
   if (opts.mode === 'dial' && opts.target == null) throw new Error('dial needs a multiaddr')
+  if (opts.mode !== 'listen' && opts.mdns) throw new Error('--mdns works in listen mode only')
+  if (opts.mdnsInterval < 1) throw new Error('--mdns-interval needs at least 1 ms')
   return opts
 }
 
@@ -281,6 +288,9 @@ async function createNode (opts, listen) {
       maxIncomingPendingConnections: 1000
     },
     connectionMonitor: { enabled: opts.monitor },
+    // mDNS (224.0.0.251:5353, service _p2p._udp.local): queries at start and every interval, answers
+    // queries. js-libp2p 3 has no auto-dialer: a discovered peer is only added to the peer store.
+    peerDiscovery: opts.mdns ? [mdns({ interval: opts.mdnsInterval })] : [],
     services: {
       // the connection monitor also opens ping streams: allow 2 outbound
       ping: ping({ maxOutboundStreams: 2, maxInboundStreams: 16 }),
@@ -301,6 +311,11 @@ async function runListen (opts) {
   node.addEventListener('peer:identify', (evt) => {
     out(identifyLine(evt.detail))
     out(identifyInfoLine(evt.detail))
+  })
+  // js-libp2p raises 'peer:discovery' when a peer is new to its peer store (from any source, identify too)
+  node.addEventListener('peer:discovery', (evt) => {
+    const addrs = (evt.detail.multiaddrs ?? []).map(a => a.toString()).join(',')
+    out(`DISCOVERED ${evt.detail.id.toString()} ${addrs}`)
   })
   await node.start()
 
