@@ -35,8 +35,20 @@ public sealed partial class PeerNetwork
             throw new PeerNetworkException(PeerNetworkError.Blocked, $"{remote} is blocked");
         }
         if (_active.TryGetValue(remote, out var existing) && existing.State != PeerChannelState.Closed) return existing;
-        if (!_opening.TryAdd(remote, 0))
-            throw new PeerNetworkException(PeerNetworkError.Duplicate, $"a channel with {remote} is already being opened");
+        var opening = new ChannelOpening(outbound: true, connection);
+        for (int attempt = 0; !_opening.TryAdd(remote, opening); attempt++)
+        {
+            // A channel with this peer is already being opened (its dial to us, or another call of ours):
+            // ours would be refused as a duplicate, so wait for that one and hand it over.
+            if (!_opening.TryGetValue(remote, out var current)) continue;
+            var other = await current.WaitEndedAsync(Options.SimultaneousDialWait, cancellationToken).ConfigureAwait(false);
+            if (other is { State: PeerChannelState.Open } || (_active.TryGetValue(remote, out other) && other.State != PeerChannelState.Closed))
+            {
+                if (!ReferenceEquals(other.Connection, connection)) _ = connection.CloseAsync().AsTask(); // redundant
+                return other;
+            }
+            if (attempt > 0) throw new PeerNetworkException(PeerNetworkError.Duplicate, $"a channel with {remote} is already being opened");
+        }
         try
         {
             var peer = Remember(remote, [address], "outbound");
@@ -47,11 +59,70 @@ public sealed partial class PeerNetwork
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
             return channel;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Perhaps both dialed at once and the remote refused ours as a duplicate: the channel its dial opens
+            // (when it has priority, or when ours lost the race) is the one both sides keep. Hand that one over.
+            _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
+            opening.Ended();
+            if (await AwaitPriorityChannelAsync(remote, opening, cancellationToken).ConfigureAwait(false) is { } won)
+            {
+                PeersLog.SimultaneousDial(_logger, remote);
+                if (!ReferenceEquals(won.Connection, connection)) _ = connection.CloseAsync().AsTask(); // ours is redundant
+                return won;
+            }
+            throw;
+        }
         finally
         {
-            _opening.TryRemove(remote, out _);
+            _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
+            opening.Ended();
         }
     }
+
+    /// <summary>
+    /// After our dial to a peer failed: the channel that peer opened or is opening to us, once open; null when none
+    /// comes (no connection left to it, it failed, or <see cref="PeerNetworkOptions.SimultaneousDialWait"/> passed). Only
+    /// for a peer with priority do we wait for a channel stream that has not reached us yet.
+    /// </summary>
+    private async Task<PeerChannel?> AwaitPriorityChannelAsync(PeerId remote, ChannelOpening ours, CancellationToken cancellationToken)
+    {
+        if (ours.YieldedTo is { } inbound)
+            return await inbound.WaitEndedAsync(Options.SimultaneousDialWait, cancellationToken).ConfigureAwait(false) is { State: PeerChannelState.Open } c ? c : null;
+        if (!HasPriority(remote))
+        {
+            if (_active.TryGetValue(remote, out var won) && won.State == PeerChannelState.Open) return won;
+            return _opening.TryGetValue(remote, out var pending)
+                && await pending.WaitEndedAsync(Options.SimultaneousDialWait, cancellationToken).ConfigureAwait(false) is { State: PeerChannelState.Open } p ? p : null;
+        }
+        // Its channel stream may not have reached us yet: wait while a connection to it stays open.
+        var added = new TaskCompletionSource<PeerChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnAdded(object? sender, PeerChannel channel)
+        {
+            if (channel.Identifier == remote) added.TrySetResult(channel);
+        }
+        PeerAdded += OnAdded;
+        try
+        {
+            if (_active.TryGetValue(remote, out var live) && live.State == PeerChannelState.Open) return live;
+            if (_opening.TryGetValue(remote, out var other))
+                return await other.WaitEndedAsync(Options.SimultaneousDialWait, cancellationToken).ConfigureAwait(false) is { State: PeerChannelState.Open } c ? c : null;
+            if (Host.FindConnection(remote) is not { } connection) return null;
+            var first = await Task.WhenAny(added.Task, connection.Completion, Task.Delay(Options.SimultaneousDialWait, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            return first == added.Task ? await added.Task.ConfigureAwait(false) : null;
+        }
+        finally
+        {
+            PeerAdded -= OnAdded;
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="remote"/>'s PeerId sorts below ours. When two nodes dial each other at once, the
+    /// channel dialed by the lower one is kept on both sides, so that one of the two always survives.
+    /// </summary>
+    private bool HasPriority(PeerId remote) => remote.Bytes.SequenceCompareTo(Identifier.Bytes) < 0;
 
     /// <summary>Connects to a peer by IP endpoint (any identifier is accepted; it is proven by the handshake).</summary>
     public Task<PeerChannel> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default) =>

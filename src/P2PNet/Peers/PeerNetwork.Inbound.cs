@@ -28,14 +28,28 @@ public sealed partial class PeerNetwork
             await RefuseAsync(connection, stream, "blocked", closeConnection: true).ConfigureAwait(false);
             return;
         }
-        bool sameConnection = _active.TryGetValue(remote, out var existing) && ReferenceEquals(existing.Connection, connection);
-        if ((existing is not null && existing.State != PeerChannelState.Closed) || !_opening.TryAdd(remote, 0))
+        // A simultaneous dial: our own dial to this peer is in flight. If the peer has priority, its dial (this
+        // one) is the one both sides keep: wait for ours to be refused, then go on.
+        var opening = new ChannelOpening(outbound: false, connection);
+        if (_opening.TryGetValue(remote, out var ours) && ours.Outbound && HasPriority(remote))
         {
-            await RefuseAsync(connection, stream, "duplicate: already connected", closeConnection: !sameConnection).ConfigureAwait(false);
+            ours.YieldTo(opening);
+            await ours.WaitEndedAsync(Options.SimultaneousDialWait, cancellationToken).ConfigureAwait(false);
+        }
+        bool live = _active.TryGetValue(remote, out var existing) && existing.State != PeerChannelState.Closed;
+        if (live || !_opening.TryAdd(remote, opening))
+        {
+            opening.Ended();
+            // Close a redundant connection, never the one the other channel lives or is being opened on. In a
+            // simultaneous dial (ours in flight) keep it too: the dialer waits on it for our channel to arrive.
+            bool shared = ReferenceEquals(existing?.Connection, connection)
+                || (_opening.TryGetValue(remote, out var other) && (other.Outbound || ReferenceEquals(other.Connection, connection)));
+            await RefuseAsync(connection, stream, "duplicate: already connected", closeConnection: !shared).ConfigureAwait(false);
             return;
         }
 
         PeerChannel channel;
+        PeerChannel? accepted = null;
         try
         {
             var peer = _known.TryGetValue(remote, out var known) ? known : new GenericPeer(remote);
@@ -69,6 +83,7 @@ public sealed partial class PeerNetwork
             try
             {
                 await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
+                accepted = channel;
             }
             catch (PeerNetworkException)
             {
@@ -77,7 +92,8 @@ public sealed partial class PeerNetwork
         }
         finally
         {
-            _opening.TryRemove(remote, out _);
+            _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
+            opening.Ended(accepted);
         }
         // The stream belongs to the channel now; keep the handler (and so the stream) alive with it.
         await channel.Completion.ConfigureAwait(false);

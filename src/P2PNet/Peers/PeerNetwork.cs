@@ -27,7 +27,8 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     private readonly bool _ownsIdentity;
     private readonly ConcurrentDictionary<PeerId, GenericPeer> _known = new();
     private readonly ConcurrentDictionary<PeerId, PeerChannel> _active = new();
-    private readonly ConcurrentDictionary<PeerId, byte> _opening = new();
+    // Channels being opened, by peer; the value completes when that attempt ends (either way).
+    private readonly ConcurrentDictionary<PeerId, ChannelOpening> _opening = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
     private int _disposed;

@@ -46,6 +46,12 @@ public sealed record PeerNetworkOptions
     /// <summary>Time allowed for a channel to open (the peer's hello). Default 70 s, beyond the decision timeout.</summary>
     public TimeSpan ChannelOpenTimeout { get; init; } = TimeSpan.FromSeconds(70);
 
+    /// <summary>
+    /// When two nodes dial each other at once, the dial of the node whose PeerId sorts lower is kept on both sides;
+    /// the other side waits at most this long for its own dial to be refused before accepting. Default 10 s.
+    /// </summary>
+    public TimeSpan SimultaneousDialWait { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Time allowed for the DefaultTrustProtocol. Default 30 s.</summary>
     public TimeSpan TrustProtocolTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

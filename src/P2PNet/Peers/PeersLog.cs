@@ -63,4 +63,7 @@ internal static partial class PeersLog
 
     [LoggerMessage(2018, LogLevel.Warning, "A {Type} packet to {PeerId} was not sent: {Reason}")]
     public static partial void PacketNotSent(ILogger logger, PacketType type, PeerId peerId, string reason);
+
+    [LoggerMessage(2019, LogLevel.Debug, "Dialed {PeerId} while it dialed us: its dial has priority and is kept")]
+    public static partial void SimultaneousDial(ILogger logger, PeerId peerId);
 }
