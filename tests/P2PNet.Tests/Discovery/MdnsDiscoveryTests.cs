@@ -105,7 +105,9 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
             await da.StartAsync(a.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/5")]);
             await da.StartAsync(a.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/5")]); // twice: no-op
             await db.StartAsync(b.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/6")]);
-            Assert.Equal(DiscoverySources.Mdns, (await heard).Source);
+            var found = await heard;
+            Assert.Equal(DiscoverySources.Mdns, found.Source);
+            Assert.Equal(IPAddress.Loopback, found.From?.Address); // sent from lo's address, not 0.0.0.0
             await da.StopAsync();
             await db.StopAsync();
             Assert.False(da.IsRunning);

@@ -221,7 +221,9 @@ public sealed class MdnsDiscovery : IPeerDiscovery
             {
                 try
                 {
-                    _socket!.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, IPAddress.HostToNetworkOrder(nic.Index));
+                    // By address, not index: with an index Linux sends from 0.0.0.0 on lo (127.0.0.1 is host-scoped),
+                    // and a responder answering our source would answer nobody.
+                    _socket!.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, nic.IPv4[0].Address.GetAddressBytes());
                     _socket.SendTo(datagram, to);
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
