@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using P2PNet.Core;
 
 namespace P2PNet.Discovery;
 
@@ -57,6 +58,13 @@ public sealed record DiscoveryInterface(string Name, int Index, IReadOnlyList<(I
             throw new DiscoveryException(DiscoveryError.NoInterface, pin is null ? "no up interface with an IP address" : $"no up interface matches '{pin}'");
         return result;
     }
+
+    /// <summary>
+    /// The addresses worth announcing on this interface: loopback addresses mean nothing to another host (it would
+    /// dial itself), so only a loopback interface hears of them.
+    /// </summary>
+    public IEnumerable<Multiaddr> Announceable(IEnumerable<Multiaddr> addresses) =>
+        addresses.Where(a => IsLoopback || a.ToIPEndPoint() is not { } ep || !IPAddress.IsLoopback(ep.Address));
 
     private static IPAddress Broadcast(IPAddress address, int prefixLength)
     {
