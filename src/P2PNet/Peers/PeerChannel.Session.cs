@@ -270,14 +270,20 @@ public sealed partial class PeerChannel
         {
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
-                var (filter, tcs) = _waiters[i];
+                var (filter, tcs, abandon) = _waiters[i];
+                // A cancelled ReceiveAsync no longer waits: drop it unasked, or it would claim a packet meant for a later call.
+                if (abandon.IsCancellationRequested)
+                {
+                    _waiters.RemoveAt(i);
+                    continue;
+                }
                 bool match;
                 try { match = filter(packet); }
                 catch (Exception) { match = false; }
-                if (match || tcs.Task.IsCompleted)
+                if (match)
                 {
                     _waiters.RemoveAt(i);
-                    if (match) (done ??= []).Add(tcs);
+                    (done ??= []).Add(tcs);
                 }
             }
             if (done is null && _unclaimed is { } unclaimed)
@@ -379,7 +385,7 @@ public sealed partial class PeerChannel
         SetState(PeerChannelState.Closed);
         lock (_sync)
         {
-            foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
+            foreach (var (_, tcs, _) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
         }
         PeersLog.ChannelClosed(_logger, Identifier, _closeReason ?? (gaveUp ? "gave up reconnecting" : "connection ended"));

@@ -34,7 +34,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
-    private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done)> _waiters = [];
+    private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done, CancellationToken Abandon)> _waiters = [];
     // Packets no ReceiveAsync claimed while the channel is being activated (trust protocol running), so that a
     // handshake asking for the peer's reply after it arrived still gets it. Null once active (or closed).
     private Queue<NetworkPacket>? _unclaimed = new();
@@ -151,7 +151,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
             // A reply that arrived before the peer closed the channel is still returned.
             if (TakeUnclaimed(filter) is { } early) return Task.FromResult(early);
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
-            _waiters.Add((filter, tcs));
+            _waiters.Add((filter, tcs, cancellationToken));
         }
         return tcs.Task.WaitAsync(cancellationToken);
     }

@@ -316,6 +316,38 @@ public sealed class PeerChannelTests
     }
 
     [Fact]
+    public async Task ReceiveAsync_that_was_cancelled_does_not_claim_a_packet_meant_for_a_later_call()
+    {
+        await using var b = await StartAsync(o => o with { TrustProtocolTimeout = TimeSpan.FromSeconds(5) });
+        await using var a = await StartAsync();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var got = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataReceived += (_, e) => { if (e.Packet is PureMessagePacket { Message: "second" }) secondSeen.TrySetResult(); };
+        b.TrustPolicy.RunDefaultTrustProtocol = true;
+        b.TrustPolicy.DefaultTrustProtocol = async (channel, ct) =>
+        {
+            using (var abandon = new CancellationTokenSource())
+            {
+                var abandoned = channel.ReceiveAsync(p => p is PureMessagePacket { Message: "first" }, abandon.Token);
+                await abandon.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+            }
+            ready.TrySetResult();
+            // "second" was dispatched, so "first" came and went before the next call.
+            await secondSeen.Task.WaitAsync(ct);
+            var first = await channel.ReceiveAsync(p => p is PureMessagePacket { Message: "first" }, ct);
+            got.TrySetResult(((PureMessagePacket)first).Message);
+        };
+
+        var channel = await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
+        await ready.Task.WaitAsync(Wait);
+        foreach (var text in new[] { "first", "second" }) await channel.SendAsync(new PureMessagePacket(text));
+
+        Assert.Equal("first", await got.Task.WaitAsync(Wait));
+    }
+
+    [Fact]
     public async Task ReceiveAsync_in_a_trust_protocol_still_returns_a_reply_that_came_before_the_peer_closed()
     {
         // The dialer runs the protocol (an inbound one is also cancelled when the connection closes).
