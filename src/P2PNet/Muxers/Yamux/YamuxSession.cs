@@ -60,7 +60,6 @@ public sealed class YamuxSession : IStreamMuxer
     private TaskCompletionSource? _ackWaiter;
     private bool _localGoAway;
     private bool _remoteGoAway;
-    private bool _goAwayQueued;
     private volatile bool _shuttingDown;
     private volatile bool _dropData;
     private YamuxFrameHeader? _finalGoAway;
@@ -222,7 +221,6 @@ public sealed class YamuxSession : IStreamMuxer
         {
             if (_localGoAway || _shuttingDown) return;
             _localGoAway = true;
-            _goAwayQueued = true;
         }
         var goAway = new YamuxFrameHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal);
         try
@@ -390,8 +388,7 @@ public sealed class YamuxSession : IStreamMuxer
             _error = error;
             _dropData = !drain;
             _shuttingDown = true;
-            sendGoAway = goAway is not null && !_goAwayQueued;
-            _goAwayQueued = true;
+            sendGoAway = goAway is not null && !_localGoAway; // GoAwayAsync queued one already
             streams = [.. _streams.Values];
             _streams.Clear();
             pings = [.. _pings.Values];
