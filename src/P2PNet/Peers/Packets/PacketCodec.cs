@@ -277,8 +277,7 @@ public static class PacketCodec
         return total;
     }
 
-    /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/>.</summary>
-    /// <summary>Checks a packet against the wire limits; throws <see cref="PacketFormatException"/> when it breaks one.</summary>
+    /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/> against the wire limits; throws <see cref="PacketFormatException"/> when it breaks one.</summary>
     public static void Validate(NetworkPacket packet)
     {
         switch (packet)
