@@ -27,7 +27,7 @@ public sealed class TcpTransport : ITransport
         Exception? last = null;
         foreach (var ip in candidates)
         {
-            var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp); // NoDelay is set by Wrap
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
