@@ -105,15 +105,26 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// <summary>Raises the trust level (for example during a trust handshake).</summary>
     public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced)
     {
-        int old = Interlocked.Exchange(ref _trust, Math.Max((int)level, Volatile.Read(ref _trust)));
-        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
+        ChangeTrust(old => Math.Max((int)level, old));
     }
 
     /// <summary>Lowers the trust level.</summary>
     public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default)
     {
-        int old = Interlocked.Exchange(ref _trust, Math.Min((int)level, Volatile.Read(ref _trust)));
-        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
+        ChangeTrust(old => Math.Min((int)level, old));
+    }
+
+    // Compare-and-swap: two changes at once both take effect (an elevation is never lost to a concurrent one).
+    private void ChangeTrust(Func<int, int> change)
+    {
+        int old, updated;
+        do
+        {
+            old = Volatile.Read(ref _trust);
+            updated = change(old);
+        }
+        while (Interlocked.CompareExchange(ref _trust, updated, old) != old);
+        if (old != updated) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, (PeerTrustLevel)updated);
     }
 
     /// <summary>
