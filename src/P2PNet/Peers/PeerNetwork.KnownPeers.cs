@@ -87,8 +87,7 @@ public sealed partial class PeerNetwork
                 skipped++;
                 continue;
             }
-            if (_known.TryGetValue(id, out var known)) known.MergeAddresses(addresses);
-            else Remember(id, addresses, "exchange");
+            Remember(id, addresses, "exchange"); // merges into a peer already known
             merged++;
         }
         PeersLog.PeersMerged(_logger, channel.Identifier, merged, skipped);
