@@ -271,9 +271,7 @@ public sealed partial class PeerChannel
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
                 var (filter, tcs) = _waiters[i];
-                bool match;
-                try { match = filter(packet); }
-                catch (Exception) { match = false; }
+                bool match = Matches(filter, packet);
                 if (match || tcs.Task.IsCompleted)
                 {
                     _waiters.RemoveAt(i);
@@ -297,16 +295,24 @@ public sealed partial class PeerChannel
         for (int i = unclaimed.Count; i > 0; i--)
         {
             var packet = unclaimed.Dequeue();
-            bool match = false;
-            if (found is null)
-            {
-                try { match = filter(packet); }
-                catch (Exception) { match = false; }
-            }
-            if (match) found = packet;
+            if (found is null && Matches(filter, packet)) found = packet;
             else unclaimed.Enqueue(packet);
         }
         return found;
+    }
+
+    /// <summary>Runs a ReceiveAsync filter; one that throws is logged and counts as no match.</summary>
+    private bool Matches(Func<NetworkPacket, bool> filter, NetworkPacket packet)
+    {
+        try
+        {
+            return filter(packet);
+        }
+        catch (Exception ex)
+        {
+            PeersLog.HandlerFailed(_logger, packet.Type, Identifier, "ReceiveAsync filter: " + ex.Message);
+            return false;
+        }
     }
 
     /// <summary>The channel joined ActivePeerChannels (or closed): ReceiveAsync only waits for new packets now.</summary>
