@@ -24,17 +24,6 @@ internal sealed class YamuxTestPair : IAsyncDisposable
         return new YamuxTestPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
     }
 
-    /// <summary>Polls a condition until it holds (bounded by <see cref="Timeout"/>).</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(5);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await Client.DisposeAsync();
