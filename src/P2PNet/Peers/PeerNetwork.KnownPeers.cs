@@ -1,4 +1,5 @@
 using P2PNet.Core;
+using P2PNet.Discovery;
 using P2PNet.Peers.Packets;
 
 namespace P2PNet.Peers;
@@ -76,19 +77,9 @@ public sealed partial class PeerNetwork
         int merged = 0, skipped = 0;
         foreach (var record in packet.Peers)
         {
-            if (!PeerId.TryParse(record.Identifier, out var id) || id == Identifier || TrustPolicy.IsBlocked(id))
-            {
-                skipped++;
-                continue;
-            }
-            var addresses = ParseAddresses(record.Addresses).Where(a => !TrustPolicy.IsBlocked(a.ToIPEndPoint()?.Address)).ToList();
-            if (addresses.Count == 0)
-            {
-                skipped++;
-                continue;
-            }
-            Remember(id, addresses, "exchange"); // merges into a peer already known
-            merged++;
+            // AddKnownPeer refuses ourselves, blocked peers and peers left without an unblocked address.
+            if (PeerId.TryParse(record.Identifier, out var id) && AddKnownPeer(id, ParseAddresses(record.Addresses), DiscoverySources.Exchange) is not null) merged++;
+            else skipped++;
         }
         PeersLog.PeersMerged(_logger, channel.Identifier, merged, skipped);
     }
