@@ -271,11 +271,11 @@ public sealed partial class PeerChannel
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
                 var (filter, tcs) = _waiters[i];
-                bool match = Matches(filter, packet);
-                if (match || tcs.Task.IsCompleted)
+                if (tcs.Task.IsCompleted) _waiters.RemoveAt(i); // cancelled
+                else if (Matches(filter, packet))
                 {
                     _waiters.RemoveAt(i);
-                    if (match) (done ??= []).Add(tcs);
+                    (done ??= []).Add(tcs);
                 }
             }
             if (done is null && _unclaimed is { } unclaimed)

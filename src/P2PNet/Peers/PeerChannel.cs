@@ -153,7 +153,14 @@ public sealed partial class PeerChannel : IAsyncDisposable
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Add((filter, tcs));
         }
-        return tcs.Task.WaitAsync(cancellationToken);
+        return WaitAsync(tcs, cancellationToken);
+    }
+
+    // Cancelling ends the waiter itself (not only the caller's wait), so that it claims no packet nobody awaits any more.
+    private static async Task<NetworkPacket> WaitAsync(TaskCompletionSource<NetworkPacket> waiter, CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(static (state, ct) => ((TaskCompletionSource<NetworkPacket>)state!).TrySetCanceled(ct), waiter);
+        return await waiter.Task.ConfigureAwait(false);
     }
 
     /// <summary>

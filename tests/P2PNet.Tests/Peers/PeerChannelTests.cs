@@ -316,6 +316,35 @@ public sealed class PeerChannelTests
     }
 
     [Fact]
+    public async Task A_cancelled_ReceiveAsync_claims_no_packet_so_a_later_call_still_gets_it()
+    {
+        await using var b = await StartAsync(o => o with { TrustProtocolTimeout = TimeSpan.FromSeconds(5) });
+        await using var a = await StartAsync();
+        b.TrustPolicy.RunDefaultTrustProtocol = true;
+        b.TrustPolicy.DefaultTrustProtocol = async (channel, ct) =>
+        {
+            using (var cancelled = new CancellationTokenSource())
+            {
+                await cancelled.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => channel.ReceiveAsync(p => p is PureMessagePacket { Message: "first" }, cancelled.Token));
+            }
+            await channel.SendAsync(new PureMessagePacket("ready"), ct);
+            // "second" was dispatched, so "first" came and went before the next call: the cancelled call must not have taken it.
+            await channel.ReceiveAsync(p => p is PureMessagePacket { Message: "second" }, ct);
+            await channel.ReceiveAsync(p => p is PureMessagePacket { Message: "first" }, ct);
+        };
+        var added = Next<PeerChannel>(h => b.PeerAdded += h);
+        var ready = Next<PureMessageReceivedEventArgs>(h => a.MessageReceived += h, m => m.Message == "ready");
+
+        var channel = await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
+        await ready;
+        foreach (var text in new[] { "first", "second" }) await channel.SendAsync(new PureMessagePacket(text));
+
+        var inbound = await added;
+        Assert.Equal(PeerChannelState.Open, inbound.State);
+    }
+
+    [Fact]
     public async Task ReceiveAsync_in_a_trust_protocol_still_returns_a_reply_that_came_before_the_peer_closed()
     {
         // The dialer runs the protocol (an inbound one is also cancelled when the connection closes).
