@@ -103,17 +103,22 @@ public sealed partial class PeerChannel : IAsyncDisposable
     public event EventHandler<PeerChannelState>? StateChanged;
 
     /// <summary>Raises the trust level (for example during a trust handshake).</summary>
-    public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced)
-    {
-        int old = Interlocked.Exchange(ref _trust, Math.Max((int)level, Volatile.Read(ref _trust)));
-        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
-    }
+    public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced) => ChangeTrust((int)level, Math.Max);
 
     /// <summary>Lowers the trust level.</summary>
-    public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default)
+    public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default) => ChangeTrust((int)level, Math.Min);
+
+    // Read and write as one step: a read, then an exchange, lets a concurrent change slip in between and be undone.
+    private void ChangeTrust(int level, Func<int, int, int> combine)
     {
-        int old = Interlocked.Exchange(ref _trust, Math.Min((int)level, Volatile.Read(ref _trust)));
-        if (old != (int)TrustLevel) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, TrustLevel);
+        int old, updated;
+        do
+        {
+            old = Volatile.Read(ref _trust);
+            updated = combine(level, old);
+        }
+        while (Interlocked.CompareExchange(ref _trust, updated, old) != old);
+        if (old != updated) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, (PeerTrustLevel)updated);
     }
 
     /// <summary>
