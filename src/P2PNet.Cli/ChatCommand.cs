@@ -20,13 +20,10 @@ internal static class ChatCommand
 
     public static Command Create()
     {
-        var listen = new Option<string[]>("--listen", "-l")
-        {
-            Description = "Multiaddr to listen on (repeatable); port 0 picks a free port",
-            DefaultValueFactory = _ => ["/ip4/0.0.0.0/tcp/0"],
-        };
+        const string DefaultListen = "/ip4/0.0.0.0/tcp/0";
+        var listen = CliOptions.Listen(DefaultListen);
         var peers = new Option<string[]>("--peer", "-p") { Description = "Multiaddr of a peer to connect to (repeatable)" };
-        var key = new Option<string?>("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
+        var key = CliOptions.OptionalKey();
         var name = new Option<string?>("--name") { Description = "Display name announced to peers" };
         var network = new Option<string>("--network") { Description = "Network name; peers of other networks are refused", DefaultValueFactory = _ => "p2pnet" };
         var targetPeers = new Option<int?>("--target-peers")
@@ -67,29 +64,19 @@ internal static class ChatCommand
                 Console.Error.WriteLine("error: --no-peer-exchange needs --mdns, --broadcast or --target-peers");
                 return 2;
             }
-            var listenAddresses = new List<Multiaddr>();
-            foreach (var text in parse.GetValue(listen)!)
-            {
-                if (!Multiaddr.TryParse(text, out var address) || address.ToIPEndPoint() is null)
-                {
-                    Console.Error.WriteLine($"error: '{text}' is not a TCP multiaddr like /ip4/0.0.0.0/tcp/0");
-                    return 2;
-                }
-                listenAddresses.Add(address);
-            }
+            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } listenAddresses) return 2;
             var peerAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(peers) ?? [])
             {
-                if (!TryParsePeer(text, out var address))
+                if (!CliOptions.TryParsePeer(text, out var address))
                 {
-                    Console.Error.WriteLine($"error: --peer '{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
+                    Console.Error.WriteLine($"error: --peer {CliOptions.NotAPeerAddress(text)}");
                     return 2;
                 }
                 peerAddresses.Add(address);
             }
             using var loggers = ConsoleLogging.Create(parse.GetValue(verbose), quiet: !parse.GetValue(verbose));
-            string? keyPath = parse.GetValue(key);
-            using var identity = keyPath is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(keyPath, ct).ConfigureAwait(false);
+            using var identity = await CliOptions.LoadIdentityAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             var options = new PeerNetworkOptions
             {
                 Identity = identity,
@@ -189,8 +176,8 @@ internal static class ChatCommand
                 foreach (var c in channels) output.Line($"*   {c.Identifier} {c.Direction} {c.State} {c.Peer.IP}:{c.Peer.Port}");
                 break;
             case "/connect" when parts.Length == 2:
-                if (TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
-                else output.Line($"* '{parts[1]}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
+                if (CliOptions.TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
+                else output.Line($"* {CliOptions.NotAPeerAddress(parts[1])}");
                 break;
             case "/block" when parts.Length == 2:
                 if (PeerId.TryParse(parts[1], out var id))
@@ -205,9 +192,6 @@ internal static class ChatCommand
                 break;
         }
     }
-
-    private static bool TryParsePeer(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Multiaddr? address) =>
-        Multiaddr.TryParse(text, out address) && address.TcpTarget is not null;
 
     private static async Task ConnectAsync(PeerNetwork node, Multiaddr address, ChatOutput output, CancellationToken ct)
     {

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
+using P2PNet.Core;
 
 namespace P2PNet.Cli;
 
@@ -17,4 +19,41 @@ internal static class CliOptions
     };
 
     public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Log debug detail to standard error" };
+
+    /// <summary>--key for commands that may run with a throwaway identity (see <see cref="LoadIdentityAsync"/>).</summary>
+    public static Option<string?> OptionalKey() => new("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
+
+    /// <summary>The identity in <paramref name="path"/> (created on first use), or an ephemeral one when it is null.</summary>
+    public static async Task<Identity> LoadIdentityAsync(string? path, CancellationToken ct) =>
+        path is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(path, ct).ConfigureAwait(false);
+
+    /// <summary>--listen (repeatable) with one default address.</summary>
+    public static Option<string[]> Listen(string defaultAddress) => new("--listen", "-l")
+    {
+        Description = "Multiaddr to listen on (repeatable); port 0 picks a free port",
+        DefaultValueFactory = _ => [defaultAddress],
+    };
+
+    /// <summary>The --listen addresses; null after writing the usage error when one is not a TCP multiaddr like <paramref name="example"/>.</summary>
+    public static List<Multiaddr>? ParseListen(ParseResult parse, Option<string[]> listen, string example)
+    {
+        var addresses = new List<Multiaddr>();
+        foreach (string text in parse.GetValue(listen)!)
+        {
+            if (!Multiaddr.TryParse(text, out var address) || address.ToIPEndPoint() is null)
+            {
+                Console.Error.WriteLine($"error: '{text}' is not a TCP multiaddr like {example}");
+                return null;
+            }
+            addresses.Add(address);
+        }
+        return addresses;
+    }
+
+    /// <summary>True when <paramref name="text"/> is a dialable TCP multiaddr (the message for a bad one is <see cref="NotAPeerAddress"/>).</summary>
+    public static bool TryParsePeer(string? text, [NotNullWhen(true)] out Multiaddr? address) =>
+        Multiaddr.TryParse(text, out address) && address.TcpTarget is not null;
+
+    /// <summary>What to say about a text that <see cref="TryParsePeer"/> refused.</summary>
+    public static string NotAPeerAddress(string? text) => $"'{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>";
 }

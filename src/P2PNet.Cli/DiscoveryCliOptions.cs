@@ -89,7 +89,7 @@ internal sealed class DiscoveryCliOptions
         string? pin = parse.GetValue(_interface);
         try
         {
-            if (!DiscoveryInterface.Select(pin).Any(i => i.IPv4.Count > 0 && i.Index >= 0))
+            if (!DiscoveryInterface.Select(pin).Any(i => i.SupportsIPv4))
                 return (pin is null ? "discovery: no up interface has an IPv4 address" : $"discovery: interface '{pin}' has no IPv4 address", 1);
         }
         catch (DiscoveryException ex)

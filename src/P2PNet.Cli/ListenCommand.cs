@@ -20,12 +20,8 @@ internal static class ListenCommand
 
     public static Command Create()
     {
-        var listen = new Option<string[]>("--listen", "-l")
-        {
-            Description = "Multiaddr to listen on (repeatable); port 0 picks a free port",
-            DefaultValueFactory = _ => ["/ip4/0.0.0.0/tcp/4001"],
-            AllowMultipleArgumentsPerToken = false,
-        };
+        const string DefaultListen = "/ip4/0.0.0.0/tcp/4001";
+        var listen = CliOptions.Listen(DefaultListen);
         var key = CliOptions.Key();
         var verbose = CliOptions.Verbose();
         var discovery = new DiscoveryCliOptions();
@@ -41,16 +37,7 @@ internal static class ListenCommand
             }
             using var loggers = ConsoleLogging.Create(parse.GetValue(verbose));
             var log = loggers.CreateLogger("p2pnet");
-            var addresses = new List<Multiaddr>();
-            foreach (string text in parse.GetValue(listen)!)
-            {
-                if (!Multiaddr.TryParse(text, out var address) || address.ToIPEndPoint() is null)
-                {
-                    Console.Error.WriteLine($"error: '{text}' is not a TCP multiaddr like /ip4/0.0.0.0/tcp/4001");
-                    return 2;
-                }
-                addresses.Add(address);
-            }
+            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return 2;
 
             using var identity = await Identity.LoadOrCreateAsync(parse.GetValue(key)!, ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);

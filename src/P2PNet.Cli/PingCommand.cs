@@ -15,14 +15,14 @@ internal static class PingCommand
         var count = new Option<int>("--count", "-c") { Description = "Number of pings", DefaultValueFactory = _ => 4 };
         var interval = new Option<double>("--interval", "-i") { Description = "Seconds between pings", DefaultValueFactory = _ => 1.0 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for the dial and for each ping", DefaultValueFactory = _ => 10.0 };
-        var key = new Option<string?>("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
+        var key = CliOptions.OptionalKey();
         var verbose = CliOptions.Verbose();
         var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, verbose };
         command.SetAction(async (parse, ct) =>
         {
-            if (!Multiaddr.TryParse(parse.GetValue(target), out var address) || address.TcpTarget is null)
+            if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address))
             {
-                Console.Error.WriteLine($"error: '{parse.GetValue(target)}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>");
+                Console.Error.WriteLine($"error: {CliOptions.NotAPeerAddress(parse.GetValue(target))}");
                 return 2;
             }
             int n = parse.GetValue(count);
@@ -33,8 +33,7 @@ internal static class PingCommand
             }
             var perStep = TimeSpan.FromSeconds(parse.GetValue(timeout));
             using var loggers = ConsoleLogging.Create(parse.GetValue(verbose));
-            string? keyPath = parse.GetValue(key);
-            using var identity = keyPath is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(keyPath, ct).ConfigureAwait(false);
+            using var identity = await CliOptions.LoadIdentityAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var ping = new PingService(host);
 

@@ -53,14 +53,12 @@ internal sealed class DevTools : IAsyncDisposable
         int port = int.Parse(File.ReadAllLines(portFile)[0], System.Globalization.CultureInfo.InvariantCulture);
         using var http = new HttpClient();
         string? pageSocket = null;
-        var deadline = DateTime.UtcNow + TestServer.Wait;
-        while (pageSocket is null)
+        await TestServer.UntilAsync(async () =>
         {
             var targets = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list").WaitAsync(TestServer.Wait))!.AsArray();
             pageSocket = targets.FirstOrDefault(t => (string?)t!["type"] == "page")?["webSocketDebuggerUrl"]?.GetValue<string>();
-            if (pageSocket is null && DateTime.UtcNow > deadline) throw new TimeoutException("chromium opened no page target");
-            if (pageSocket is null) await Task.Delay(50);
-        }
+            return pageSocket is not null;
+        }, "chromium to open a page target");
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri(pageSocket!), CancellationToken.None).WaitAsync(TestServer.Wait);
         return new DevTools(process, socket, profile);
@@ -99,15 +97,8 @@ internal sealed class DevTools : IAsyncDisposable
     }
 
     /// <summary>Polls a JavaScript condition until it is true.</summary>
-    public async Task UntilAsync(string condition)
-    {
-        var deadline = DateTime.UtcNow + TestServer.Wait;
-        while ((await EvaluateAsync($"!!({condition})"))?.GetValue<bool>() != true)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("page condition never held: " + condition);
-            await Task.Delay(50);
-        }
-    }
+    public Task UntilAsync(string condition) =>
+        TestServer.UntilAsync(async () => (await EvaluateAsync($"!!({condition})"))?.GetValue<bool>() == true, "the page condition " + condition);
 
     public async Task<byte[]> ScreenshotAsync()
     {

@@ -59,6 +59,18 @@ public sealed record DiscoveryInterface(string Name, int Index, IReadOnlyList<(I
         return result;
     }
 
+    /// <summary>True when IPv4 multicast and subnet broadcast can use it: it has an IPv4 address and an IPv4 index.</summary>
+    public bool SupportsIPv4 => IPv4.Count > 0 && Index >= 0;
+
+    /// <summary>The interfaces <see cref="Select"/> gives that <see cref="SupportsIPv4"/>.</summary>
+    /// <exception cref="DiscoveryException">None (<see cref="DiscoveryError.NoInterface"/>).</exception>
+    internal static List<DiscoveryInterface> SelectIPv4(string? pin)
+    {
+        var interfaces = Select(pin).Where(i => i.SupportsIPv4).ToList();
+        if (interfaces.Count == 0) throw new DiscoveryException(DiscoveryError.NoInterface, "no selected interface has an IPv4 address");
+        return interfaces;
+    }
+
     /// <summary>
     /// The addresses worth announcing on this interface: loopback addresses mean nothing to another host (it would
     /// dial itself), so only a loopback interface hears of them.

@@ -270,17 +270,9 @@ public sealed partial class PeerChannel
         {
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
-                var (filter, tcs, abandon) = _waiters[i];
-                // A cancelled ReceiveAsync no longer waits: drop it unasked, or it would claim a packet meant for a later call.
-                if (abandon.IsCancellationRequested)
-                {
-                    _waiters.RemoveAt(i);
-                    continue;
-                }
-                bool match;
-                try { match = filter(packet); }
-                catch (Exception) { match = false; }
-                if (match)
+                var (filter, tcs) = _waiters[i];
+                if (tcs.Task.IsCompleted) _waiters.RemoveAt(i); // cancelled
+                else if (Matches(filter, packet))
                 {
                     _waiters.RemoveAt(i);
                     (done ??= []).Add(tcs);
@@ -303,16 +295,24 @@ public sealed partial class PeerChannel
         for (int i = unclaimed.Count; i > 0; i--)
         {
             var packet = unclaimed.Dequeue();
-            bool match = false;
-            if (found is null)
-            {
-                try { match = filter(packet); }
-                catch (Exception) { match = false; }
-            }
-            if (match) found = packet;
+            if (found is null && Matches(filter, packet)) found = packet;
             else unclaimed.Enqueue(packet);
         }
         return found;
+    }
+
+    /// <summary>Runs a ReceiveAsync filter; one that throws is logged and counts as no match.</summary>
+    private bool Matches(Func<NetworkPacket, bool> filter, NetworkPacket packet)
+    {
+        try
+        {
+            return filter(packet);
+        }
+        catch (Exception ex)
+        {
+            PeersLog.HandlerFailed(_logger, packet.Type, Identifier, "ReceiveAsync filter: " + ex.Message);
+            return false;
+        }
     }
 
     /// <summary>The channel joined ActivePeerChannels (or closed): ReceiveAsync only waits for new packets now.</summary>
@@ -385,7 +385,7 @@ public sealed partial class PeerChannel
         SetState(PeerChannelState.Closed);
         lock (_sync)
         {
-            foreach (var (_, tcs, _) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
+            foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
         }
         PeersLog.ChannelClosed(_logger, Identifier, _closeReason ?? (gaveUp ? "gave up reconnecting" : "connection ended"));

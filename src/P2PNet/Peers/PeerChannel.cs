@@ -34,7 +34,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
-    private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done, CancellationToken Abandon)> _waiters = [];
+    private readonly List<(Func<NetworkPacket, bool> Filter, TaskCompletionSource<NetworkPacket> Done)> _waiters = [];
     // Packets no ReceiveAsync claimed while the channel is being activated (trust protocol running), so that a
     // handshake asking for the peer's reply after it arrived still gets it. Null once active (or closed).
     private Queue<NetworkPacket>? _unclaimed = new();
@@ -103,25 +103,19 @@ public sealed partial class PeerChannel : IAsyncDisposable
     public event EventHandler<PeerChannelState>? StateChanged;
 
     /// <summary>Raises the trust level (for example during a trust handshake).</summary>
-    public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced)
-    {
-        ChangeTrust(old => Math.Max((int)level, old));
-    }
+    public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced) => ChangeTrust((int)level, Math.Max);
 
     /// <summary>Lowers the trust level.</summary>
-    public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default)
-    {
-        ChangeTrust(old => Math.Min((int)level, old));
-    }
+    public void DemoteTrust(PeerTrustLevel level = PeerTrustLevel.Default) => ChangeTrust((int)level, Math.Min);
 
-    // Compare-and-swap: two changes at once both take effect (an elevation is never lost to a concurrent one).
-    private void ChangeTrust(Func<int, int> change)
+    // Read and write as one step: a read, then an exchange, lets a concurrent change slip in between and be undone.
+    private void ChangeTrust(int level, Func<int, int, int> combine)
     {
         int old, updated;
         do
         {
             old = Volatile.Read(ref _trust);
-            updated = change(old);
+            updated = combine(level, old);
         }
         while (Interlocked.CompareExchange(ref _trust, updated, old) != old);
         if (old != updated) PeersLog.TrustChanged(_logger, Identifier, (PeerTrustLevel)old, (PeerTrustLevel)updated);
@@ -162,9 +156,16 @@ public sealed partial class PeerChannel : IAsyncDisposable
             // A reply that arrived before the peer closed the channel is still returned.
             if (TakeUnclaimed(filter) is { } early) return Task.FromResult(early);
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
-            _waiters.Add((filter, tcs, cancellationToken));
+            _waiters.Add((filter, tcs));
         }
-        return tcs.Task.WaitAsync(cancellationToken);
+        return WaitAsync(tcs, cancellationToken);
+    }
+
+    // Cancelling ends the waiter itself (not only the caller's wait), so that it claims no packet nobody awaits any more.
+    private static async Task<NetworkPacket> WaitAsync(TaskCompletionSource<NetworkPacket> waiter, CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(static (state, ct) => ((TaskCompletionSource<NetworkPacket>)state!).TrySetCanceled(ct), waiter);
+        return await waiter.Task.ConfigureAwait(false);
     }
 
     /// <summary>

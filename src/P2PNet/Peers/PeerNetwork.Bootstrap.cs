@@ -21,13 +21,7 @@ public sealed partial class PeerNetwork
         if (identifier == Identifier || TrustPolicy.IsBlocked(identifier)) return null;
         var usable = addresses.Where(a => a.TcpTarget is not null && !TrustPolicy.IsBlocked(a.ToIPEndPoint()?.Address))
             .Take(GenericPeer.MaxAddresses).ToList();
-        if (usable.Count == 0) return null;
-        if (_known.TryGetValue(identifier, out var known))
-        {
-            known.MergeAddresses(usable);
-            return known;
-        }
-        return Remember(identifier, usable, source);
+        return usable.Count == 0 ? null : Remember(identifier, usable, source); // merges into a peer already known
     }
 
     /// <summary>Learns this node's public IPv4 address under <see cref="PeerNetworkTrustPolicy.PublicIPv4GetPolicy"/>.</summary>

@@ -25,7 +25,7 @@ public sealed partial class PeerNetwork
         var remote = connection.RemotePeerId;
         if (TrustPolicy.IsBlocked(remote) || TrustPolicy.IsBlocked(connection.RemoteAddress.ToIPEndPoint()?.Address))
         {
-            await RefuseAsync(connection, stream, "blocked", closeConnection: true).ConfigureAwait(false);
+            Refuse(connection, stream, "blocked", closeConnection: true);
             return;
         }
         // A simultaneous dial: our own dial to this peer is in flight. If the peer has priority, its dial (this
@@ -44,7 +44,7 @@ public sealed partial class PeerNetwork
             // simultaneous dial (ours in flight) keep it too: the dialer waits on it for our channel to arrive.
             bool shared = ReferenceEquals(existing?.Connection, connection)
                 || (_opening.TryGetValue(remote, out var other) && (other.Outbound || ReferenceEquals(other.Connection, connection)));
-            await RefuseAsync(connection, stream, "duplicate: already connected", closeConnection: !shared).ConfigureAwait(false);
+            Refuse(connection, stream, "duplicate: already connected", closeConnection: !shared);
             return;
         }
 
@@ -59,7 +59,7 @@ public sealed partial class PeerNetwork
             if (rejection is not null)
             {
                 _known.TryRemove(new KeyValuePair<PeerId, GenericPeer>(remote, peer));
-                await RefuseAsync(connection, stream, rejection, closeConnection: true).ConfigureAwait(false);
+                Refuse(connection, stream, rejection, closeConnection: true);
                 return;
             }
             Remember(peer);
@@ -75,7 +75,7 @@ public sealed partial class PeerNetwork
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                await RefuseAsync(connection, stream, ex.Message, closeConnection: true).ConfigureAwait(false);
+                Refuse(connection, stream, ex.Message, closeConnection: true);
                 return;
             }
             channel = new PeerChannel(this, peer, ConnectionDirection.Inbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
@@ -129,7 +129,7 @@ public sealed partial class PeerNetwork
         return null;
     }
 
-    private Task RefuseAsync(Connection connection, MuxedStream stream, string reason, bool closeConnection)
+    private void Refuse(Connection connection, MuxedStream stream, string reason, bool closeConnection)
     {
         Metrics.PeerRefused(reason);
         PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
@@ -137,6 +137,5 @@ public sealed partial class PeerNetwork
         // Not awaited: closing a connection waits for its stream handlers, this one included (a deadlock
         // that also hung the host's disposal). The host awaits the close on its own disposal.
         if (closeConnection) _ = connection.CloseAsync().AsTask();
-        return Task.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using P2PNet.Core;
+using P2PNet.Discovery;
 using P2PNet.Peers.Packets;
 
 namespace P2PNet.Peers;
@@ -76,20 +77,9 @@ public sealed partial class PeerNetwork
         int merged = 0, skipped = 0;
         foreach (var record in packet.Peers)
         {
-            if (!PeerId.TryParse(record.Identifier, out var id) || id == Identifier || TrustPolicy.IsBlocked(id))
-            {
-                skipped++;
-                continue;
-            }
-            var addresses = ParseAddresses(record.Addresses).Where(a => !TrustPolicy.IsBlocked(a.ToIPEndPoint()?.Address)).ToList();
-            if (addresses.Count == 0)
-            {
-                skipped++;
-                continue;
-            }
-            if (_known.TryGetValue(id, out var known)) known.MergeAddresses(addresses);
-            else Remember(id, addresses, "exchange");
-            merged++;
+            // AddKnownPeer refuses ourselves, blocked peers and peers left without an unblocked address.
+            if (PeerId.TryParse(record.Identifier, out var id) && AddKnownPeer(id, ParseAddresses(record.Addresses), DiscoverySources.Exchange) is not null) merged++;
+            else skipped++;
         }
         PeersLog.PeersMerged(_logger, channel.Identifier, merged, skipped);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using P2PNet.Core;
+using P2PNet.Tests.Discovery;
 using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Cli;
@@ -57,10 +58,13 @@ public sealed class ChatCliTests
         Assert.DoesNotContain("listening on", chat.Transcript);
     }
 
-    [Fact]
+    // These pass --mdns/--broadcast to the CLI: meant to fail before any socket opens, but a regression in the checks
+    // would announce on every interface (the --broadcast-port case pins none), so they run in the private namespace.
+    [NamespaceFact]
+    [Trait("Category", NetNs.Category)]
     public async Task Discovery_option_mistakes_are_one_clear_line_before_anything_starts()
     {
-        // None of these gets as far as opening a socket: safe on the host.
+        NetNs.AssertIsolated();
         (string[] Args, int Code, string Error)[] cases =
         [
             (["chat", "--mdns", "--discovery-interface", "no-such-nic"], 1, "error: discovery: no up interface matches 'no-such-nic'"),

@@ -1,12 +1,6 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Discovery.LanBroadcast;
-using P2PNet.Peers;
-using P2PNet.Tests.Peers;
-using Xunit.Abstractions;
 
 namespace P2PNet.Tests.Discovery;
 

@@ -7,6 +7,7 @@ using P2PNet.Discovery.LanBroadcast;
 using P2PNet.Peers;
 using P2PNet.Tests.Peers;
 using Xunit.Abstractions;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Discovery;
 
@@ -44,7 +45,7 @@ public sealed class LanBroadcastTests(ITestOutputHelper output)
                 nodes.Add(node);
             }
             long first = await firstDiscovery.Task.WaitAsync(PeerTestNetwork.Wait);
-            await PeerExchangeTests.WaitUntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
+            await Poll.UntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
             output.WriteLine($"[measure] broadcast: first discovery {first} ms after start, full mesh of 3 after {watch.ElapsedMilliseconds} ms");
         }
         finally
@@ -79,7 +80,7 @@ public sealed class LanBroadcastTests(ITestOutputHelper output)
 
         // A sender over its budget this second is dropped: the good one comes from a fresh socket (another port, same IP),
         // so wait for the next one-second window before sending it.
-        await PeerExchangeTests.WaitUntilAsync(() => discovery.Dropped >= 10, PeerTestNetwork.Wait, "the drops to be counted");
+        await Poll.UntilAsync(() => discovery.Dropped >= 10, PeerTestNetwork.Wait, "the drops to be counted");
         var announcement = new LanAnnouncement("p2pnet", friend.PeerId, [Multiaddr.Parse("/ip4/127.0.0.1/tcp/3")]).Encode();
         var deadline = Stopwatch.StartNew();
         while (!good.Task.IsCompleted && deadline.Elapsed < PeerTestNetwork.Wait)

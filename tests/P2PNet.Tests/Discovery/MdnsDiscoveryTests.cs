@@ -46,7 +46,7 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
                 nodes.Add(node);
             }
             long first = await firstDiscovery.Task.WaitAsync(PeerTestNetwork.Wait);
-            await PeerExchangeTests.WaitUntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
+            await Poll.UntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
             string line = $"[measure] mdns: first discovery {first} ms after start, full mesh of 3 after {watch.ElapsedMilliseconds} ms";
             output.WriteLine(line);
             Console.WriteLine(line);
@@ -164,9 +164,9 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
             DnsCodec.Encode(badTxt),
         ];
         foreach (var datagram in junk) await udp.SendAsync(datagram, group);
-        await PeerExchangeTests.WaitUntilAsync(() => discovery.Dropped >= junk.Length, PeerTestNetwork.Wait, "the malformed datagrams to be dropped");
+        await Poll.UntilAsync(() => discovery.Dropped >= junk.Length, PeerTestNetwork.Wait, "the malformed datagrams to be dropped");
         for (int i = 0; i < 100; i++) await udp.SendAsync(new byte[] { 7 }, group); // a flood: rate limited before decoding
-        await PeerExchangeTests.WaitUntilAsync(() => discovery.Dropped >= junk.Length + 100, PeerTestNetwork.Wait, "the flood to be dropped");
+        await Poll.UntilAsync(() => discovery.Dropped >= junk.Length + 100, PeerTestNetwork.Wait, "the flood to be dropped");
 
         // This sender is over its budget for this second: keep announcing until a new window lets one through.
         var deadline = Stopwatch.StartNew();

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Discovery;
 
@@ -101,24 +101,13 @@ internal sealed class NamespaceLan : IAsyncDisposable
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        Process process;
         try
         {
-            process = Process.Start(info)!;
+            return await ChildProcess.RunAsync(file, args, TimeSpan.FromSeconds(10));
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException($"cannot run '{file}' (iproute2 missing? .ci/run installs it): {ex.Message}", ex);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(timeout.Token);
-            return (process.ExitCode, await stdout, await stderr);
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using P2PNet.Tests.Support;
 using Xunit.Abstractions;
 
 namespace P2PNet.Tests.Discovery;
@@ -20,26 +20,11 @@ public sealed class NamespaceLauncherTests(ITestOutputHelper output)
         string trx = string.IsNullOrEmpty(results) ? "" : $" --logger 'trx;LogFileName=netns-{Environment.ProcessId}.trx' --results-directory '{results}'";
         string script = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && " +
                         $"exec dotnet test '{dll}' --filter 'Category={NetNs.Category}' --logger 'console;verbosity=detailed'{trx}";
-        var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--net", "--", "sh", "-c", script }) info.ArgumentList.Add(a);
-        info.Environment[NetNs.Variable] = "1";
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        string text = await stdout + await stderr;
+        var environment = new Dictionary<string, string> { [NetNs.Variable] = "1", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
+        var (code, stdout, stderr) = await ChildProcess.RunAsync("unshare", ["--net", "--", "sh", "-c", script], TimeSpan.FromMinutes(3), environment);
+        string text = stdout + stderr;
         output.WriteLine(text);
-        Assert.True(process.ExitCode == 0, $"the namespaced run failed (exit {process.ExitCode}):\n{text}");
+        Assert.True(code == 0, $"the namespaced run failed (exit {code}):\n{text}");
         Assert.Matches(@"Passed:\s+[1-9]", text);
         Assert.DoesNotMatch(@"Failed:\s+[1-9]", text);
     }

@@ -33,17 +33,6 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
     private static bool Connected(PeerNetwork a, PeerNetwork b) =>
         a.FindChannel(b.Identifier) is { State: PeerChannelState.Open } && b.FindChannel(a.Identifier) is { State: PeerChannelState.Open };
 
-    /// <summary>Polls a condition (a state of several networks, not one event) until it holds or the time is up.</summary>
-    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > timeout) throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public async Task Chain_A_B_C_ends_with_A_connected_to_C()
     {
@@ -57,7 +46,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
 
         var e = await discovered;
         Assert.Equal(DiscoverySources.Exchange, e.Source);
-        await WaitUntilAsync(() => Connected(a, c), PeerTestNetwork.Wait, "A and C to connect");
+        await Poll.UntilAsync(() => Connected(a, c), PeerTestNetwork.Wait, "A and C to connect");
         Assert.DoesNotContain(a.KnownPeers, p => p.Identifier == a.Identifier);
     }
 
@@ -73,7 +62,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
             Assert.Null(node.AddKnownPeer(node.Identifier, node.ListenAddresses, "test")); // never ourselves
             node.StartPeerDiscovery(Fast with { TargetPeerCount = 3, PeerExchange = false });
 
-            await WaitUntilAsync(() => node.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 3, PeerTestNetwork.Wait, "three channels");
+            await Poll.UntilAsync(() => node.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 3, PeerTestNetwork.Wait, "three channels");
             // Dials in flight plus open channels never exceed the target, so no fourth channel can appear.
             Assert.Equal(3, node.ActivePeerChannels.Count);
             Assert.Equal(3, others.Count(o => o.FindChannel(node.Identifier) is not null));
@@ -97,7 +86,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
 
         node.StartPeerDiscovery(Fast with { TargetPeerCount = 2 });
 
-        await WaitUntilAsync(() => Connected(node, good), PeerTestNetwork.Wait, "the good peer");
+        await Poll.UntilAsync(() => Connected(node, good), PeerTestNetwork.Wait, "the good peer");
         // Both were candidates of the same round (room for two): only the good one was dialed.
         Assert.DoesNotContain(log.Entries, e => e.Message.Contains($"dialing {blocked.Identifier}", StringComparison.Ordinal));
         Assert.Empty(blocked.ActivePeerChannels);
@@ -170,7 +159,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
 
             try
             {
-                await WaitUntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 9),
+                await Poll.UntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 9),
                     TimeSpan.FromSeconds(30), "a full mesh of ten nodes");
             }
             catch (TimeoutException)

@@ -96,13 +96,12 @@ public sealed class JsLibp2pTests
         var (js, jsId, jsAddr) = await StartJsListenerAsync();
         await using var _ = js;
         await using var node = await new Node().ListenAsync();
-        var identified = new TaskCompletionSource<IdentifyInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        node.Identify.PeerIdentified += (_, e) => { if (e.Connection.RemotePeerId == jsId) identified.TrySetResult(e.Info); };
+        var identified = Events.Next<PeerIdentifiedEventArgs>(h => node.Identify.PeerIdentified += h, e => e.Connection.RemotePeerId == jsId, Timeout);
 
         await node.Host.DialAsync(jsAddr).WaitAsync(Timeout);
 
         // Our view of js: its PeerId (key), listen address and protocols.
-        var info = await identified.Task.WaitAsync(Timeout);
+        var info = (await identified).Info;
         Assert.Equal(jsId, info.PublicKey!.ToPeerId());
         Assert.Contains(jsAddr.WithoutPeerId(), info.ListenAddrs);
         Assert.Contains("/ipfs/ping/1.0.0", info.Protocols);

@@ -77,12 +77,11 @@ public sealed class JsMdnsInteropTests(ITestOutputHelper output)
             // (c2) js dials us at the address mDNS gave it (on a new connection: close ours first) and pings us
             await outbound.CloseAsync();
             await js.ExpectAsync($"DISCONNECT {identity.PeerId}", Timeout);
-            var inbound = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
-            host.ConnectionOpened += (_, c) => { if (c.RemotePeerId == jsId && c.Direction == ConnectionDirection.Inbound) inbound.TrySetResult(c); };
+            var inbound = Events.Next<Connection>(h => host.ConnectionOpened += h, c => c.RemotePeerId == jsId && c.Direction == ConnectionDirection.Inbound, Timeout);
             string usForJs = ourAddr.WithPeerId(identity.PeerId).ToString();
             await js.SendAsync($"dial {usForJs}");
             Assert.Equal($"DIAL_OK {identity.PeerId}", await js.ExpectAsync("DIAL_", Timeout));
-            await inbound.Task.WaitAsync(Timeout);
+            await inbound;
             await js.SendAsync($"ping {usForJs}");
             Assert.StartsWith("PING_OK ", await js.ExpectAsync("PING_", Timeout));
         }

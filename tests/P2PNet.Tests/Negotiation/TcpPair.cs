@@ -1,35 +1,26 @@
-using System.Net;
 using System.Net.Sockets;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Negotiation;
 
-/// <summary>A connected loopback TCP socket pair; <see cref="CloseWrite"/> half-closes one side.</summary>
+/// <summary>A connected loopback TCP pair with its sockets (to half-close one side with <see cref="Socket.Shutdown"/>).</summary>
 internal sealed class TcpPair : IAsyncDisposable
 {
-    private TcpPair(Socket dialer, Socket listener)
+    private TcpPair(NetworkStream dialer, NetworkStream listener)
     {
-        DialerSocket = dialer;
-        ListenerSocket = listener;
-        Dialer = new NetworkStream(dialer, ownsSocket: true);
-        Listener = new NetworkStream(listener, ownsSocket: true);
+        Dialer = dialer;
+        Listener = listener;
     }
 
-    public Socket DialerSocket { get; }
-    public Socket ListenerSocket { get; }
+    public Socket DialerSocket => Dialer.Socket;
+    public Socket ListenerSocket => Listener.Socket;
     public NetworkStream Dialer { get; }
     public NetworkStream Listener { get; }
 
     public static async Task<TcpPair> CreateAsync()
     {
-        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        server.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accept = server.AcceptAsync();
-        await client.ConnectAsync(server.LocalEndPoint!).WaitAsync(TimeSpan.FromSeconds(10));
-        var accepted = await accept.WaitAsync(TimeSpan.FromSeconds(10));
-        accepted.NoDelay = true;
-        return new TcpPair(client, accepted);
+        var (dialer, listener) = await LoopbackTcp.ConnectAsync();
+        return new TcpPair(dialer, listener);
     }
 
     public async ValueTask DisposeAsync()

@@ -22,12 +22,7 @@ internal static class PeerTestNetwork
     public static Multiaddr AddressOf(PeerNetwork network) => network.ListenAddresses[0].WithPeerId(network.Identifier);
 
     /// <summary>Completes with the first event args for which <paramref name="match"/> holds.</summary>
-    public static Task<T> Next<T>(Action<EventHandler<T>> subscribe, Func<T, bool>? match = null)
-    {
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        subscribe((_, e) => { if (match is null || match(e)) tcs.TrySetResult(e); });
-        return tcs.Task.WaitAsync(Wait);
-    }
+    public static Task<T> Next<T>(Action<EventHandler<T>> subscribe, Func<T, bool>? match = null) => Events.Next(subscribe, match, Wait);
 
     /// <summary>Connects <paramref name="from"/> to <paramref name="to"/>; returns both ends once both are active.</summary>
     public static async Task<(PeerChannel Outbound, PeerChannel Inbound)> ConnectBothEndsAsync(PeerNetwork from, PeerNetwork to)

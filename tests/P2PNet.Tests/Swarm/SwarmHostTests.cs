@@ -3,6 +3,7 @@ using P2PNet.Core;
 using P2PNet.Protocols.Ping;
 using P2PNet.Security.Noise;
 using P2PNet.Swarm;
+using P2PNet.Tests.Support;
 using P2PNet.Upgrade;
 
 namespace P2PNet.Tests.Swarm;
@@ -32,13 +33,12 @@ public sealed class SwarmHostTests
         using var clientId = Identity.Generate();
         await using var client = new SwarmHost(clientId);
         var ping = new PingService(client);
-        var accepted = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.ConnectionOpened += (_, c) => accepted.TrySetResult(c);
+        var accepted = Events.Next<Connection>(h => server.ConnectionOpened += h, null, Timeout);
 
         var connection = await client.DialAsync(addr).WaitAsync(Timeout);
         Assert.Equal(serverId.PeerId, connection.RemotePeerId);
         Assert.Equal(ConnectionDirection.Outbound, connection.Direction);
-        var inbound = await accepted.Task.WaitAsync(Timeout);
+        var inbound = await accepted;
         Assert.Equal(clientId.PeerId, inbound.RemotePeerId);
         Assert.Equal(ConnectionDirection.Inbound, inbound.Direction);
         Assert.True((await ping.PingAsync(connection).WaitAsync(Timeout)) > TimeSpan.Zero);
@@ -54,12 +54,11 @@ public sealed class SwarmHostTests
         await using var _s = server;
         using var clientId = Identity.Generate();
         await using var client = new SwarmHost(clientId);
-        var serverSideClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.ConnectionClosed += (_, _) => serverSideClosed.TrySetResult();
+        var serverSideClosed = Events.Next<Connection>(h => server.ConnectionClosed += h, null, Timeout);
         var connection = await client.DialAsync(addr).WaitAsync(Timeout);
         await connection.CloseAsync();
         await connection.Completion.WaitAsync(Timeout);
-        await serverSideClosed.Task.WaitAsync(Timeout);
+        await serverSideClosed;
         Assert.Empty(client.Connections);
     }
 

@@ -49,8 +49,7 @@ public sealed class LanBroadcastDiscovery : IPeerDiscovery
         ArgumentNullException.ThrowIfNull(listenAddresses);
         return _runner.StartAsync(this, () =>
         {
-            var interfaces = DiscoveryInterface.Select(Options.Interface).Where(i => i.IPv4.Count > 0 && i.Index >= 0).ToList();
-            if (interfaces.Count == 0) throw new DiscoveryException(DiscoveryError.NoInterface, "no selected interface has an IPv4 address");
+            var interfaces = DiscoveryInterface.SelectIPv4(Options.Interface);
             return new LanBroadcastRun(Options, localPeer, listenAddresses, interfaces, p => PeerDiscovered?.Invoke(this, p), _logger);
         }, run => LanBroadcastLog.Started(_logger, Options.Port, string.Join("; ", run.Interfaces)), cancellationToken);
     }

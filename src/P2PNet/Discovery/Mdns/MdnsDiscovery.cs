@@ -51,8 +51,7 @@ public sealed class MdnsDiscovery : IPeerDiscovery
         ArgumentNullException.ThrowIfNull(listenAddresses);
         return _runner.StartAsync(this, () =>
         {
-            var interfaces = DiscoveryInterface.Select(Options.Interface).Where(i => i.IPv4.Count > 0 && i.Index >= 0).ToList();
-            if (interfaces.Count == 0) throw new DiscoveryException(DiscoveryError.NoInterface, "no selected interface has an IPv4 address");
+            var interfaces = DiscoveryInterface.SelectIPv4(Options.Interface);
             return new MdnsRun(Options, localPeer, listenAddresses, interfaces, Options.PeerName ?? MdnsRecords.NewPeerName(),
                 p => PeerDiscovered?.Invoke(this, p), _logger);
         }, run => MdnsLog.Started(_logger, Options.ServiceName, run.PeerName, string.Join("; ", run.Interfaces)), cancellationToken);

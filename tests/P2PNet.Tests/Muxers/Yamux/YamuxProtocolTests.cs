@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using P2PNet.Muxers.Yamux;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Muxers.Yamux;
 
@@ -34,7 +35,7 @@ public class YamuxProtocolTests
 
     private static async Task<(NetworkStream Raw, YamuxSession Server)> CreateAsync(YamuxOptions? options = null)
     {
-        var (raw, server) = await YamuxTestPair.ConnectAsync();
+        var (raw, server) = await LoopbackTcp.ConnectAsync();
         return (raw, new YamuxSession(server, isClient: false, options));
     }
 

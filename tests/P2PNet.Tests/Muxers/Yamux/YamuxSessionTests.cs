@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Muxers.Yamux;
 
@@ -66,7 +67,7 @@ public class YamuxSessionTests
         await server.WriteAsync("response"u8.ToArray());
         await server.CloseWriteAsync();
         Assert.Equal("response"u8.ToArray(), await ReadToEndAsync(client));
-        await YamuxTestPair.WaitUntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0);
+        await Poll.UntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0, Timeout, "both sessions to drop the streams");
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public class YamuxSessionTests
         Assert.Equal(YamuxError.StreamReset, write.Error);
         var local = await Assert.ThrowsAsync<YamuxException>(() => client.ReadAsync(new byte[1]).AsTask());
         Assert.Equal(YamuxError.StreamReset, local.Error);
-        await YamuxTestPair.WaitUntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0);
+        await Poll.UntilAsync(() => pair.Client.StreamCount == 0 && pair.Server.StreamCount == 0, Timeout, "both sessions to drop the streams");
     }
 
     [Fact]
@@ -143,7 +144,7 @@ public class YamuxSessionTests
         var write = writer.WriteAsync(data).AsTask();
         var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
 
-        await YamuxTestPair.WaitUntilAsync(() => reader.BufferedBytes == Window && writer.SendWindow == 0);
+        await Poll.UntilAsync(() => reader.BufferedBytes == Window && writer.SendWindow == 0, Timeout, "the window to fill");
         await pair.Client.PingAsync().AsTask().WaitAsync(Timeout);
         await pair.Server.PingAsync().AsTask().WaitAsync(Timeout);
         Assert.False(write.IsCompleted);
@@ -236,7 +237,7 @@ public class YamuxSessionTests
         var write = writer.WriteAsync(new byte[1024 * 1024]).AsTask();
         var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
         await write.WaitAsync(Timeout); // the whole MiB fits the announced window without reading
-        await YamuxTestPair.WaitUntilAsync(() => reader.BufferedBytes == 1024 * 1024);
+        await Poll.UntilAsync(() => reader.BufferedBytes == 1024 * 1024, Timeout, "1 MiB to be buffered");
         Assert.Equal(0, writer.SendWindow);
     }
 

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using P2PNet.Muxers.Yamux;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Muxers.Yamux;
 
@@ -21,32 +20,8 @@ internal sealed class YamuxTestPair : IAsyncDisposable
 
     public static async Task<YamuxTestPair> CreateAsync(YamuxOptions? options = null)
     {
-        var (client, server) = await ConnectAsync();
+        var (client, server) = await LoopbackTcp.ConnectAsync();
         return new YamuxTestPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
-    }
-
-    /// <summary>Connects two loopback sockets and returns their network streams (client, server).</summary>
-    public static async Task<(NetworkStream Client, NetworkStream Server)> ConnectAsync()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var accept = listener.AcceptSocketAsync();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint).WaitAsync(Timeout);
-        var server = await accept.WaitAsync(Timeout);
-        server.NoDelay = true;
-        return (new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true));
-    }
-
-    /// <summary>Polls a condition until it holds (bounded by <see cref="Timeout"/>).</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
-            await Task.Delay(5);
-        }
     }
 
     public async ValueTask DisposeAsync()

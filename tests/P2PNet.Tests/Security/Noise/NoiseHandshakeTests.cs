@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using P2PNet.Core;
 using P2PNet.Security.Noise;
+using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Security.Noise;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace P2PNet.Tests.Security.Noise;
+namespace P2PNet.Tests.Support;
 
-/// <summary>Test-only: a connected TCP pair on 127.0.0.1.</summary>
+/// <summary>A connected TCP pair on 127.0.0.1 (Nagle off), as network streams that own their sockets.</summary>
 internal static class LoopbackTcp
 {
     public static async Task<(NetworkStream Client, NetworkStream Server)> ConnectAsync()
