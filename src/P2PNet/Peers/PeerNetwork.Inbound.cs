@@ -15,7 +15,7 @@ public sealed partial class PeerNetwork
             : TrustPolicy.IsBlocked(ip) ? "blocked IP address"
             : null;
         if (reason is null) return;
-        Metrics.PeerRefused(reason);
+        Metrics.PeerRefused("blocked");
         PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
         _ = connection.CloseAsync().AsTask();
     }
@@ -25,7 +25,7 @@ public sealed partial class PeerNetwork
         var remote = connection.RemotePeerId;
         if (TrustPolicy.IsBlocked(remote) || TrustPolicy.IsBlocked(connection.RemoteAddress.ToIPEndPoint()?.Address))
         {
-            Refuse(connection, stream, "blocked", closeConnection: true);
+            Refuse(connection, stream, "blocked", "blocked", closeConnection: true);
             return;
         }
         // A simultaneous dial: our own dial to this peer is in flight. If the peer has priority, its dial (this
@@ -44,7 +44,7 @@ public sealed partial class PeerNetwork
             // simultaneous dial (ours in flight) keep it too: the dialer waits on it for our channel to arrive.
             bool shared = ReferenceEquals(existing?.Connection, connection)
                 || (_opening.TryGetValue(remote, out var other) && (other.Outbound || ReferenceEquals(other.Connection, connection)));
-            Refuse(connection, stream, "duplicate: already connected", closeConnection: !shared);
+            Refuse(connection, stream, "duplicate: already connected", "duplicate", closeConnection: !shared);
             return;
         }
 
@@ -59,7 +59,7 @@ public sealed partial class PeerNetwork
             if (rejection is not null)
             {
                 _known.TryRemove(new KeyValuePair<PeerId, GenericPeer>(remote, peer));
-                Refuse(connection, stream, rejection, closeConnection: true);
+                Refuse(connection, stream, rejection, "rejected", closeConnection: true);
                 return;
             }
             Remember(peer);
@@ -75,7 +75,7 @@ public sealed partial class PeerNetwork
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Refuse(connection, stream, ex.Message, closeConnection: true);
+                Refuse(connection, stream, ex.Message, "handshake", closeConnection: true);
                 return;
             }
             channel = new PeerChannel(this, peer, ConnectionDirection.Inbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
@@ -129,9 +129,11 @@ public sealed partial class PeerNetwork
         return null;
     }
 
-    private void Refuse(Connection connection, MuxedStream stream, string reason, bool closeConnection)
+    // The metric is tagged with a fixed kind (blocked, duplicate, rejected, handshake), never the free text:
+    // an application's rejection reasons or exception messages would make its tag values unbounded.
+    private void Refuse(Connection connection, MuxedStream stream, string reason, string kind, bool closeConnection)
     {
-        Metrics.PeerRefused(reason);
+        Metrics.PeerRefused(kind);
         PeersLog.PeerRefused(_logger, connection.RemotePeerId, connection.RemoteAddress, reason);
         stream.Reset();
         // Not awaited: closing a connection waits for its stream handlers, this one included (a deadlock

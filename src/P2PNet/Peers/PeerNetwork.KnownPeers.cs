@@ -7,6 +7,9 @@ namespace P2PNet.Peers;
 // KnownPeers and the default packet handlers of PacketHandleProtocol.
 public sealed partial class PeerNetwork
 {
+    // A lookup, not a scan of KnownPeers (which copies the list).
+    internal bool IsKnown(PeerId identifier) => _known.ContainsKey(identifier);
+
     private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source)
     {
         if (_known.TryGetValue(identifier, out var known))

@@ -77,7 +77,7 @@ internal sealed class LanBroadcastRun(LanBroadcastOptions options, PeerId self, 
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
             {
                 DiscoveryLog.CannotAnnounce(Logger, DiscoverySources.Broadcast, ex.Message);
-                return;
+                continue; // the other interfaces may still be announced on
             }
             var targets = new List<IPAddress>();
             if (options.SubnetBroadcast) targets.AddRange(nic.IPv4.Select(a => a.Broadcast).Distinct());

@@ -159,7 +159,7 @@ public sealed class BootstrapChannel : IAsyncDisposable
             var addresses = new List<Multiaddr>();
             foreach (string text in record.Addresses.Take(BootstrapLimits.MaxAddresses))
                 if (text.Length <= BootstrapLimits.MaxAddressLength && Multiaddr.TryParse(text, out var address) && address.TcpTarget is not null) addresses.Add(address.WithoutPeerId());
-            bool known = _network.KnownPeers.Any(p => p.Identifier == id);
+            bool known = _network.IsKnown(id);
             if (_network.AddKnownPeer(id, addresses) is { } peer)
             {
                 added.Add(peer);
