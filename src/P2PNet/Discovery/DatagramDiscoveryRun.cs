@@ -14,9 +14,21 @@ internal abstract class DatagramDiscoveryRun(string source, IReadOnlyList<Discov
     : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<int, DiscoveryInterface> _byIndex = interfaces.ToDictionary(i => i.Index);
+    private readonly Dictionary<int, DiscoveryInterface> _byIndex = ByIndex(interfaces);
     private Task _loops = Task.CompletedTask;
     private long _dropped;
+
+    // Both families' indexes lead to the interface (on Linux they are the same ifindex).
+    private static Dictionary<int, DiscoveryInterface> ByIndex(IReadOnlyList<DiscoveryInterface> interfaces)
+    {
+        var byIndex = new Dictionary<int, DiscoveryInterface>();
+        foreach (var nic in interfaces)
+        {
+            if (nic.Index >= 0) byIndex.TryAdd(nic.Index, nic);
+            if (nic.IPv6Index >= 0) byIndex.TryAdd(nic.IPv6Index, nic);
+        }
+        return byIndex;
+    }
 
     /// <summary>The interfaces chosen at start.</summary>
     public IReadOnlyList<DiscoveryInterface> Interfaces => interfaces;
@@ -46,13 +58,13 @@ internal abstract class DatagramDiscoveryRun(string source, IReadOnlyList<Discov
     protected abstract void Handle(ReadOnlySpan<byte> datagram, DiscoveryInterface nic, IPEndPoint from);
 
     /// <summary>
-    /// Receives on <paramref name="socket"/> (which must have <see cref="SocketOptionName.PacketInformation"/> on) until
-    /// the run stops: checks, then <see cref="Handle"/>.
+    /// Receives on <paramref name="socket"/> (IPv4 or IPv6, which must have <see cref="SocketOptionName.PacketInformation"/>
+    /// on) until the run stops: checks, then <see cref="Handle"/>.
     /// </summary>
     protected async Task ReceiveLoopAsync(Socket socket, int maxLength, AnnouncementRateLimiter limiter)
     {
         var buffer = new byte[maxLength + 1]; // one more: a datagram that fills it is too long
-        var any = new IPEndPoint(IPAddress.Any, 0);
+        var any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         while (!_stop.IsCancellationRequested)
         {
             SocketReceiveMessageFromResult received;

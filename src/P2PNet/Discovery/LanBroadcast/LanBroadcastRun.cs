@@ -124,7 +124,7 @@ internal sealed class LanBroadcastRun(LanBroadcastOptions options, PeerId self, 
         }
         if (announcement.PeerId == self) return; // our own, looped back
         if (!string.Equals(announcement.NetworkName, options.NetworkName, StringComparison.Ordinal)) { Drop(from, $"network '{announcement.NetworkName}'"); return; }
-        var dialable = announcement.Addresses.Where(a => a.TcpTarget is not null).ToList();
+        var dialable = announcement.Addresses.Where(DiscoveryInterface.IsDialable).ToList();
         if (dialable.Count == 0) { Drop(from, "no dialable address"); return; }
         Report(new DiscoveredPeer(announcement.PeerId, dialable, DiscoverySources.Broadcast, from));
     }

@@ -6,9 +6,12 @@ namespace P2PNet.Discovery.Mdns;
 
 /// <summary>
 /// libp2p mDNS discovery (specs/discovery/mdns.md), compatible with js-libp2p's <c>@libp2p/mdns</c>: on each
-/// selected IPv4 interface it joins 224.0.0.251:5353, queries PTR <c>_p2p._udp.local</c> at start and every
-/// <see cref="MdnsOptions.QueryInterval"/>, announces itself at start, answers queries for the service (at most
-/// once a second per interface, RFC 6762 §6), and reports the peers in responses. Datagrams are rate limited
+/// selected interface it joins 224.0.0.251:5353 (IPv4) and [ff02::fb]:5353 (IPv6, unless <see cref="MdnsOptions.IPv6"/>
+/// is off), each family the interface has, so an interface with only IPv6 is used too. It queries PTR
+/// <c>_p2p._udp.local</c> at start and every <see cref="MdnsOptions.QueryInterval"/>, announces itself at start,
+/// answers queries for the service (at most once a second per interface, RFC 6762 §6; on both families), and
+/// reports the peers in responses. IPv6 link-local addresses are neither announced nor reported (a multiaddr has
+/// no zone: see <see cref="DiscoveryInterface.IsDialable"/>). Datagrams are rate limited
 /// before decoding; ones arriving on an interface that is not selected are ignored.
 /// </summary>
 public sealed class MdnsDiscovery : IPeerDiscovery
@@ -51,7 +54,7 @@ public sealed class MdnsDiscovery : IPeerDiscovery
         ArgumentNullException.ThrowIfNull(listenAddresses);
         return _runner.StartAsync(this, () =>
         {
-            var interfaces = DiscoveryInterface.SelectIPv4(Options.Interface);
+            var interfaces = DiscoveryInterface.SelectMulticast(Options.Interface, Options.IPv6);
             return new MdnsRun(Options, localPeer, listenAddresses, interfaces, Options.PeerName ?? MdnsRecords.NewPeerName(),
                 p => PeerDiscovered?.Invoke(this, p), _logger);
         }, run => MdnsLog.Started(_logger, Options.ServiceName, run.PeerName, string.Join("; ", run.Interfaces)), cancellationToken);

@@ -14,7 +14,19 @@ public sealed record MdnsOptions
     /// <summary>The IPv4 multicast group. Default 224.0.0.251 (RFC 6762).</summary>
     public IPAddress MulticastGroup { get; init; } = IPAddress.Parse("224.0.0.251");
 
-    /// <summary>Pin discovery to one interface, by name (e.g. <c>lo</c>) or address; null uses every up IPv4 interface. Default null.</summary>
+    /// <summary>
+    /// Also run over IPv6 (RFC 6762): join <see cref="MulticastGroupV6"/> on every selected interface with IPv6, and
+    /// query, announce and answer there as well, so that an interface with only IPv6 is used too. Default true.
+    /// </summary>
+    public bool IPv6 { get; init; } = true;
+
+    /// <summary>The IPv6 multicast group (link-local scope), used when <see cref="IPv6"/> is on. Default ff02::fb (RFC 6762).</summary>
+    public IPAddress MulticastGroupV6 { get; init; } = IPAddress.Parse("ff02::fb");
+
+    /// <summary>
+    /// Pin discovery to one interface, by name (e.g. <c>lo</c>) or address; null uses every up interface with IPv4
+    /// (or IPv6, when <see cref="IPv6"/> is on). Default null.
+    /// </summary>
     public string? Interface { get; init; }
 
     /// <summary>Time between queries (one is also sent at start). Default 10 s (js-libp2p's default).</summary>

@@ -7,61 +7,107 @@ using P2PNet.Core;
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>
-/// One start of <see cref="MdnsDiscovery"/>: one socket on the wildcard address and the mDNS port (shared with
-/// other responders on this host), joined to the group on each interface, sending on one interface at a time.
+/// One start of <see cref="MdnsDiscovery"/>: one socket per address family on the wildcard address and the mDNS
+/// port (shared with other responders on this host), joined to the family's group on each interface that has
+/// that family, sending on one interface at a time. A family that cannot join anywhere is left out (and logged);
+/// the start fails only when neither joined.
 /// </summary>
 internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyList<Multiaddr>> addresses,
     IReadOnlyList<DiscoveryInterface> interfaces, string peerName, Action<DiscoveredPeer> report, ILogger logger)
     : DatagramDiscoveryRun(DiscoverySources.Mdns, interfaces, report, logger)
 {
     private static readonly TimeSpan MinResponseGap = TimeSpan.FromSeconds(1); // RFC 6762 §6: once a second per interface
-    private readonly Dictionary<int, long> _lastResponse = [];
-    private readonly HashSet<int> _pendingResponse = [];
+    private readonly Dictionary<string, long> _lastResponse = [];
+    private readonly HashSet<string> _pendingResponse = [];
     private readonly Lock _sendLock = new();
-    private Socket? _socket;
+    private readonly HashSet<string> _joined4 = []; // interface names; written only by Open
+    private readonly HashSet<string> _joined6 = [];
+    private Socket? _socket4;
+    private Socket? _socket6;
 
     public string PeerName => peerName;
 
     public override void Open()
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        _socket = socket;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // other responders on this host share 5353
-        socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
-        socket.MulticastLoopback = true; // nodes on this host hear each other
-        socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 255); // RFC 6762 §11; link-local group: never routed
-        socket.Bind(new IPEndPoint(IPAddress.Any, options.Port));
-        int joined = 0;
-        foreach (var nic in Interfaces)
+        var problems = new List<string>();
+        var v4 = Interfaces.Where(i => i.SupportsIPv4).ToList();
+        var v6 = options.IPv6 ? Interfaces.Where(i => i.SupportsIPv6).ToList() : [];
+        if (v4.Count > 0) _socket4 = OpenFamily(AddressFamily.InterNetwork, v4, _joined4, problems);
+        if (v6.Count > 0) _socket6 = OpenFamily(AddressFamily.InterNetworkV6, v6, _joined6, problems);
+        if (_socket4 is null && _socket6 is null)
         {
-            try
+            throw new DiscoveryException(DiscoveryError.SocketFailed, problems.Count > 0 ? string.Join("; ", problems) :
+                "no selected interface has an address of an enabled family");
+        }
+    }
+
+    /// <summary>The socket of one family joined on <paramref name="nics"/>, or null (with the reason in <paramref name="problems"/>) when it joined nowhere.</summary>
+    private Socket? OpenFamily(AddressFamily family, List<DiscoveryInterface> nics, HashSet<string> joined, List<string> problems)
+    {
+        bool ipv6 = family == AddressFamily.InterNetworkV6;
+        var group = ipv6 ? options.MulticastGroupV6 : options.MulticastGroup;
+        string hint = ipv6 ? "" : " (multicast off or no route; on lo: ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo)";
+        Socket? socket = null;
+        try
+        {
+            socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+            var level = ipv6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP;
+            if (ipv6) socket.DualMode = false; // IPv6 only: IPv4 datagrams arrive on the IPv4 socket
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // other responders on this host share 5353
+            socket.SetSocketOption(level, SocketOptionName.PacketInformation, true);
+            socket.SetSocketOption(level, SocketOptionName.MulticastLoopback, true); // nodes on this host hear each other
+            socket.SetSocketOption(level, SocketOptionName.MulticastTimeToLive, 255); // RFC 6762 §11 (hop limit for IPv6); link-local group: never routed
+            socket.Bind(new IPEndPoint(ipv6 ? IPAddress.IPv6Any : IPAddress.Any, options.Port));
+            foreach (var nic in nics)
             {
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(options.MulticastGroup, nic.Index));
-                joined++;
-            }
-            catch (SocketException ex)
-            {
-                DiscoveryLog.JoinFailed(Logger, DiscoverySources.Mdns, options.MulticastGroup, nic.Name, ex.Message + (nic.IsLoopback ? " (on lo, add a route: ip route add 224.0.0.0/4 dev lo)" : ""));
+                try
+                {
+                    if (ipv6) socket.SetSocketOption(level, SocketOptionName.AddMembership, new IPv6MulticastOption(group, nic.IPv6Index));
+                    else socket.SetSocketOption(level, SocketOptionName.AddMembership, new MulticastOption(group, nic.Index));
+                    joined.Add(nic.Name);
+                }
+                catch (SocketException ex)
+                {
+                    DiscoveryLog.JoinFailed(Logger, DiscoverySources.Mdns, group, nic.Name, ex.Message + (nic.IsLoopback ? hint : ""));
+                }
             }
         }
-        if (joined == 0)
+        catch (SocketException ex) // no such family here (IPv6 disabled), or the port is taken
         {
-            throw new DiscoveryException(DiscoveryError.SocketFailed,
-                $"could not join {options.MulticastGroup} on any interface (multicast off or no route; on lo: ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo)");
+            socket?.Dispose();
+            problems.Add($"{group}: {ex.Message}");
+            MdnsLog.FamilyOff(Logger, group, ex.Message);
+            return null;
         }
+        if (joined.Count == 0)
+        {
+            socket.Dispose();
+            problems.Add($"could not join {group} on any interface{hint}");
+            MdnsLog.FamilyOff(Logger, group, "could not join on any interface");
+            return null;
+        }
+        return socket;
     }
 
     protected override IEnumerable<Task> Loops()
     {
         var limiter = new AnnouncementRateLimiter(options.MaxMessagesPerSecondPerSender, options.MaxMessagesPerSecond, options.MaxTrackedSenders);
-        yield return Task.Run(() => ReceiveLoopAsync(_socket!, DnsCodec.MaxMessageSize, limiter));
+        if (_socket4 is { } socket4) yield return Task.Run(() => ReceiveLoopAsync(socket4, DnsCodec.MaxMessageSize, limiter));
+        if (_socket6 is { } socket6) yield return Task.Run(() => ReceiveLoopAsync(socket6, DnsCodec.MaxMessageSize, limiter));
         yield return Task.Run(QueryLoopAsync);
     }
 
     public void Query()
     {
         byte[] query = DnsCodec.Encode(MdnsRecords.Query(options.ServiceName));
-        foreach (var nic in Interfaces) Send(nic, query, new IPEndPoint(options.MulticastGroup, options.Port));
+        foreach (var nic in Interfaces) Multicast(nic, query);
+    }
+
+    /// <summary>Sends <paramref name="datagram"/> to the group of each family joined on <paramref name="nic"/>.</summary>
+    private void Multicast(DiscoveryInterface nic, byte[] datagram)
+    {
+        if (_joined4.Contains(nic.Name)) Send(nic, datagram, new IPEndPoint(options.MulticastGroup, options.Port));
+        if (_joined6.Contains(nic.Name)) Send(nic, datagram, new IPEndPoint(new IPAddress(options.MulticastGroupV6.GetAddressBytes(), nic.IPv6Index), options.Port));
     }
 
     private async Task QueryLoopAsync()
@@ -82,7 +128,7 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
         }
     }
 
-    /// <summary>Multicasts our response on <paramref name="nic"/>, or unicasts it to the querier (legacy or QU query).</summary>
+    /// <summary>Multicasts our response on <paramref name="nic"/> (both families), or unicasts it to the querier (legacy or QU query).</summary>
     private void Respond(DiscoveryInterface nic, (IPEndPoint To, DnsMessage Query)? unicast)
     {
         byte[] datagram;
@@ -104,7 +150,8 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
             DiscoveryLog.CannotAnnounce(Logger, DiscoverySources.Mdns, ex.Message);
             return;
         }
-        Send(nic, datagram, unicast?.To ?? new IPEndPoint(options.MulticastGroup, options.Port));
+        if (unicast is { } to) Send(nic, datagram, to.To);
+        else Multicast(nic, datagram);
     }
 
     private void Send(DiscoveryInterface nic, byte[] datagram, IPEndPoint to)
@@ -113,10 +160,26 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
         {
             try
             {
-                // By address, not index: with an index Linux sends from 0.0.0.0 on lo (127.0.0.1 is host-scoped),
-                // and a responder answering our source would answer nobody.
-                _socket!.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, nic.IPv4[0].Address.GetAddressBytes());
-                _socket.SendTo(datagram, to);
+                if (to.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    if (_socket6 is not { } socket6) return;
+                    socket6.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, nic.IPv6Index);
+                    socket6.SendTo(datagram, to);
+                }
+                else
+                {
+                    if (_socket4 is not { } socket4) return;
+                    // By address, not index: with an index Linux sends from 0.0.0.0 on lo (127.0.0.1 is host-scoped),
+                    // and a responder answering our source would answer nobody.
+                    socket4.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, nic.IPv4[0].Address.GetAddressBytes());
+                    socket4.SendTo(datagram, to);
+                }
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressNotAvailable && to.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                // An interface just up: its link-local address is tentative (duplicate address detection, about a
+                // second), so there is no source address for a link-local group yet. The next send will do.
+                MdnsLog.NoIPv6SourceYet(Logger, nic.Name, to);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
@@ -130,14 +193,14 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
     {
         lock (_pendingResponse)
         {
-            if (!_pendingResponse.Add(nic.Index)) return; // one is already on its way
+            if (!_pendingResponse.Add(nic.Name)) return; // one is already on its way
         }
         try
         {
             var delay = TimeSpan.FromMilliseconds(20 + RandomNumberGenerator.GetInt32(100));
             lock (_pendingResponse)
             {
-                if (_lastResponse.TryGetValue(nic.Index, out long last))
+                if (_lastResponse.TryGetValue(nic.Name, out long last))
                 {
                     var wait = MinResponseGap - TimeProvider.System.GetElapsedTime(last);
                     if (wait > delay) delay = wait;
@@ -146,8 +209,8 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
             await Task.Delay(delay, Stopping).ConfigureAwait(false);
             lock (_pendingResponse)
             {
-                _pendingResponse.Remove(nic.Index);
-                _lastResponse[nic.Index] = TimeProvider.System.GetTimestamp();
+                _pendingResponse.Remove(nic.Name);
+                _lastResponse[nic.Name] = TimeProvider.System.GetTimestamp();
             }
             Respond(nic, null);
         }
@@ -186,7 +249,7 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
         foreach (var (peer, peerAddresses) in peers)
         {
             if (peer == self) continue; // our own announcement under another name (a restart)
-            var dialable = peerAddresses.Where(a => a.TcpTarget is not null).ToList();
+            var dialable = peerAddresses.Where(DiscoveryInterface.IsDialable).ToList();
             if (dialable.Count == 0) { Drop(from, $"{peer}: no dialable address"); continue; }
             Report(new DiscoveredPeer(peer, dialable, DiscoverySources.Mdns, from));
         }
@@ -194,6 +257,10 @@ internal sealed class MdnsRun(MdnsOptions options, PeerId self, Func<IReadOnlyLi
 
     protected override void CloseSockets()
     {
-        lock (_sendLock) _socket?.Dispose();
+        lock (_sendLock)
+        {
+            _socket4?.Dispose();
+            _socket6?.Dispose();
+        }
     }
 }
