@@ -14,12 +14,12 @@ internal sealed class DiscoveryCliOptions
 {
     private readonly Option<bool> _mdns = new("--mdns")
     {
-        Description = "Find peers with libp2p mDNS (_p2p._udp.local, multicast 224.0.0.251:5353 on the local link); off by default",
+        Description = "Find peers with libp2p mDNS (_p2p._udp.local, multicast 224.0.0.251 and ff02::fb port 5353 on the local link); off by default",
     };
 
     private readonly Option<bool> _broadcast = new("--broadcast")
     {
-        Description = "Find peers with P2PNet LAN broadcast (UDP subnet broadcast and multicast 239.255.42.99); off by default",
+        Description = "Find peers with P2PNet LAN broadcast (UDP subnet broadcast and multicast 239.255.42.99; IPv4 only); off by default",
     };
 
     private readonly Option<string?> _interface = new("--discovery-interface")
@@ -89,8 +89,12 @@ internal sealed class DiscoveryCliOptions
         string? pin = parse.GetValue(_interface);
         try
         {
-            if (!DiscoveryInterface.Select(pin).Any(i => i.SupportsIPv4))
-                return (pin is null ? "discovery: no up interface has an IPv4 address" : $"discovery: interface '{pin}' has no IPv4 address", 1);
+            var interfaces = DiscoveryInterface.Select(pin);
+            // mDNS also runs over IPv6; LAN broadcast needs IPv4.
+            if (mdns && !interfaces.Any(i => i.SupportsIPv4 || i.SupportsIPv6))
+                return (pin is null ? "discovery: no up interface has an IP address" : $"discovery: interface '{pin}' has no IP address", 1);
+            if (broadcast && !interfaces.Any(i => i.SupportsIPv4))
+                return (pin is null ? "discovery: no up interface has an IPv4 address (--broadcast is IPv4 only)" : $"discovery: interface '{pin}' has no IPv4 address (--broadcast is IPv4 only)", 1);
         }
         catch (DiscoveryException ex)
         {
@@ -128,7 +132,8 @@ internal sealed class DiscoveryCliOptions
 
     /// <summary>
     /// The lines that say where a started mechanism runs, one per interface:
-    /// <c>* discovery mdns on eth0 10.0.0.2 (group 224.0.0.251:5353)</c>.
+    /// <c>* discovery mdns on eth0 10.0.0.2 fd00::2 (group 224.0.0.251:5353 [ff02::fb]:5353)</c> (IPv6 link-local
+    /// addresses left out: they are not announced).
     /// </summary>
     public static IEnumerable<string> Describe(IPeerDiscovery discovery)
     {
@@ -136,7 +141,15 @@ internal sealed class DiscoveryCliOptions
         {
             case MdnsDiscovery mdns:
                 foreach (var nic in mdns.Interfaces)
-                    yield return $"* discovery mdns on {nic.Name} {Addresses(nic)} (group {mdns.Options.MulticastGroup}:{mdns.Options.Port})";
+                {
+                    bool v6 = mdns.Options.IPv6 && nic.SupportsIPv6;
+                    var groups = new List<string>();
+                    if (nic.SupportsIPv4) groups.Add($"{mdns.Options.MulticastGroup}:{mdns.Options.Port.ToString(CultureInfo.InvariantCulture)}");
+                    if (v6) groups.Add($"[{mdns.Options.MulticastGroupV6}]:{mdns.Options.Port.ToString(CultureInfo.InvariantCulture)}");
+                    var addresses = nic.IPv4.Select(a => a.Address.ToString())
+                        .Concat(v6 ? nic.IPv6.Where(a => !a.IsIPv6LinkLocal).Select(a => a.ToString()) : []);
+                    yield return $"* discovery mdns on {nic.Name} {string.Join(' ', addresses)} (group {string.Join(' ', groups)})";
+                }
                 break;
             case LanBroadcastDiscovery lan:
                 foreach (var nic in lan.Interfaces)
