@@ -6,7 +6,8 @@ namespace P2PNet.Tests.Discovery;
 
 /// <summary>
 /// A private LAN made of network namespaces: a hub namespace holding a bridge, and one namespace per node
-/// joined to the bridge by a veth pair (<c>lan0</c> in the node, 10.231.1.(10+i)/24). Everything is created
+/// joined to the bridge by a veth pair (<c>lan0</c> in the node, 10.231.1.(10+i)/24, or with <c>ipv6Only</c> only
+/// fd31:231::(10+i)/64 and its link-local address, no IPv4). Everything is created
 /// with <c>ip -n</c> inside the new namespaces, so nothing is added to the host's own namespace, and multicast
 /// or broadcast sent on <c>lan0</c> reaches only the other nodes. Names carry the process id and a random tag
 /// (<c>p2pmh-&lt;pid&gt;-&lt;tag&gt;-hub</c>) so that parallel runs do not collide; disposal deletes them, and
@@ -37,7 +38,8 @@ internal sealed class NamespaceLan : IAsyncDisposable
         return null;
     }
 
-    public static async Task<NamespaceLan> CreateAsync(int nodes)
+    /// <summary>Creates the LAN; <paramref name="ipv6Only"/> gives the nodes' <see cref="Interface"/> only IPv6 addresses.</summary>
+    public static async Task<NamespaceLan> CreateAsync(int nodes, bool ipv6Only = false)
     {
         if (Unavailable() is { } why) throw new InvalidOperationException(why);
         await RemoveStaleAsync();
@@ -52,12 +54,14 @@ internal sealed class NamespaceLan : IAsyncDisposable
             {
                 string ns = await lan.AddNamespaceAsync($"{tag}-n{i}");
                 string port = $"p{i}";
-                string address = $"10.231.1.{10 + i}";
+                string address = ipv6Only ? $"fd31:231::{10 + i}" : $"10.231.1.{10 + i}";
                 // The pair is born in the hub with its node end moved straight into the node namespace.
                 await IpAsync("-n", lan.Hub, "link", "add", port, "type", "veth", "peer", "name", Interface, "netns", ns);
                 await IpAsync("-n", lan.Hub, "link", "set", port, "master", "br0");
                 await IpAsync("-n", lan.Hub, "link", "set", port, "up");
-                await IpAsync("-n", ns, "addr", "add", $"{address}/24", "dev", Interface);
+                // nodad: usable at once, not after duplicate address detection (about a second).
+                if (ipv6Only) await IpAsync("-n", ns, "-6", "addr", "add", $"{address}/64", "dev", Interface, "nodad");
+                else await IpAsync("-n", ns, "addr", "add", $"{address}/24", "dev", Interface);
                 await IpAsync("-n", ns, "link", "set", "dev", Interface, "up");
                 await IpAsync("-n", ns, "link", "set", "dev", "lo", "up");
                 lan.Nodes.Add((ns, address));
