@@ -92,7 +92,7 @@ internal sealed class DiscoveryCliOptions
             var interfaces = DiscoveryInterface.Select(pin);
             // mDNS also runs over IPv6; LAN broadcast needs IPv4.
             if (mdns && !interfaces.Any(i => i.SupportsIPv4 || i.SupportsIPv6))
-                return (pin is null ? "discovery: no up interface has an IP address" : $"discovery: interface '{pin}' has no IP address", 1);
+                return (pin is null ? "discovery: no up interface has an address mDNS can use" : $"discovery: interface '{pin}' has no address mDNS can use", 1);
             if (broadcast && !interfaces.Any(i => i.SupportsIPv4))
                 return (pin is null ? "discovery: no up interface has an IPv4 address (--broadcast is IPv4 only)" : $"discovery: interface '{pin}' has no IPv4 address (--broadcast is IPv4 only)", 1);
         }

@@ -69,6 +69,9 @@ public sealed class ChatCliTests
         [
             (["chat", "--mdns", "--discovery-interface", "no-such-nic"], 1, "error: discovery: no up interface matches 'no-such-nic'"),
             (["listen", "--broadcast", "--discovery-interface", "203.0.113.77", "--key", "unused.key"], 1, "error: discovery: no up interface matches '203.0.113.77'"),
+            // LAN broadcast is IPv4 only; Linux's lo carries no IPv6 multicast, so ::1 offers mDNS nothing either.
+            (["chat", "--broadcast", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no IPv4 address (--broadcast is IPv4 only)"),
+            (["chat", "--mdns", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no address mDNS can use"),
             (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface and --discovery-interval need --mdns or --broadcast"),
             (["chat", "--mdns", "--network-name", "x"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
             (["chat", "--no-broadcast-multicast"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
