@@ -14,64 +14,28 @@ namespace P2PNet.Discovery.Mdns;
 /// no zone: see <see cref="DiscoveryInterface.IsDialable"/>). Datagrams are rate limited
 /// before decoding; ones arriving on an interface that is not selected are ignored.
 /// </summary>
-public sealed class MdnsDiscovery : IPeerDiscovery
+public sealed class MdnsDiscovery : DatagramDiscovery
 {
-    private readonly ILogger _logger;
-    private readonly DiscoveryRunner<MdnsRun> _runner = new(DiscoverySources.Mdns);
-
-    /// <summary>Creates the component; <see cref="StartAsync"/> starts it.</summary>
+    /// <summary>Creates the component; <see cref="DatagramDiscovery.StartAsync"/> starts it.</summary>
     public MdnsDiscovery(MdnsOptions? options = null, ILoggerFactory? loggerFactory = null)
+        : base(DiscoverySources.Mdns, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MdnsDiscovery>())
     {
         Options = options ?? new MdnsOptions();
-        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MdnsDiscovery>();
     }
 
     /// <summary>The settings.</summary>
     public MdnsOptions Options { get; }
 
-    /// <inheritdoc />
-    public string Source => DiscoverySources.Mdns;
-
-    /// <inheritdoc />
-    public bool IsRunning => _runner.Current is not null;
-
-    /// <summary>The interfaces in use while running (chosen at start).</summary>
-    public IReadOnlyList<DiscoveryInterface> Interfaces => _runner.Current?.Interfaces ?? [];
-
     /// <summary>Our DNS-SD instance label while running.</summary>
-    public string? PeerName => _runner.Current?.PeerName;
-
-    /// <summary>Datagrams dropped (malformed, rate limited, wrong interface, bad records) since start.</summary>
-    public long Dropped => _runner.Current?.Dropped ?? 0;
-
-    /// <inheritdoc />
-    public event EventHandler<DiscoveredPeer>? PeerDiscovered;
-
-    /// <inheritdoc />
-    public Task StartAsync(PeerId localPeer, Func<IReadOnlyList<Multiaddr>> listenAddresses, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(localPeer);
-        ArgumentNullException.ThrowIfNull(listenAddresses);
-        return _runner.StartAsync(this, () =>
-        {
-            var interfaces = DiscoveryInterface.SelectMulticast(Options.Interface, Options.IPv6);
-            return new MdnsRun(Options, localPeer, listenAddresses, interfaces, Options.PeerName ?? MdnsRecords.NewPeerName(),
-                p => PeerDiscovered?.Invoke(this, p), _logger);
-        }, run => MdnsLog.Started(_logger, Options.ServiceName, run.PeerName, string.Join("; ", run.Interfaces)), cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken = default)
-    {
-        if (await _runner.StopAsync(cancellationToken).ConfigureAwait(false)) DiscoveryLog.Stopped(_logger, Source);
-    }
+    public string? PeerName => (CurrentRun as MdnsRun)?.PeerName;
 
     /// <summary>Sends a query now (also done at start and every interval).</summary>
-    public void QueryNow() => _runner.Current?.Query();
+    public void QueryNow() => (CurrentRun as MdnsRun)?.Query();
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_runner.MarkDisposed()) await StopAsync().ConfigureAwait(false);
-    }
+    private protected override DatagramDiscoveryRun CreateRun(PeerId self, Func<IReadOnlyList<Multiaddr>> addresses, Action<DiscoveredPeer> report) =>
+        new MdnsRun(Options, self, addresses, DiscoveryInterface.SelectMulticast(Options.Interface, Options.IPv6),
+            Options.PeerName ?? MdnsRecords.NewPeerName(), report, Logger);
+
+    private protected override void LogStarted(DatagramDiscoveryRun run) =>
+        MdnsLog.Started(Logger, Options.ServiceName, ((MdnsRun)run).PeerName, string.Join("; ", run.Interfaces));
 }
