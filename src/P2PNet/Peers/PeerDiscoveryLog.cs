@@ -29,4 +29,7 @@ internal static partial class PeerDiscoveryLog
 
     [LoggerMessage(2107, LogLevel.Error, "Auto-connect round failed: {Reason}")]
     public static partial void RoundFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2108, LogLevel.Information, "{PeerId} is not a P2PNet peer (it refused the channel protocol: {Reason}); forgotten and not dialed again")]
+    public static partial void NotAP2PNetPeer(ILogger logger, PeerId peerId, string reason);
 }

@@ -12,13 +12,14 @@ public sealed partial class PeerNetwork
 
     /// <summary>
     /// Adds a peer heard of from elsewhere (a bootstrap server, discovery) to KnownPeers. Ignored (returns
-    /// null) for ourselves, a blocked identifier, or when no address is a dialable TCP address that is not blocked.
+    /// null) for ourselves, a blocked identifier, a peer found not to speak the P2PNet channel protocol (a plain
+    /// libp2p node, heard of by mDNS for example), or when no address is a dialable TCP address that is not blocked.
     /// </summary>
     public IPeer? AddKnownPeer(PeerId identifier, IEnumerable<Multiaddr> addresses, string source = "bootstrap")
     {
         ArgumentNullException.ThrowIfNull(identifier);
         ArgumentNullException.ThrowIfNull(addresses);
-        if (identifier == Identifier || TrustPolicy.IsBlocked(identifier)) return null;
+        if (identifier == Identifier || TrustPolicy.IsBlocked(identifier) || _foreign.ContainsKey(identifier)) return null;
         var usable = addresses.Where(a => a.TcpTarget is not null && !TrustPolicy.IsBlocked(a.ToIPEndPoint()?.Address))
             .Take(GenericPeer.MaxAddresses).ToList();
         return usable.Count == 0 ? null : Remember(identifier, usable, source); // merges into a peer already known

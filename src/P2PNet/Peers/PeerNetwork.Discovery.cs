@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Discovery.PeerExchange;
+using P2PNet.Negotiation;
 using P2PNet.Peers.Packets;
 using P2PNet.Security.Noise;
 
@@ -17,6 +18,8 @@ public sealed partial class PeerNetwork
     private readonly ConcurrentDictionary<PeerId, DialBackoff> _backoff = new();
     private readonly ConcurrentDictionary<PeerId, byte> _dialing = new();
     private readonly ConcurrentDictionary<(PeerId, Multiaddr), byte> _badAddresses = new();
+    // libp2p peers that proved (Noise) who they are but refused the channel protocol: never dialed again.
+    private readonly ConcurrentDictionary<PeerId, byte> _foreign = new();
     private readonly ConcurrentDictionary<PeerId, DateTimeOffset> _yieldUntil = new();
     private readonly List<IPeerDiscovery> _sources = [];
     private readonly SemaphoreSlim _wakeAutoConnect = new(0, 1);
@@ -293,6 +296,16 @@ public sealed partial class PeerNetwork
                         PeerDiscoveryLog.AddressDropped(_logger, address, id, noise.Message);
                     }
                     if (ex is PeerNetworkException { Error: PeerNetworkError.Duplicate or PeerNetworkError.Self or PeerNetworkError.Blocked or PeerNetworkError.Stopped }) break;
+                    if (FindNoProtocol(ex) is { } refused)
+                    {
+                        // A libp2p node (js-, go-, rust-libp2p found by mDNS, say) that is not a P2PNet peer: no point in redialing it.
+                        if (_foreign.Count >= MaxDiscoveryMemory) _foreign.Clear();
+                        _foreign.TryAdd(id, 0);
+                        _known.TryRemove(id, out _);
+                        _backoff.TryRemove(id, out _);
+                        PeerDiscoveryLog.NotAP2PNetPeer(_logger, id, refused.Message);
+                        return;
+                    }
                 }
             }
             if (last is PeerNetworkException { Error: PeerNetworkError.Duplicate }) return; // it is connecting anyway
@@ -308,6 +321,13 @@ public sealed partial class PeerNetwork
             _dialing.TryRemove(id, out _);
             if (!stopping.IsCancellationRequested) WakeAutoConnect();
         }
+    }
+
+    private static NegotiationException? FindNoProtocol(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+            if (ex is NegotiationException { Error: NegotiationError.NoProtocol } refused) return refused;
+        return null;
     }
 
     private static NoiseException? FindNoise(Exception? ex)

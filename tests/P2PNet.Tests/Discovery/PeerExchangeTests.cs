@@ -3,6 +3,7 @@ using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Discovery.PeerExchange;
 using P2PNet.Peers;
+using P2PNet.Swarm;
 using P2PNet.Tests.Peers;
 using P2PNet.Tests.Support;
 using Xunit.Abstractions;
@@ -107,6 +108,27 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
         string line = await log.WaitForAsync(m => m.StartsWith("Dropped address", StringComparison.Ordinal), PeerTestNetwork.Wait);
         Assert.Contains(impostor.PeerId.ToString(), line, StringComparison.Ordinal);
         Assert.Null(node.FindChannel(impostor.PeerId));
+        Assert.True(node.IsRunning);
+    }
+
+    [Fact]
+    public async Task A_plain_libp2p_peer_that_refuses_the_channel_protocol_is_dialed_once_then_forgotten()
+    {
+        var log = new CapturingLoggerProvider();
+        await using var node = await NodeAsync(null, log);
+        // A libp2p node (Noise, yamux, ping, identify) without the P2PNet channel protocol, as mDNS may find.
+        using var identity = Identity.Generate();
+        await using var libp2p = new SwarmHost(identity);
+        var address = await libp2p.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        Assert.NotNull(node.AddKnownPeer(identity.PeerId, [address], DiscoverySources.Mdns));
+
+        node.StartPeerDiscovery(Fast with { TargetPeerCount = 1, DialBackoffBase = TimeSpan.FromMilliseconds(20) });
+
+        string line = await log.WaitForAsync(m => m.StartsWith($"{identity.PeerId} is not a P2PNet peer", StringComparison.Ordinal), PeerTestNetwork.Wait);
+        Assert.Contains("/p2pnet/channel/1.0.0", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(node.KnownPeers, p => p.Identifier == identity.PeerId);
+        Assert.Null(node.AddKnownPeer(identity.PeerId, [address], DiscoverySources.Mdns)); // heard of again: ignored
+        Assert.Single(log.Entries, e => e.Message.Contains($"dialing {identity.PeerId}", StringComparison.Ordinal));
         Assert.True(node.IsRunning);
     }
 
