@@ -59,9 +59,10 @@ public sealed partial class PeerNetwork
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
             return channel;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null)
         {
-            // Perhaps both dialed at once and the remote refused ours as a duplicate: the channel its dial opens
+            // Perhaps both dialed at once and the remote refused ours as a duplicate (a peer that refused the
+            // protocol itself is no such case: it is not a P2PNet peer): the channel its dial opens
             // (when it has priority, or when ours lost the race) is the one both sides keep. Hand that one over.
             _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
             opening.Ended();
