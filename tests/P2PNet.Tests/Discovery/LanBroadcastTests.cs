@@ -30,28 +30,10 @@ public sealed class LanBroadcastTests(ITestOutputHelper output)
     {
         NetNs.AssertIsolated();
         int port = Interlocked.Increment(ref _port);
-        var nodes = new List<PeerNetwork>();
-        try
-        {
-            var watch = Stopwatch.StartNew();
-            var firstDiscovery = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-            for (int i = 0; i < 3; i++)
-            {
-                var node = await PeerTestNetwork.StartAsync();
-                node.TrustPolicy.AllowEnhancedPacketExchange = true;
-                node.PeerDiscovered += (_, e) => { if (e.Source == DiscoverySources.Broadcast) firstDiscovery.TrySetResult(watch.ElapsedMilliseconds); };
-                node.StartPeerDiscovery(new PeerDiscoveryOptions { PeerExchange = false, TargetPeerCount = 2, AutoConnectInterval = TimeSpan.FromMilliseconds(100), YieldDelay = TimeSpan.FromMilliseconds(300) });
-                await node.AddDiscoveryAsync(new LanBroadcastDiscovery(Options(port)));
-                nodes.Add(node);
-            }
-            long first = await firstDiscovery.Task.WaitAsync(PeerTestNetwork.Wait);
-            await Poll.UntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
-            output.WriteLine($"[measure] broadcast: first discovery {first} ms after start, full mesh of 3 after {watch.ElapsedMilliseconds} ms");
-        }
-        finally
-        {
-            await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask())).WaitAsync(PeerTestNetwork.Wait);
-        }
+        var (first, mesh) = await DiscoveryMesh.FormAsync(3, () => new LanBroadcastDiscovery(Options(port)), DiscoverySources.Broadcast);
+        string line = $"[measure] broadcast: first discovery {first} ms after start, full mesh of 3 after {mesh} ms";
+        output.WriteLine(line);
+        Console.WriteLine(line);
     }
 
     [NamespaceFact]

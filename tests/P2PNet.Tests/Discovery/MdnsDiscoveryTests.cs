@@ -32,29 +32,11 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
     {
         NetNs.AssertIsolated();
         int port = Interlocked.Increment(ref _port);
-        var nodes = new List<PeerNetwork>();
-        try
-        {
-            var watch = Stopwatch.StartNew();
-            var firstDiscovery = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-            for (int i = 0; i < 3; i++)
-            {
-                var node = await PeerTestNetwork.StartAsync();
-                node.PeerDiscovered += (_, e) => { if (e.Source == DiscoverySources.Mdns) firstDiscovery.TrySetResult(watch.ElapsedMilliseconds); };
-                node.StartPeerDiscovery(new PeerDiscoveryOptions { PeerExchange = false, TargetPeerCount = 2, AutoConnectInterval = TimeSpan.FromMilliseconds(100), YieldDelay = TimeSpan.FromMilliseconds(300) });
-                await node.AddDiscoveryAsync(new MdnsDiscovery(Options(port) with { QueryInterval = TimeSpan.FromHours(1) })); // start query + announcement only
-                nodes.Add(node);
-            }
-            long first = await firstDiscovery.Task.WaitAsync(PeerTestNetwork.Wait);
-            await Poll.UntilAsync(() => nodes.All(n => n.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 2), PeerTestNetwork.Wait, "three connected nodes");
-            string line = $"[measure] mdns: first discovery {first} ms after start, full mesh of 3 after {watch.ElapsedMilliseconds} ms";
-            output.WriteLine(line);
-            Console.WriteLine(line);
-        }
-        finally
-        {
-            await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask())).WaitAsync(PeerTestNetwork.Wait);
-        }
+        // Only the start query and announcement of each node: nobody queries again.
+        var (first, mesh) = await DiscoveryMesh.FormAsync(3, () => new MdnsDiscovery(Options(port) with { QueryInterval = TimeSpan.FromHours(1) }), DiscoverySources.Mdns);
+        string line = $"[measure] mdns: first discovery {first} ms after start, full mesh of 3 after {mesh} ms";
+        output.WriteLine(line);
+        Console.WriteLine(line);
     }
 
     [NamespaceFact]
