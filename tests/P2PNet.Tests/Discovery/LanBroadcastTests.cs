@@ -31,9 +31,7 @@ public sealed class LanBroadcastTests(ITestOutputHelper output)
         NetNs.AssertIsolated();
         int port = Interlocked.Increment(ref _port);
         var (first, mesh) = await DiscoveryMesh.FormAsync(3, () => new LanBroadcastDiscovery(Options(port)), DiscoverySources.Broadcast);
-        string line = $"[measure] broadcast: first discovery {first} ms after start, full mesh of 3 after {mesh} ms";
-        output.WriteLine(line);
-        Console.WriteLine(line);
+        Measure.Report(output, $"broadcast: first discovery {first} ms after start, full mesh of 3 after {mesh} ms");
     }
 
     [NamespaceFact]

@@ -34,9 +34,7 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
         int port = Interlocked.Increment(ref _port);
         // Only the start query and announcement of each node: nobody queries again.
         var (first, mesh) = await DiscoveryMesh.FormAsync(3, () => new MdnsDiscovery(Options(port) with { QueryInterval = TimeSpan.FromHours(1) }), DiscoverySources.Mdns);
-        string line = $"[measure] mdns: first discovery {first} ms after start, full mesh of 3 after {mesh} ms";
-        output.WriteLine(line);
-        Console.WriteLine(line);
+        Measure.Report(output, $"mdns: first discovery {first} ms after start, full mesh of 3 after {mesh} ms");
     }
 
     [NamespaceFact]
@@ -63,9 +61,7 @@ public sealed class MdnsDiscoveryTests(ITestOutputHelper output)
         var watch = Stopwatch.StartNew();
         await db.StartAsync(b.PeerId, () => [Multiaddr.Parse("/ip4/127.0.0.1/tcp/7002")]);
         var found = await heard;
-        string line = $"[measure] mdns: a query answered after {watch.ElapsedMilliseconds} ms";
-        output.WriteLine(line);
-        Console.WriteLine(line);
+        Measure.Report(output, $"mdns: a query answered after {watch.ElapsedMilliseconds} ms");
         Assert.Equal(DiscoverySources.Mdns, found.Source);
         Assert.True(watch.ElapsedMilliseconds >= 20, "an answer to a multicast query waits 20-120 ms (RFC 6762 section 6)");
         Assert.Equal("/ip4/127.0.0.1/tcp/7001", Assert.Single(found.Addresses).ToString());

@@ -86,7 +86,7 @@ public sealed class MultiHostDiscoveryTests(ITestOutputHelper output)
                 Assert.DoesNotContain(node.Lines, l => l.StartsWith("* discovered", StringComparison.Ordinal) && !l.Contains($" via {source} at ", StringComparison.Ordinal));
                 Assert.DoesNotContain(node.Lines, l => l.StartsWith("* disconnected", StringComparison.Ordinal));
             }
-            Measure($"[measure] multihost {source}{(ipv6 ? " (IPv6 only)" : "")}: {NodeCount} nodes up (peer id printed) after {Seconds(up)} s, " +
+            Support.Measure.Report(output, $"multihost {source}{(ipv6 ? " (IPv6 only)" : "")}: {NodeCount} nodes up (peer id printed) after {Seconds(up)} s, " +
                     $"first discovery at {Seconds(firstDiscovery)} s, full mesh ({NodeCount * (NodeCount - 1)} connected lines) at {Seconds(mesh)} s " +
                     $"(from process start; discovery interval 1 s)");
 
@@ -99,12 +99,6 @@ public sealed class MultiHostDiscoveryTests(ITestOutputHelper output)
         {
             foreach (var node in nodes) await node.DisposeAsync();
         }
-    }
-
-    private void Measure(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine(line);
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);

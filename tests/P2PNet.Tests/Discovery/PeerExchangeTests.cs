@@ -198,8 +198,7 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
                 throw;
             }
             watch.Stop();
-            output.WriteLine($"ten-node full connectivity through peer exchange: {watch.ElapsedMilliseconds} ms (exchange every {options.PeerExchangeInterval.TotalMilliseconds} ms)");
-            Console.WriteLine($"[measure] ten-node full connectivity through peer exchange: {watch.ElapsedMilliseconds} ms");
+            Measure.Report(output, $"ten-node full connectivity through peer exchange: {watch.ElapsedMilliseconds} ms (exchange every {options.PeerExchangeInterval.TotalMilliseconds} ms)");
         }
         finally
         {

@@ -61,9 +61,7 @@ public sealed class JsMdnsInteropTests(ITestOutputHelper output)
             var jsSaw = jsLine.Split(' ', 3)[2].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Multiaddr.Parse).ToList();
             Assert.Contains(ourAddr, jsSaw);
 
-            string measure = $"[measure] mdns interop: js discovered us after {jsMs} ms, we discovered js after {weMs} ms";
-            output.WriteLine(measure);
-            Console.WriteLine(measure);
+            Measure.Report(output, $"mdns interop: js discovered us after {jsMs} ms, we discovered js after {weMs} ms");
 
             // (c1) we dial js at the address mDNS gave us and ping it
             var discoveredJs = found.Addresses.First(a => a.Equals(jsAddr)).WithPeerId(jsId);
