@@ -148,10 +148,10 @@ internal static class ChatCommand
                 if (line is null || line.Trim() == "/quit") break;
                 if (line.Length == 0) continue;
                 if (line.StartsWith('/')) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
-                else if (line.Length > PacketCodec.MaxMessageLength)
+                else if (line.Length > PureMessagePacket.MaxLength)
                 {
                     // The channel would refuse to write it; say so here rather than lose the line.
-                    output.Line($"* message too long ({line.Length} characters, at most {PacketCodec.MaxMessageLength}): not sent");
+                    output.Line($"* message too long ({line.Length} characters, at most {PureMessagePacket.MaxLength}): not sent");
                 }
                 else
                 {

@@ -4,7 +4,7 @@ using System.Text;
 namespace P2PNet.Core;
 
 /// <summary>Bitcoin-alphabet base58 (base58btc), as used by the textual PeerId.</summary>
-public static class Base58
+internal static class Base58
 {
     private const string Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 

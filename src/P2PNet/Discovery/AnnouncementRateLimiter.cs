@@ -6,7 +6,7 @@ namespace P2PNet.Discovery;
 /// Fixed one-second windows per sender and in total, so that a flood of announcements costs a counter
 /// lookup, not a decode and a dial. Not thread-safe: used by one receive loop.
 /// </summary>
-public sealed class AnnouncementRateLimiter(int perSender, int total, int maxSenders, TimeProvider? time = null)
+internal sealed class AnnouncementRateLimiter(int perSender, int total, int maxSenders, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<IPAddress, (long Window, int Count)> _senders = [];

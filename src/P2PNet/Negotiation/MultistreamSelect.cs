@@ -11,7 +11,7 @@ namespace P2PNet.Negotiation;
 /// accepts or answers <c>na</c>. Messages are read exactly (varint, then body), never beyond, because the
 /// negotiated protocol's bytes follow on the same stream.
 /// </summary>
-public static class MultistreamSelect
+internal static class MultistreamSelect
 {
     /// <summary>The multistream-select 1.0 header / protocol id.</summary>
     public const string ProtocolId = "/multistream/1.0.0";

@@ -1,7 +1,7 @@
 namespace P2PNet.Wire;
 
 /// <summary>Varint-length-prefixed messages over a stream, with a size limit checked before allocating.</summary>
-public static class LengthPrefixed
+internal static class LengthPrefixed
 {
     /// <summary>Writes one varint-length-prefixed message (prefix and body in a single write).</summary>
     public static async ValueTask WriteAsync(Stream stream, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)

@@ -1,7 +1,7 @@
 namespace P2PNet.Wire;
 
 /// <summary>Unsigned LEB128 varints (multiformats unsigned-varint), at most 9 bytes / 63 bits.</summary>
-public static class Varint
+internal static class Varint
 {
     /// <summary>The practical maximum encoded length (multiformats caps varints at 9 bytes).</summary>
     public const int MaxLength = 9;

@@ -9,7 +9,7 @@ namespace P2PNet.Discovery.LanBroadcast;
 /// PeerId bytes, an address count and each binary multiaddr. Every field is bounded and checked before
 /// anything is allocated.
 /// </summary>
-public sealed record LanAnnouncement(string NetworkName, PeerId PeerId, IReadOnlyList<Multiaddr> Addresses)
+internal sealed record LanAnnouncement(string NetworkName, PeerId PeerId, IReadOnlyList<Multiaddr> Addresses)
 {
     /// <summary>Largest datagram written or accepted (fits an Ethernet MTU).</summary>
     public const int MaxDatagramLength = 1400;

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>A or AAAA data: an IPv4 or IPv6 address (the family picks the record type).</summary>
-public sealed class DnsAddressData : DnsRecordData
+internal sealed class DnsAddressData : DnsRecordData
 {
     /// <summary>Creates address data.</summary>
     public DnsAddressData(IPAddress address)

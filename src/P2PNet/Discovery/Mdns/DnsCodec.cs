@@ -9,7 +9,7 @@ namespace P2PNet.Discovery.Mdns;
 /// Encodes and decodes DNS messages (RFC 1035) with the mDNS class bits (RFC 6762). Decoding is bounded by the
 /// limits below, all checked before anything is allocated, so hostile input costs at most a few kilobytes.
 /// </summary>
-public static class DnsCodec
+internal static class DnsCodec
 {
     /// <summary>Largest message accepted or produced (RFC 6762 §17: 9000 bytes).</summary>
     public const int MaxMessageSize = 9000;

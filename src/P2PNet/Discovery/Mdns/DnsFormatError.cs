@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>Why a DNS message could not be encoded or decoded.</summary>
-public enum DnsFormatError
+internal enum DnsFormatError
 {
     /// <summary>The input ended in the middle of a header, question, record or name.</summary>
     Truncated,

@@ -3,7 +3,7 @@ using P2PNet.Core;
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>A DNS message that cannot be encoded or decoded, typed by <see cref="Error"/>.</summary>
-public sealed class DnsFormatException : P2PNetException
+internal sealed class DnsFormatException : P2PNetException
 {
     /// <summary>Creates the exception.</summary>
     public DnsFormatException(DnsFormatError error, string message) : base(message) => Error = error;

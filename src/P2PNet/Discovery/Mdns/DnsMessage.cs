@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>A DNS message: header plus question, answer, authority and additional sections.</summary>
-public sealed class DnsMessage
+internal sealed class DnsMessage
 {
     /// <summary>QR flag: the message is a response.</summary>
     public const ushort FlagResponse = 0x8000;

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>PTR data: the name pointed to (e.g. a service instance name).</summary>
-public sealed class DnsPtrData : DnsRecordData
+internal sealed class DnsPtrData : DnsRecordData
 {
     /// <summary>Creates PTR data.</summary>
     public DnsPtrData(string target) => Target = target ?? throw new ArgumentNullException(nameof(target));

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>One entry of the question section.</summary>
-public sealed class DnsQuestion
+internal sealed class DnsQuestion
 {
     /// <summary>The IN class.</summary>
     public const ushort ClassIn = 1;

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>Data of a record type this codec does not interpret, kept as raw bytes.</summary>
-public sealed class DnsRawData : DnsRecordData
+internal sealed class DnsRawData : DnsRecordData
 {
     /// <summary>Creates raw data for the given type.</summary>
     public DnsRawData(DnsRecordType type, ReadOnlySpan<byte> data)

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>One resource record (answer, authority or additional section).</summary>
-public sealed class DnsRecord
+internal sealed class DnsRecord
 {
     /// <summary>Creates a record; its type is taken from <paramref name="data"/>.</summary>
     public DnsRecord(string name, DnsRecordData data, uint ttl, ushort @class = DnsQuestion.ClassIn, bool cacheFlush = false)

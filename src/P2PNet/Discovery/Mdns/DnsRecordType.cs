@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>DNS resource record types used by mDNS discovery (other values are carried as raw data).</summary>
-public enum DnsRecordType : ushort
+internal enum DnsRecordType : ushort
 {
     /// <summary>IPv4 host address.</summary>
     A = 1,

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>SRV data: priority, weight, port and target host name.</summary>
-public sealed class DnsSrvData : DnsRecordData
+internal sealed class DnsSrvData : DnsRecordData
 {
     /// <summary>Creates SRV data.</summary>
     public DnsSrvData(ushort priority, ushort weight, ushort port, string target)

@@ -1,7 +1,7 @@
 namespace P2PNet.Discovery.Mdns;
 
 /// <summary>TXT data: a list of character strings (UTF-8, each at most 255 bytes).</summary>
-public sealed class DnsTxtData : DnsRecordData
+internal sealed class DnsTxtData : DnsRecordData
 {
     /// <summary>Creates TXT data.</summary>
     public DnsTxtData(IEnumerable<string> strings) => Strings = strings.ToArray();

@@ -10,7 +10,7 @@ namespace P2PNet.Discovery.Mdns;
 /// (and SRV/A/AAAA for DNS-SD browsers). Parsing is lenient about where the TXT sits (js-libp2p puts it in
 /// answers, the spec in additionals) and strict about what it holds.
 /// </summary>
-public static class MdnsRecords
+internal static class MdnsRecords
 {
     private const string DnsAddrPrefix = "dnsaddr=";
     private const int MaxTxtString = 255;

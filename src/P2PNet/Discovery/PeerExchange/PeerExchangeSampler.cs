@@ -4,7 +4,7 @@ namespace P2PNet.Discovery.PeerExchange;
 /// Picks the bounded random sample of known peers a node shares in one peer-exchange round, so that over a
 /// few rounds every peer gets shared without any packet growing with the size of the network.
 /// </summary>
-public static class PeerExchangeSampler
+internal static class PeerExchangeSampler
 {
     /// <summary>
     /// Returns at most <paramref name="max"/> items of <paramref name="candidates"/> that pass

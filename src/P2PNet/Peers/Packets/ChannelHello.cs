@@ -5,7 +5,7 @@ namespace P2PNet.Peers.Packets;
 /// <see cref="PacketCodec.HelloFrameType"/>), before any packet. It is not a <see cref="NetworkPacket"/>:
 /// it is never handed to packet handlers.
 /// </summary>
-public sealed class ChannelHello
+internal sealed class ChannelHello
 {
     /// <summary>Creates an empty hello (for deserialization).</summary>
     public ChannelHello() { }

@@ -14,7 +14,7 @@ namespace P2PNet.Peers.Packets;
 /// Every limit is checked before allocating (lengths) or right after parsing (counts); violations throw
 /// <see cref="PacketFormatException"/>, on both the read and the write side. See docs/protocol.md.
 /// </summary>
-public static class PacketCodec
+internal static class PacketCodec
 {
     /// <summary>The channel's stream protocol id, negotiated with multistream-select on a yamux stream.</summary>
     public const string ChannelProtocolId = "/p2pnet/channel/1.0.0";

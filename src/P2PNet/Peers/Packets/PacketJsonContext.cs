@@ -20,6 +20,6 @@ namespace P2PNet.Peers.Packets;
 [JsonSerializable(typeof(DataTransmissionPacket))]
 [JsonSerializable(typeof(PureMessagePacket))]
 [JsonSerializable(typeof(ChannelHello))]
-public sealed partial class PacketJsonContext : JsonSerializerContext
+internal sealed partial class PacketJsonContext : JsonSerializerContext
 {
 }

@@ -8,7 +8,7 @@ namespace P2PNet.Peers.Packets;
 /// <see cref="Utf8JsonWriter"/>. Produces exactly the frames of <see cref="PacketCodec.Write"/>.
 /// Not thread-safe: use one per writer loop.
 /// </summary>
-public sealed class PacketWriter : IDisposable
+internal sealed class PacketWriter : IDisposable
 {
     // A scratch grown by an unusually large packet is dropped rather than kept for the channel's lifetime.
     // Kept up to 1 MiB (the JSON limit) so that a stream of large messages does not regrow it per packet.

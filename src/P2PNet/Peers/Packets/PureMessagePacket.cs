@@ -5,6 +5,9 @@ namespace P2PNet.Peers.Packets;
 /// <summary>A plain text message.</summary>
 public sealed class PureMessagePacket : NetworkPacket
 {
+    /// <summary>The longest message a channel sends or accepts, in characters.</summary>
+    public const int MaxLength = PacketCodec.MaxMessageLength;
+
     /// <summary>Creates an empty message.</summary>
     public PureMessagePacket() { }
 
@@ -15,6 +18,6 @@ public sealed class PureMessagePacket : NetworkPacket
     [JsonIgnore]
     public override PacketType Type => PacketType.PureMessage;
 
-    /// <summary>The text (at most <see cref="PacketCodec.MaxMessageLength"/> characters).</summary>
+    /// <summary>The text (at most <see cref="MaxLength"/> characters).</summary>
     public string Message { get; set; } = "";
 }
