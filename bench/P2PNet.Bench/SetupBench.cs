@@ -15,7 +15,12 @@ internal static class SetupBench
     {
         using var serverId = Identity.Generate();
         using var clientId = Identity.Generate();
-        await using var server = new SwarmHost(serverId, new SwarmOptions { MaxPendingInboundHandshakes = 256 });
+        await using var server = new SwarmHost(serverId, new SwarmOptions
+        {
+            MaxPendingInboundHandshakes = 256,
+            // Every worker dials with the same identity; connections closing lag behind new ones.
+            Limits = new ResourceLimits { MaxConnectionsPerPeer = 64 },
+        });
         var addr = (await server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))).WithPeerId(serverId.PeerId);
         double seq = await MeasureAsync(clientId, addr, 1, duration / 2);
         double conc = await MeasureAsync(clientId, addr, 8, duration / 2);

@@ -187,6 +187,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.Ip4 => 4,
         MultiaddrProtocol.Ip6 => 16,
         MultiaddrProtocol.Tcp or MultiaddrProtocol.Udp => 2,
+        MultiaddrProtocol.Memory => 8,
         _ => -1,
     };
 
@@ -201,6 +202,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.Dns6 => "dns6",
         MultiaddrProtocol.DnsAddr => "dnsaddr",
         MultiaddrProtocol.P2p => "p2p",
+        MultiaddrProtocol.Memory => "memory",
         _ => throw new FormatException($"unknown multiaddr protocol {p}"),
     };
 
@@ -215,6 +217,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         "dns6" => MultiaddrProtocol.Dns6,
         "dnsaddr" => MultiaddrProtocol.DnsAddr,
         "p2p" or "ipfs" => MultiaddrProtocol.P2p,
+        "memory" => MultiaddrProtocol.Memory,
         _ => throw new FormatException($"unsupported multiaddr protocol '{name}'"),
     };
 
@@ -242,6 +245,12 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
                 return b;
             case MultiaddrProtocol.P2p:
                 return Core.PeerId.Parse(value).Bytes.ToArray();
+            case MultiaddrProtocol.Memory:
+                if (!ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id))
+                    throw new FormatException($"invalid memory id '{value}'");
+                byte[] m = new byte[8];
+                BinaryPrimitives.WriteUInt64BigEndian(m, id);
+                return m;
             default:
                 if (value.Length == 0 || value.Length > MaxDnsNameLength || value.Any(c => c <= ' ' || c == '/' || c > '~'))
                     throw new FormatException($"invalid DNS name '{value}'");
@@ -254,6 +263,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.Ip4 or MultiaddrProtocol.Ip6 => new IPAddress(value).ToString(),
         MultiaddrProtocol.Tcp or MultiaddrProtocol.Udp => BinaryPrimitives.ReadUInt16BigEndian(value).ToString(CultureInfo.InvariantCulture),
         MultiaddrProtocol.P2p => Core.PeerId.FromBytes(value).ToString(),
+        MultiaddrProtocol.Memory => BinaryPrimitives.ReadUInt64BigEndian(value).ToString(CultureInfo.InvariantCulture),
         _ => DnsText(value),
     };
 

@@ -21,4 +21,6 @@ public enum MultiaddrProtocol
     Udp = 0x0111,
     /// <summary>/p2p/PEERID</summary>
     P2p = 0x01A5,
+    /// <summary>/memory/ID: an in-process transport for tests (a 64-bit id, 8 bytes big-endian in binary).</summary>
+    Memory = 0x0309,
 }

@@ -8,4 +8,13 @@ public sealed record TransportConnection(Stream Stream, Multiaddr LocalAddress, 
 {
     /// <summary>The socket underneath, where the transport has one (for inspection only).</summary>
     public System.Net.Sockets.Socket? Socket { get; init; }
+
+    /// <summary>The name of the transport that made this connection (<c>tcp</c>, <c>memory</c>, …).</summary>
+    public string Transport { get; init; } = "unknown";
+
+    /// <summary>
+    /// True when the connection is limited in time or data (a relayed circuit): hosts open only streams that
+    /// accept such connections on it.
+    /// </summary>
+    public bool IsLimited { get; init; }
 }

@@ -19,6 +19,7 @@ public sealed class Connection : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _handlers = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _acceptLoop = Task.CompletedTask;
+    private volatile ConnectionRefusal? _refusal;
     private int _disposed;
 
     internal Connection(UpgradedConnection upgraded, SwarmHost host, ILogger logger)
@@ -26,7 +27,22 @@ public sealed class Connection : IAsyncDisposable
         _upgraded = upgraded;
         _host = host;
         _logger = logger;
+        Info = new ConnectionInfo(upgraded.Transport, upgraded.LocalAddress, upgraded.RemoteAddress,
+            upgraded.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound,
+            upgraded.SecurityProtocol, upgraded.MuxerProtocol, upgraded.IsLimited);
     }
+
+    /// <summary>What this connection runs over: transport, addresses, direction, security and muxer, limited or not.</summary>
+    public ConnectionInfo Info { get; }
+
+    /// <summary>
+    /// Set when the remote refused this connection after the handshake and said why; the connection is then
+    /// closing, and opening a stream on it throws <see cref="ConnectionRefusedException"/>.
+    /// </summary>
+    public ConnectionRefusal? Refusal => _refusal;
+
+    // The inbound-connection slot of the remote IP, released on close (null for outbound connections).
+    internal ResourceManager.InboundSlot? InboundSlot { get; init; }
 
     /// <summary>The remote PeerId, proven by the Noise handshake.</summary>
     public PeerId RemotePeerId => _upgraded.RemotePeerId;
@@ -41,8 +57,8 @@ public sealed class Connection : IAsyncDisposable
     public Multiaddr RemoteAddress => _upgraded.RemoteAddress;
 
     /// <summary>
-    /// The TCP socket underneath, for inspection (endpoints, options). Reading, writing or closing it
-    /// directly bypasses Noise and yamux and breaks the connection.
+    /// The TCP socket underneath, for inspection (endpoints, options); null on other transports (see
+    /// <see cref="Info"/>). Reading, writing or closing it directly bypasses Noise and yamux and breaks the connection.
     /// </summary>
     public System.Net.Sockets.Socket? Socket => _upgraded.Socket;
 
@@ -56,7 +72,7 @@ public sealed class Connection : IAsyncDisposable
     /// True until the connection starts closing. False as soon as the muxer session has ended, even while the
     /// connection is still winding down its stream handlers, so that a dial never reuses a dead session.
     /// </summary>
-    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && !_closed.Task.IsCompleted && !_upgraded.Muxer.Completion.IsCompleted;
+    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && _refusal is null && !_closed.Task.IsCompleted && !_upgraded.Muxer.Completion.IsCompleted;
 
     /// <summary>Raised once when the connection closes.</summary>
     public event EventHandler? Closed;
@@ -66,10 +82,21 @@ public sealed class Connection : IAsyncDisposable
         OpenStreamAsync([protocol], cancellationToken);
 
     /// <summary>Opens a stream and negotiates the first of <paramref name="protocols"/> the remote supports.</summary>
+    /// <exception cref="ConnectionRefusedException">The remote refused this connection (see <see cref="Refusal"/>).</exception>
     public async Task<MuxedStream> OpenStreamAsync(IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
     {
+        ThrowIfRefused(null);
         ObjectDisposedException.ThrowIf(!IsOpen, this);
-        var stream = await _upgraded.Muxer.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+        MuxedStream stream;
+        try
+        {
+            stream = await _upgraded.Muxer.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ThrowIfRefused(ex);
+            throw;
+        }
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
@@ -81,6 +108,7 @@ public sealed class Connection : IAsyncDisposable
         {
             stream.Reset();
             await stream.DisposeAsync().ConfigureAwait(false);
+            if (!cancellationToken.IsCancellationRequested) ThrowIfRefused(ex);
             // Only the caller's own token surfaces as a cancellation; our limits are I/O failures.
             if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -90,6 +118,11 @@ public sealed class Connection : IAsyncDisposable
             }
             throw;
         }
+    }
+
+    private void ThrowIfRefused(Exception? inner)
+    {
+        if (_refusal is { } refusal) throw new ConnectionRefusedException(refusal, RemotePeerId, byRemote: true, inner);
     }
 
     /// <summary>Measures the round trip with a yamux ping (no protocol negotiation involved).</summary>
@@ -132,16 +165,34 @@ public sealed class Connection : IAsyncDisposable
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
             {
                 timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
-                protocol = await MultistreamSelect.ListenAsync(stream, _host.HasHandler, timeout.Token).ConfigureAwait(false);
+                protocol = await MultistreamSelect.ListenAsync(stream, p => p == RefusalProtocol.Id || _host.HasHandler(p), timeout.Token).ConfigureAwait(false);
             }
             stream.Protocol = protocol;
+            if (protocol == RefusalProtocol.Id)
+            {
+                await ReceiveRefusalAsync(stream).ConfigureAwait(false);
+                return;
+            }
             var handler = _host.GetHandler(protocol);
             if (handler is null)
             {
                 stream.Reset();
                 return;
             }
-            await handler(stream, this, _closing.Token).ConfigureAwait(false);
+            if (!_host.Resources.TryOpenInboundStream(RemotePeerId, protocol))
+            {
+                SwarmLog.StreamRefused(_logger, RemotePeerId, protocol, "resource limit");
+                stream.Reset();
+                return;
+            }
+            try
+            {
+                await handler(stream, this, _closing.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _host.Resources.CloseInboundStream(RemotePeerId, protocol);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_closing.IsCancellationRequested)
         {
@@ -156,6 +207,17 @@ public sealed class Connection : IAsyncDisposable
         {
             await stream.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private async Task ReceiveRefusalAsync(MuxedStream stream)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
+        var refusal = await RefusalProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
+        _refusal = refusal;
+        SwarmLog.RefusedByRemote(_logger, RemotePeerId, refusal.Reason, refusal.Message);
+        // Close now (not awaited: disposal waits for this handler); the refuser closes its side once we have.
+        _ = DisposeAsync().AsTask();
     }
 
     /// <summary>Closes the connection: ends the yamux session and every stream on it.</summary>

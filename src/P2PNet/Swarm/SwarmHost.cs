@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -11,34 +12,42 @@ using P2PNet.Upgrade;
 namespace P2PNet.Swarm;
 
 /// <summary>
-/// A libp2p host: listens and dials over TCP, upgrades every connection (Noise + yamux), keeps the
-/// connection table, and routes inbound streams to the handler registered for their protocol id.
+/// A libp2p host: listens and dials over its transports (TCP by default), upgrades every connection (security
+/// and muxer negotiated, Noise + yamux by default), gates and limits connections, keeps the connection table,
+/// and routes inbound streams to the handler registered for their protocol id.
 /// Several hosts can run side by side in one process; nothing here is static.
 /// </summary>
-public sealed class SwarmHost : IAsyncDisposable
+public sealed partial class SwarmHost : IAsyncDisposable
 {
-    private readonly TcpTransport _transport;
+    private readonly ITransport[] _transports;
     private readonly Upgrader _upgrader;
+    private readonly SwarmMetrics _metrics;
+    private readonly ResourceManager _resources;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Connection, byte> _connections = new();
     private readonly ConcurrentDictionary<Task, byte> _pending = new();
     private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
-    private readonly SemaphoreSlim _handshakeSlots;
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
     /// <summary>Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.</summary>
-    public SwarmHost(Identity identity, SwarmOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="identity">The host's identity.</param>
+    /// <param name="options">Settings; defaults when null.</param>
+    /// <param name="loggerFactory">Loggers; nothing is logged when null.</param>
+    /// <param name="meterFactory">Creates the <c>P2PNet.Swarm</c> meter; a plain meter when null.</param>
+    public SwarmHost(Identity identity, SwarmOptions? options = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         Identity = identity ?? throw new ArgumentNullException(nameof(identity));
         Options = options ?? new SwarmOptions();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<SwarmHost>();
-        _transport = new TcpTransport(Options.Tcp);
-        _upgrader = new Upgrader(identity, Options.Upgrade, _loggerFactory);
-        _handshakeSlots = new SemaphoreSlim(Options.MaxPendingInboundHandshakes);
+        _transports = Options.Transports is { Count: > 0 } transports ? [.. transports] : [new TcpTransport(Options.Tcp)];
+        _metrics = new SwarmMetrics(meterFactory);
+        _resources = new ResourceManager(Options, _metrics, _logger);
+        _upgrader = new Upgrader(identity, Options.SecurityTransports, Options.Muxers, Options.Upgrade, _loggerFactory);
+        _gater = Options.Gater;
     }
 
     /// <summary>This host's identity.</summary>
@@ -86,15 +95,21 @@ public sealed class SwarmHost : IAsyncDisposable
     /// <summary>Removes the handler of <paramref name="protocol"/>.</summary>
     public void RemoveStreamHandler(string protocol) => _handlers.TryRemove(protocol, out _);
 
+    internal ResourceManager Resources => _resources;
+
     internal bool HasHandler(string protocol) => _handlers.ContainsKey(protocol);
 
     internal StreamHandler? GetHandler(string protocol) => _handlers.GetValueOrDefault(protocol);
 
-    /// <summary>Starts listening on a TCP multiaddr (port 0 picks a free port) and returns the bound address.</summary>
+    /// <summary>
+    /// Starts listening on <paramref name="address"/> with the first transport that handles it (port 0 or
+    /// <c>/memory/0</c> picks a free one) and returns the bound address.
+    /// </summary>
     public async Task<Multiaddr> ListenAsync(Multiaddr address, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(address);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var listener = await _transport.ListenAsync(address, cancellationToken).ConfigureAwait(false);
+        var listener = await TransportFor(address).ListenAsync(address, cancellationToken).ConfigureAwait(false);
         lock (_listeners) _listeners.Add((listener, AcceptLoopAsync(listener)));
         SwarmLog.Listening(_logger, listener.ListenAddress);
         return listener.ListenAddress;
@@ -110,9 +125,10 @@ public sealed class SwarmHost : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var expected = address.PeerId;
         if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
+        CheckDial(expected, address);
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
 
-        var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
+        var raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
         UpgradedConnection upgraded;
         try
         {
@@ -123,71 +139,23 @@ public sealed class SwarmHost : IAsyncDisposable
             SwarmLog.HandshakeFailed(_logger, address, ex.Message);
             throw;
         }
-        return Register(upgraded);
+        if (AdmitSecured(upgraded) is { } refusal)
+        {
+            await upgraded.Muxer.DisposeAsync().ConfigureAwait(false);
+            throw new ConnectionRefusedException(refusal, upgraded.RemotePeerId, byRemote: false);
+        }
+        return Register(upgraded, inboundSlot: null);
     }
 
     /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
     public Connection? FindConnection(PeerId peer) => _connections.Keys.FirstOrDefault(c => c.IsOpen && c.RemotePeerId == peer);
 
-    private async Task AcceptLoopAsync(ITransportListener listener)
+    // The upgraded connection passed the gater and holds a per-peer slot (AdmitSecured); from here its close releases both.
+    private Connection Register(UpgradedConnection upgraded, ResourceManager.InboundSlot? inboundSlot)
     {
-        await Task.Yield();
-        var ct = _stopping.Token;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                await _handshakeSlots.WaitAsync(ct).ConfigureAwait(false);
-                var raw = await listener.AcceptAsync(ct).ConfigureAwait(false);
-                if (raw is null)
-                {
-                    _handshakeSlots.Release();
-                    break;
-                }
-                if (_connections.Count >= Options.MaxConnections)
-                {
-                    SwarmLog.ConnectionRefused(_logger, raw.RemoteAddress, "connection limit reached");
-                    await raw.Stream.DisposeAsync().ConfigureAwait(false);
-                    _handshakeSlots.Release();
-                    continue;
-                }
-                var task = UpgradeInboundAsync(raw, ct);
-                _pending.TryAdd(task, 0);
-                _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
-                    _pending, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task UpgradeInboundAsync(TransportConnection raw, CancellationToken ct)
-    {
-        try
-        {
-            var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
-            Register(upgraded);
-        }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
-        {
-            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
-            SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
-        }
-        catch (Exception) when (ct.IsCancellationRequested)
-        {
-            // The host is stopping: the upgrade was cut short or the fresh connection was closed by Register.
-        }
-        finally
-        {
-            _handshakeSlots.Release();
-        }
-    }
-
-    private Connection Register(UpgradedConnection upgraded)
-    {
-        var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>());
+        var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>()) { InboundSlot = inboundSlot };
         _connections.TryAdd(connection, 0);
+        _metrics.Connections(1, connection.Direction);
         SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
         connection.Start();
         if (_disposed != 0)
@@ -209,6 +177,9 @@ public sealed class SwarmHost : IAsyncDisposable
     internal void OnConnectionClosed(Connection connection)
     {
         if (!_connections.TryRemove(connection, out _)) return;
+        _metrics.Connections(-1, connection.Direction);
+        _resources.RemovePeerConnection(connection.RemotePeerId);
+        connection.InboundSlot?.Release();
         SwarmLog.ConnectionClosed(_logger, connection.RemotePeerId, connection.RemoteAddress);
         try
         {
@@ -252,7 +223,7 @@ public sealed class SwarmHost : IAsyncDisposable
         await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
         _stopping.Dispose();
-        _handshakeSlots.Dispose();
         _upgrader.Dispose();
+        _metrics.Dispose();
     }
 }

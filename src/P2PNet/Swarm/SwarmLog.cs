@@ -29,4 +29,27 @@ internal static partial class SwarmLog
 
     [LoggerMessage(1007, LogLevel.Error, "A {Event} event handler threw: {Reason}")]
     public static partial void EventHandlerFailed(ILogger logger, string @event, string reason);
+
+    // 1050–1069: admission, limits, gater and refusals.
+
+    [LoggerMessage(1050, LogLevel.Warning, "Resource limit reached: {Limit} {Subject} ({Suppressed} more hits since the last report)")]
+    public static partial void LimitReached(ILogger logger, string limit, string subject, int suppressed);
+
+    [LoggerMessage(1051, LogLevel.Information, "Connection from {Address} closed at accept by the connection gater ({Suppressed} more since the last report)")]
+    public static partial void AcceptGated(ILogger logger, Multiaddr address, int suppressed);
+
+    [LoggerMessage(1052, LogLevel.Information, "Refusing {PeerId} ({Direction}) at {Address}: {Reason} {Message}")]
+    public static partial void SecuredRefused(ILogger logger, PeerId peerId, ConnectionDirection direction, Multiaddr address, RefusalReason reason, string message);
+
+    [LoggerMessage(1053, LogLevel.Information, "{PeerId} refused our connection: {Reason} {Message}")]
+    public static partial void RefusedByRemote(ILogger logger, PeerId peerId, RefusalReason reason, string message);
+
+    [LoggerMessage(1054, LogLevel.Debug, "Could not tell {PeerId} why it was refused: {Reason}")]
+    public static partial void RefusalNotSent(ILogger logger, PeerId peerId, string reason);
+
+    [LoggerMessage(1055, LogLevel.Debug, "Dial to {Address} blocked by the connection gater")]
+    public static partial void DialGated(ILogger logger, Multiaddr address);
+
+    [LoggerMessage(1056, LogLevel.Debug, "Inbound stream {Protocol} from {PeerId} reset: {Reason}")]
+    public static partial void StreamRefused(ILogger logger, PeerId peerId, string protocol, string reason);
 }

@@ -7,6 +7,9 @@ namespace P2PNet.Transports.Tcp;
 /// <summary>TCP over IPv4 and IPv6: <c>/ip4|ip6|dns|dns4|dns6/…/tcp/PORT</c>.</summary>
 public sealed class TcpTransport : ITransport
 {
+    /// <summary>The transport name in <see cref="TransportConnection.Transport"/>.</summary>
+    public const string Name = "tcp";
+
     private readonly TcpTransportOptions _options;
 
     /// <summary>Creates the transport.</summary>
@@ -73,6 +76,6 @@ public sealed class TcpTransport : ITransport
         socket.NoDelay = true;
         var local = Multiaddr.FromEndPoint((IPEndPoint)socket.LocalEndPoint!);
         var remote = Multiaddr.FromEndPoint((IPEndPoint)socket.RemoteEndPoint!);
-        return new TransportConnection(new ReadBufferedStream(new NetworkStream(socket, ownsSocket: true)), local, remote) { Socket = socket };
+        return new TransportConnection(new ReadBufferedStream(new NetworkStream(socket, ownsSocket: true)), local, remote) { Socket = socket, Transport = TcpTransport.Name };
     }
 }

@@ -1,0 +1,54 @@
+namespace P2PNet.Swarm;
+
+/// <summary>
+/// Per-IP, per-peer and per-protocol limits of a <see cref="SwarmHost"/> (go-libp2p's resource manager scopes);
+/// the system-wide ones are <see cref="SwarmOptions.MaxConnections"/> and
+/// <see cref="SwarmOptions.MaxPendingInboundHandshakes"/>. A limit hit refuses the connection or stream, counts
+/// in the <c>p2pnet.swarm.limit.hits</c> metric and is logged at most once per <see cref="LogInterval"/> per limit.
+/// </summary>
+/// <remarks>
+/// Per-IP limits count exact addresses. Loopback addresses (127.0.0.0/8, ::1) have their own, higher per-IP
+/// limits so that many nodes on one machine, and tests opening many connections from 127.0.0.1, keep working,
+/// while one loopback address still cannot take every handshake slot.
+/// </remarks>
+public sealed record ResourceLimits
+{
+    /// <summary>Inbound handshakes in progress from one non-loopback IP; more are closed at accept. Default 8.</summary>
+    public int MaxPendingHandshakesPerIp { get; init; } = 8;
+
+    /// <summary>Inbound handshakes in progress from one loopback IP. Default 64.</summary>
+    public int MaxPendingHandshakesPerLoopbackIp { get; init; } = 64;
+
+    /// <summary>Inbound connections (upgraded or upgrading) from one non-loopback IP. Default 64.</summary>
+    public int MaxInboundConnectionsPerIp { get; init; } = 64;
+
+    /// <summary>Inbound connections from one loopback IP. Default unlimited (only <see cref="SwarmOptions.MaxConnections"/>).</summary>
+    public int MaxInboundConnectionsPerLoopbackIp { get; init; } = int.MaxValue;
+
+    /// <summary>Connections with one peer, both directions; more are refused with <see cref="RefusalReason.ResourceLimit"/>. Default 8.</summary>
+    public int MaxConnectionsPerPeer { get; init; } = 8;
+
+    /// <summary>Inbound streams served at once for one peer, over all its connections. Default 1024.</summary>
+    public int MaxInboundStreamsPerPeer { get; init; } = 1024;
+
+    /// <summary>Inbound streams served at once for one protocol, over all peers. Default 8192.</summary>
+    public int MaxInboundStreamsPerProtocol { get; init; } = 8192;
+
+    /// <summary>Inbound streams served at once in the whole host. Default 16384.</summary>
+    public int MaxInboundStreams { get; init; } = 16384;
+
+    /// <summary>Least time between two log lines about the same limit. Default 10 s.</summary>
+    public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingHandshakesPerIp, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingHandshakesPerLoopbackIp, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundConnectionsPerIp, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundConnectionsPerLoopbackIp, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerProtocol, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreams, 1);
+    }
+}

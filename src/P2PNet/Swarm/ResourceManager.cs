@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+
+namespace P2PNet.Swarm;
+
+/// <summary>
+/// Counts what a host holds per scope (system, IP, peer, protocol) and says no past a limit. One lock: every
+/// operation is a few dictionary updates, and the accept loop must never wait on anything slower.
+/// </summary>
+internal sealed class ResourceManager
+{
+    private readonly SwarmOptions _options;
+    private readonly ResourceLimits _limits;
+    private readonly SwarmMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<IPAddress, IpUsage> _ips = [];
+    private readonly Dictionary<PeerId, int> _peerConnections = [];
+    private readonly Dictionary<PeerId, int> _peerStreams = [];
+    private readonly Dictionary<string, int> _protocolStreams = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long LastLogged, int Suppressed)> _logged = new(StringComparer.Ordinal);
+    private int _pendingHandshakes;
+    private int _inboundStreams;
+
+    public ResourceManager(SwarmOptions options, SwarmMetrics metrics, ILogger logger)
+    {
+        _options = options;
+        _limits = options.Limits;
+        _limits.Validate();
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    private sealed class IpUsage
+    {
+        public int Pending;
+        public int Inbound;
+    }
+
+    /// <summary>
+    /// Reserves a handshake slot (system and per IP) and an inbound-connection slot for a socket just accepted;
+    /// null with the limit's name when it must be closed.
+    /// </summary>
+    public InboundSlot? TryAdmit(IPAddress? ip, out string? limit)
+    {
+        lock (_lock)
+        {
+            if (_pendingHandshakes >= _options.MaxPendingInboundHandshakes)
+            {
+                limit = Hit("system", "handshakes", _options.MaxPendingInboundHandshakes);
+                return null;
+            }
+            IpUsage? usage = null;
+            if (ip is not null)
+            {
+                bool loopback = IPAddress.IsLoopback(ip);
+                int maxPending = loopback ? _limits.MaxPendingHandshakesPerLoopbackIp : _limits.MaxPendingHandshakesPerIp;
+                int maxInbound = loopback ? _limits.MaxInboundConnectionsPerLoopbackIp : _limits.MaxInboundConnectionsPerIp;
+                if (!_ips.TryGetValue(ip, out usage)) usage = new IpUsage();
+                if (usage.Pending >= maxPending)
+                {
+                    limit = Hit("ip", "handshakes", maxPending, ip);
+                    return null;
+                }
+                if (usage.Inbound >= maxInbound)
+                {
+                    limit = Hit("ip", "connections", maxInbound, ip);
+                    return null;
+                }
+                usage.Pending++;
+                usage.Inbound++;
+                _ips[ip] = usage;
+            }
+            _pendingHandshakes++;
+            limit = null;
+        }
+        _metrics.PendingHandshakes(1);
+        return new InboundSlot(this, ip);
+    }
+
+    private void EndHandshake(IPAddress? ip, bool keepConnection)
+    {
+        lock (_lock)
+        {
+            _pendingHandshakes--;
+            if (ip is not null && _ips.TryGetValue(ip, out var usage))
+            {
+                usage.Pending--;
+                if (!keepConnection) usage.Inbound--;
+                if (usage.Inbound <= 0) _ips.Remove(ip);
+            }
+        }
+        _metrics.PendingHandshakes(-1);
+    }
+
+    private void EndInbound(IPAddress? ip)
+    {
+        if (ip is null) return;
+        lock (_lock)
+        {
+            if (_ips.TryGetValue(ip, out var usage) && --usage.Inbound <= 0) _ips.Remove(ip);
+        }
+    }
+
+    /// <summary>Counts a connection with <paramref name="peer"/>; false past <see cref="ResourceLimits.MaxConnectionsPerPeer"/>.</summary>
+    public bool TryAddPeerConnection(PeerId peer)
+    {
+        lock (_lock)
+        {
+            int count = _peerConnections.GetValueOrDefault(peer);
+            if (count >= _limits.MaxConnectionsPerPeer)
+            {
+                Hit("peer", "connections", _limits.MaxConnectionsPerPeer, peer);
+                return false;
+            }
+            _peerConnections[peer] = count + 1;
+            return true;
+        }
+    }
+
+    public void RemovePeerConnection(PeerId peer)
+    {
+        lock (_lock) Decrement(_peerConnections, peer);
+    }
+
+    /// <summary>Counts an inbound stream of <paramref name="protocol"/> from <paramref name="peer"/>; false past a limit.</summary>
+    public bool TryOpenInboundStream(PeerId peer, string protocol)
+    {
+        lock (_lock)
+        {
+            if (_inboundStreams >= _limits.MaxInboundStreams)
+            {
+                Hit("system", "streams", _limits.MaxInboundStreams);
+                return false;
+            }
+            int perPeer = _peerStreams.GetValueOrDefault(peer);
+            if (perPeer >= _limits.MaxInboundStreamsPerPeer)
+            {
+                Hit("peer", "streams", _limits.MaxInboundStreamsPerPeer, peer);
+                return false;
+            }
+            int perProtocol = _protocolStreams.GetValueOrDefault(protocol);
+            if (perProtocol >= _limits.MaxInboundStreamsPerProtocol)
+            {
+                Hit("protocol", "streams", _limits.MaxInboundStreamsPerProtocol, protocol);
+                return false;
+            }
+            _inboundStreams++;
+            _peerStreams[peer] = perPeer + 1;
+            _protocolStreams[protocol] = perProtocol + 1;
+        }
+        _metrics.InboundStreams(1);
+        return true;
+    }
+
+    public void CloseInboundStream(PeerId peer, string protocol)
+    {
+        lock (_lock)
+        {
+            _inboundStreams--;
+            Decrement(_peerStreams, peer);
+            Decrement(_protocolStreams, protocol);
+        }
+        _metrics.InboundStreams(-1);
+    }
+
+    private static void Decrement<TKey>(Dictionary<TKey, int> counts, TKey key) where TKey : notnull
+    {
+        if (!counts.TryGetValue(key, out int count)) return;
+        if (count <= 1) counts.Remove(key);
+        else counts[key] = count - 1;
+    }
+
+    /// <summary>Counts a hit of the system connection limit (checked by the host against its table).</summary>
+    public void ConnectionLimitHit()
+    {
+        lock (_lock) Hit("system", "connections", _options.MaxConnections);
+    }
+
+    /// <summary>
+    /// True when a line about <paramref name="key"/> may be logged now (none within
+    /// <see cref="ResourceLimits.LogInterval"/>), with the number of lines held back since the last one.
+    /// </summary>
+    public bool ShouldLog(string key, out int suppressed)
+    {
+        lock (_lock) return ShouldLogLocked(key, out suppressed);
+    }
+
+    private bool ShouldLogLocked(string key, out int suppressed)
+    {
+        long now = Stopwatch.GetTimestamp();
+        var (last, held) = _logged.GetValueOrDefault(key);
+        if (last != 0 && Stopwatch.GetElapsedTime(last, now) < _limits.LogInterval)
+        {
+            _logged[key] = (last, held + 1);
+            suppressed = held + 1;
+            return false;
+        }
+        _logged[key] = (now, 0);
+        suppressed = held;
+        return true;
+    }
+
+    // Called under the lock. Counts the hit and logs it unless the same limit was logged within LogInterval.
+    private string Hit(string scope, string resource, int max, object? subject = null)
+    {
+        string name = $"{scope} {resource} limit ({max})";
+        _metrics.LimitHit(scope, resource);
+        if (ShouldLogLocked("limit/" + scope + "/" + resource, out int suppressed))
+            SwarmLog.LimitReached(_logger, name, subject?.ToString() ?? "", suppressed);
+        return name;
+    }
+
+    /// <summary>
+    /// The accounting of one accepted connection: a handshake slot until <see cref="HandshakeEnded"/>, then an
+    /// inbound-connection slot of its IP until <see cref="Release"/>. Both calls are idempotent.
+    /// </summary>
+    internal sealed class InboundSlot(ResourceManager owner, IPAddress? ip)
+    {
+        private int _state; // 0 handshaking, 1 connected, 2 released
+
+        public void HandshakeEnded(bool connected)
+        {
+            if (Interlocked.CompareExchange(ref _state, connected ? 1 : 2, 0) == 0) owner.EndHandshake(ip, connected);
+        }
+
+        public void Release()
+        {
+            int previous = Interlocked.Exchange(ref _state, 2);
+            if (previous == 0) owner.EndHandshake(ip, keepConnection: false);
+            else if (previous == 1) owner.EndInbound(ip);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using P2PNet.Core;
+using P2PNet.Negotiation;
+using P2PNet.Upgrade;
+
+namespace P2PNet.Swarm;
+
+// The connection gater, transport choice, and refusing an authenticated peer with a reason.
+public sealed partial class SwarmHost
+{
+    // Time a refused peer gets to read why before the connection is closed under it.
+    private static readonly TimeSpan RefusalTimeout = TimeSpan.FromSeconds(2);
+
+    private volatile IConnectionGater? _gater;
+
+    /// <summary>
+    /// The connection gater asked before dialing, at accept and after the security handshake; null allows
+    /// everything. Starts as <see cref="SwarmOptions.Gater"/>; may be replaced at any time (for example by a
+    /// layer above that adds its block lists, composing with <see cref="CompositeConnectionGater"/>).
+    /// </summary>
+    public IConnectionGater? Gater
+    {
+        get => _gater;
+        set => _gater = value;
+    }
+
+    /// <summary>The transports, in the order they are asked whether they handle an address.</summary>
+    public IReadOnlyList<ITransport> Transports => _transports;
+
+    private ITransport TransportFor(Multiaddr address)
+    {
+        foreach (var transport in _transports)
+            if (transport.CanHandle(address)) return transport;
+        throw new ArgumentException($"no transport of this host handles {address}", nameof(address));
+    }
+
+    private void CheckDial(PeerId? peer, Multiaddr address)
+    {
+        if (Gater is not { } gater || gater.InterceptDial(peer, address)) return;
+        _metrics.Refused("dial", "gater");
+        SwarmLog.DialGated(_logger, address);
+        throw new ConnectionRefusedException(new ConnectionRefusal(RefusalReason.Blocked, "the connection gater blocks this dial"), peer, byRemote: false);
+    }
+
+    // After the security handshake: the gater, then the per-peer connection limit (a slot taken on success,
+    // released when the connection closes). Null admits.
+    private ConnectionRefusal? AdmitSecured(UpgradedConnection upgraded)
+    {
+        var direction = upgraded.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound;
+        var refusal = Gater?.InterceptSecured(direction, upgraded.RemotePeerId, upgraded.LocalAddress, upgraded.RemoteAddress);
+        if (refusal is null && !_resources.TryAddPeerConnection(upgraded.RemotePeerId))
+            refusal = new ConnectionRefusal(RefusalReason.ResourceLimit, "too many connections with this peer");
+        if (refusal is null) return null;
+        _metrics.Refused("secured", refusal.Reason.ToString());
+        SwarmLog.SecuredRefused(_logger, upgraded.RemotePeerId, direction, upgraded.RemoteAddress, refusal.Reason, refusal.Message);
+        return refusal;
+    }
+
+    // Tells the remote why on one stream, waits (briefly) for it to read and close, then closes the connection.
+    private async Task RefuseAsync(UpgradedConnection upgraded, ConnectionRefusal refusal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(RefusalTimeout);
+            await using var stream = await upgraded.Muxer.OpenStreamAsync(timeout.Token).ConfigureAwait(false);
+            await MultistreamSelect.SelectAsync(stream, [RefusalProtocol.Id], timeout.Token).ConfigureAwait(false);
+            await RefusalProtocol.WriteAsync(stream, refusal, timeout.Token).ConfigureAwait(false);
+            await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+            // Closing first could cut the message off in flight; the reader closes as soon as it has it.
+            byte[] sink = new byte[16];
+            while (await stream.ReadAsync(sink, timeout.Token).ConfigureAwait(false) > 0) { }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A peer without the protocol (js-libp2p) or one that closed first: it just sees the close.
+            SwarmLog.RefusalNotSent(_logger, upgraded.RemotePeerId, ex.Message);
+        }
+        finally
+        {
+            await upgraded.Muxer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
