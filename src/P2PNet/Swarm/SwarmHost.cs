@@ -15,7 +15,7 @@ namespace P2PNet.Swarm;
 /// connection table, and routes inbound streams to the handler registered for their protocol id.
 /// Several hosts can run side by side in one process; nothing here is static.
 /// </summary>
-public sealed class SwarmHost : IAsyncDisposable
+public sealed partial class SwarmHost : IAsyncDisposable
 {
     private readonly TcpTransport _transport;
     private readonly Upgrader _upgrader;
@@ -27,6 +27,7 @@ public sealed class SwarmHost : IAsyncDisposable
     private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
     private readonly SemaphoreSlim _handshakeSlots;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationToken _stoppingToken;
     private int _disposed;
 
     /// <summary>Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.</summary>
@@ -39,6 +40,9 @@ public sealed class SwarmHost : IAsyncDisposable
         _transport = new TcpTransport(Options.Tcp);
         _upgrader = new Upgrader(identity, Options.Upgrade, _loggerFactory);
         _handshakeSlots = new SemaphoreSlim(Options.MaxPendingInboundHandshakes);
+        _stoppingToken = _stopping.Token;
+        PeerStore = new PeerStore(Options.PeerStore, identity.PeerId, _loggerFactory.CreateLogger<PeerStore>());
+        _observed = new ObservedAddressBook(Options.ObservedAddressThreshold);
     }
 
     /// <summary>This host's identity.</summary>
@@ -50,8 +54,8 @@ public sealed class SwarmHost : IAsyncDisposable
     /// <summary>The settings.</summary>
     public SwarmOptions Options { get; }
 
-    /// <summary>The live connections.</summary>
-    public IReadOnlyCollection<Connection> Connections => [.. _connections.Keys];
+    /// <summary>The live connections (a closing one leaves at once).</summary>
+    public IReadOnlyCollection<Connection> Connections => [.. _connections.Keys.Where(c => c.IsOpen)];
 
     /// <summary>The protocol ids that have a handler.</summary>
     public IReadOnlyCollection<string> Protocols => [.. _handlers.Keys];
@@ -80,11 +84,16 @@ public sealed class SwarmHost : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentNullException.ThrowIfNull(handler);
-        _handlers[protocol] = handler;
+        bool added = _handlers.TryAdd(protocol, handler);
+        if (!added) _handlers[protocol] = handler;
+        else RaiseProtocolsChanged();
     }
 
     /// <summary>Removes the handler of <paramref name="protocol"/>.</summary>
-    public void RemoveStreamHandler(string protocol) => _handlers.TryRemove(protocol, out _);
+    public void RemoveStreamHandler(string protocol)
+    {
+        if (_handlers.TryRemove(protocol, out _)) RaiseProtocolsChanged();
+    }
 
     internal bool HasHandler(string protocol) => _handlers.ContainsKey(protocol);
 
@@ -97,21 +106,28 @@ public sealed class SwarmHost : IAsyncDisposable
         var listener = await _transport.ListenAsync(address, cancellationToken).ConfigureAwait(false);
         lock (_listeners) _listeners.Add((listener, AcceptLoopAsync(listener)));
         SwarmLog.Listening(_logger, listener.ListenAddress);
+        RaiseAddressesChanged();
         return listener.ListenAddress;
     }
 
     /// <summary>
     /// Dials <paramref name="address"/>. With a <c>/p2p/</c> component the remote must prove that PeerId,
-    /// and an existing live connection to it is reused.
+    /// and an existing live connection to it is reused. Our own PeerId, or one of our own listen addresses
+    /// without <c>/p2p/</c>, is refused locally with <see cref="DialException"/> (<see cref="DialError.Self"/>).
     /// </summary>
     public async Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var expected = address.PeerId;
-        if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
+        ThrowIfSelf(address);
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
+        return await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false);
+    }
 
+    // Transport dial and upgrade of one address, no reuse and no checks.
+    private async Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    {
         var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
         UpgradedConnection upgraded;
         try
@@ -125,9 +141,6 @@ public sealed class SwarmHost : IAsyncDisposable
         }
         return Register(upgraded);
     }
-
-    /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
-    public Connection? FindConnection(PeerId peer) => _connections.Keys.FirstOrDefault(c => c.IsOpen && c.RemotePeerId == peer);
 
     private async Task AcceptLoopAsync(ITransportListener listener)
     {
@@ -188,6 +201,7 @@ public sealed class SwarmHost : IAsyncDisposable
     {
         var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>());
         _connections.TryAdd(connection, 0);
+        OnConnectionRegistered(connection);
         SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
         connection.Start();
         if (_disposed != 0)
@@ -208,6 +222,7 @@ public sealed class SwarmHost : IAsyncDisposable
 
     internal void OnConnectionClosed(Connection connection)
     {
+        OnConnectionClosing(connection);
         if (!_connections.TryRemove(connection, out _)) return;
         SwarmLog.ConnectionClosed(_logger, connection.RemotePeerId, connection.RemoteAddress);
         try
@@ -250,6 +265,7 @@ public sealed class SwarmHost : IAsyncDisposable
         foreach (var (listener, _) in listeners) await listener.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(listeners.Select(l => l.Loop)).ConfigureAwait(false);
         await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
+        await StopDialingAsync().ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
         _stopping.Dispose();
         _handshakeSlots.Dispose();
