@@ -125,9 +125,9 @@ public sealed class PeerStore
         bool removed = false;
         Mutate(peer, create: false, (entry, _) =>
         {
-            if (!entry.Addresses.Any(a => a.Address == bare)) return null;
+            if (!entry.Addresses.Any(a => a.Address.Equals(bare))) return null;
             removed = true;
-            return entry with { Addresses = [.. entry.Addresses.Where(a => a.Address != bare)] };
+            return entry with { Addresses = [.. entry.Addresses.Where(a => !a.Address.Equals(bare))] };
         });
         return removed;
     }
