@@ -47,11 +47,12 @@ internal sealed class ObservedAddressBook(int threshold)
     {
         lock (_lock)
         {
+            var confirmed = ConfirmedLocked();
             return [.. _byConnection.Values.GroupBy(o => o.Address).Select(g =>
             {
                 int observers = g.Select(o => o.Observer).Distinct().Count();
                 int inbound = g.Where(o => o.Inbound).Select(o => o.Observer).Distinct().Count();
-                return new ObservedAddress(g.Key, observers, inbound, inbound >= Threshold);
+                return new ObservedAddress(g.Key, observers, inbound, confirmed.Contains(g.Key));
             }).OrderByDescending(o => o.Observers).ThenBy(o => o.Address.ToString(), StringComparer.Ordinal)];
         }
     }
@@ -61,9 +62,15 @@ internal sealed class ObservedAddressBook(int threshold)
         lock (_lock) return [.. ConfirmedLocked().Order(Comparer<Multiaddr>.Create((a, b) => string.CompareOrdinal(a.ToString(), b.ToString())))];
     }
 
+    /// <summary>Most confirmed addresses announced (the best observed first), so our identify stays well inside its 8 KiB.</summary>
+    public const int MaxConfirmed = 8;
+
     private HashSet<Multiaddr> ConfirmedLocked() =>
         [.. _byConnection.Values.Where(o => o.Inbound).GroupBy(o => o.Address)
-            .Where(g => g.Select(o => o.Observer).Distinct().Count() >= Threshold).Select(g => g.Key)];
+            .Select(g => (g.Key, Observers: g.Select(o => o.Observer).Distinct().Count()))
+            .Where(g => g.Observers >= Threshold)
+            .OrderByDescending(g => g.Observers).ThenBy(g => g.Key.ToString(), StringComparer.Ordinal)
+            .Take(MaxConfirmed).Select(g => g.Key)];
 
     /// <summary>The IP and TCP port of <paramref name="address"/> (the "thin waist"); null for anything else.</summary>
     internal static Multiaddr? ThinWaist(Multiaddr address)
