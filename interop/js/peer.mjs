@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -294,7 +294,9 @@ async function createNode (opts, listen) {
     services: {
       // the connection monitor also opens ping streams: allow 2 outbound
       ping: ping({ maxOutboundStreams: 2, maxInboundStreams: 16 }),
-      identify: identify()
+      identify: identify(),
+      // accepts /ipfs/id/push/1.0.0 (and pushes when our own protocols or addresses change)
+      identifyPush: identifyPush()
     }
   })
   await node.handle(ECHO_PROTOCOL, echoHandler, {

@@ -10,7 +10,7 @@ namespace P2PNet.Swarm;
 /// A secure, multiplexed connection to one authenticated peer. Open streams by protocol id; inbound
 /// streams go to the handlers registered on the <see cref="SwarmHost"/>.
 /// </summary>
-public sealed class Connection : IAsyncDisposable
+public sealed partial class Connection : IAsyncDisposable
 {
     private readonly UpgradedConnection _upgraded;
     private readonly SwarmHost _host;
@@ -231,6 +231,7 @@ public sealed class Connection : IAsyncDisposable
             await _closed.Task.ConfigureAwait(false);
             return;
         }
+        _host.OnConnectionClosing(this); // no dial may pick it up from here on
         await _closing.CancelAsync().ConfigureAwait(false);
         try
         {

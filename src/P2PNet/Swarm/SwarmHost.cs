@@ -30,6 +30,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _pending = new();
     private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationToken _stoppingToken;
     private int _disposed;
 
     /// <summary>Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.</summary>
@@ -48,6 +49,9 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _resources = new ResourceManager(Options, _metrics, _logger);
         _upgrader = new Upgrader(identity, Options.SecurityTransports, Options.Muxers, Options.Upgrade, _loggerFactory);
         _gater = Options.Gater;
+        _stoppingToken = _stopping.Token;
+        PeerStore = new PeerStore(Options.PeerStore, identity.PeerId, _loggerFactory.CreateLogger<PeerStore>());
+        _observed = new ObservedAddressBook(Options.ObservedAddressThreshold);
     }
 
     /// <summary>This host's identity.</summary>
@@ -59,8 +63,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
     /// <summary>The settings.</summary>
     public SwarmOptions Options { get; }
 
-    /// <summary>The live connections.</summary>
-    public IReadOnlyCollection<Connection> Connections => [.. _connections.Keys];
+    /// <summary>The live connections (a closing one leaves at once).</summary>
+    public IReadOnlyCollection<Connection> Connections => [.. _connections.Keys.Where(c => c.IsOpen)];
 
     /// <summary>The protocol ids that have a handler.</summary>
     public IReadOnlyCollection<string> Protocols => [.. _handlers.Keys];
@@ -89,11 +93,16 @@ public sealed partial class SwarmHost : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentNullException.ThrowIfNull(handler);
-        _handlers[protocol] = handler;
+        bool added = _handlers.TryAdd(protocol, handler);
+        if (!added) _handlers[protocol] = handler;
+        else RaiseProtocolsChanged();
     }
 
     /// <summary>Removes the handler of <paramref name="protocol"/>.</summary>
-    public void RemoveStreamHandler(string protocol) => _handlers.TryRemove(protocol, out _);
+    public void RemoveStreamHandler(string protocol)
+    {
+        if (_handlers.TryRemove(protocol, out _)) RaiseProtocolsChanged();
+    }
 
     internal ResourceManager Resources => _resources;
 
@@ -112,22 +121,29 @@ public sealed partial class SwarmHost : IAsyncDisposable
         var listener = await TransportFor(address).ListenAsync(address, cancellationToken).ConfigureAwait(false);
         lock (_listeners) _listeners.Add((listener, AcceptLoopAsync(listener)));
         SwarmLog.Listening(_logger, listener.ListenAddress);
+        RaiseAddressesChanged();
         return listener.ListenAddress;
     }
 
     /// <summary>
     /// Dials <paramref name="address"/>. With a <c>/p2p/</c> component the remote must prove that PeerId,
-    /// and an existing live connection to it is reused.
+    /// and an existing live connection to it is reused. Our own PeerId, or one of our own listen addresses
+    /// without <c>/p2p/</c>, is refused locally with <see cref="DialException"/> (<see cref="DialError.Self"/>).
     /// </summary>
     public async Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var expected = address.PeerId;
-        if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
-        CheckDial(expected, address);
+        ThrowIfSelf(address);
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
+        return await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false);
+    }
 
+    // Transport dial and upgrade of one address, no reuse; only the connection gater's dial check.
+    private async Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    {
+        CheckDial(expected, address);
         var raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
         UpgradedConnection upgraded;
         try
@@ -147,15 +163,13 @@ public sealed partial class SwarmHost : IAsyncDisposable
         return Register(upgraded, inboundSlot: null);
     }
 
-    /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
-    public Connection? FindConnection(PeerId peer) => _connections.Keys.FirstOrDefault(c => c.IsOpen && c.RemotePeerId == peer);
-
     // The upgraded connection passed the gater and holds a per-peer slot (AdmitSecured); from here its close releases both.
     private Connection Register(UpgradedConnection upgraded, ResourceManager.InboundSlot? inboundSlot)
     {
         var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>()) { InboundSlot = inboundSlot };
         _connections.TryAdd(connection, 0);
         _metrics.Connections(1, connection.Direction);
+        OnConnectionRegistered(connection);
         SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
         connection.Start();
         if (_disposed != 0)
@@ -176,6 +190,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
 
     internal void OnConnectionClosed(Connection connection)
     {
+        OnConnectionClosing(connection);
         if (!_connections.TryRemove(connection, out _)) return;
         _metrics.Connections(-1, connection.Direction);
         _resources.RemovePeerConnection(connection.RemotePeerId);
@@ -221,6 +236,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         foreach (var (listener, _) in listeners) await listener.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(listeners.Select(l => l.Loop)).ConfigureAwait(false);
         await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
+        await StopDialingAsync().ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
         _stopping.Dispose();
         _upgrader.Dispose();

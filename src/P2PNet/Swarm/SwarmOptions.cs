@@ -5,7 +5,7 @@ using P2PNet.Upgrade;
 namespace P2PNet.Swarm;
 
 /// <summary>Settings of a <see cref="SwarmHost"/>; every limit has a documented default.</summary>
-public sealed record SwarmOptions
+public sealed partial record SwarmOptions
 {
     /// <summary>Connection upgrade settings (handshake timeouts, yamux).</summary>
     public UpgradeOptions Upgrade { get; init; } = new();

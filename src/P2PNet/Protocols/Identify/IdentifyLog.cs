@@ -14,4 +14,10 @@ internal static partial class IdentifyLog
 
     [LoggerMessage(1302, LogLevel.Error, "A PeerIdentified handler threw: {Reason}")]
     public static partial void HandlerFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1303, LogLevel.Debug, "Pushed our identify to {PeerId}")]
+    public static partial void Pushed(ILogger logger, PeerId peerId);
+
+    [LoggerMessage(1304, LogLevel.Debug, "Identify push to {PeerId} failed: {Reason}")]
+    public static partial void PushFailed(ILogger logger, PeerId peerId, string reason);
 }

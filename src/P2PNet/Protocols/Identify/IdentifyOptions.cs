@@ -14,4 +14,13 @@ public sealed record IdentifyOptions
 
     /// <summary>Identify every new connection as soon as it opens. Default true.</summary>
     public bool IdentifyOnConnect { get; init; } = true;
+
+    /// <summary>Send an identify push to every connected peer when our protocols or addresses change. Default true.</summary>
+    public bool PushOnChange { get; init; } = true;
+
+    /// <summary>How long changes are gathered before one push goes out. Default 100 ms.</summary>
+    public TimeSpan PushDebounce { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Most pushes in flight at once. Default 16.</summary>
+    public int MaxConcurrentPushes { get; init; } = 16;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using P2PNet.Core;
@@ -9,14 +10,22 @@ namespace P2PNet.Protocols.Identify;
 /// <summary>
 /// Identify on a <see cref="SwarmHost"/>: answers <c>/ipfs/id/1.0.0</c> with our key, listen addresses,
 /// protocols and the address we observe for the asker; accepts <c>/ipfs/id/push/1.0.0</c>; and identifies
-/// each new connection. What peers say is kept while they are connected and checked against their PeerId.
+/// each new connection. What peers say is checked against their PeerId, kept while they are connected and
+/// written to the host's <see cref="SwarmHost.PeerStore"/>; the address they observe for us goes to the host's
+/// observed addresses. When our protocols or addresses change, every connected peer gets an identify push
+/// (debounced, bounded concurrency).
 /// </summary>
-public sealed class IdentifyService
+public sealed class IdentifyService : IAsyncDisposable
 {
     private readonly SwarmHost _host;
     private readonly IdentifyOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<PeerId, IdentifyInfo> _peers = new();
+    // One pending "something changed" is enough: the push sends the state at the time it runs.
+    private readonly Channel<byte> _changes = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping;
+    private readonly Task _pushLoop = Task.CompletedTask;
+    private int _disposed;
 
     /// <summary>Registers the identify handlers on <paramref name="host"/>.</summary>
     public IdentifyService(SwarmHost host, IdentifyOptions? options = null, ILoggerFactory? loggerFactory = null)
@@ -31,7 +40,16 @@ public sealed class IdentifyService
             if (host.FindConnection(c.RemotePeerId) is null) _peers.TryRemove(c.RemotePeerId, out IdentifyInfo? _);
         };
         if (_options.IdentifyOnConnect) host.ConnectionOpened += (_, c) => _ = IdentifyInBackgroundAsync(c);
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
+        if (_options.PushOnChange)
+        {
+            host.ProtocolsChanged += OnLocalChange;
+            host.AddressesChanged += OnLocalChange;
+            _pushLoop = PushLoopAsync(_stopping.Token);
+        }
     }
+
+    private void OnLocalChange(object? sender, EventArgs e) => _changes.Writer.TryWrite(0);
 
     /// <summary>Raised each time a peer's identify information arrives and checks out.</summary>
     public event EventHandler<PeerIdentifiedEventArgs>? PeerIdentified;
@@ -45,7 +63,7 @@ public sealed class IdentifyService
         ProtocolVersion = _options.ProtocolVersion,
         AgentVersion = _options.AgentVersion,
         PublicKey = _host.Identity.PublicKey,
-        ListenAddrs = _host.ListenAddresses,
+        ListenAddrs = _host.Addresses,
         ObservedAddr = connection?.RemoteAddress,
         Protocols = [.. _host.Protocols.Order(StringComparer.Ordinal)],
     };
@@ -65,7 +83,62 @@ public sealed class IdentifyService
             info = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         }
         Accept(connection, info);
+        // Only an answer to our own question says where the peer sees us now; a push may be stale.
+        if (info.ObservedAddr is { } observed) _host.RecordObservedAddress(connection, observed);
         return info;
+    }
+
+    /// <summary>Sends our current identify to the peer on <paramref name="connection"/> (<c>/ipfs/id/push/1.0.0</c>).</summary>
+    public async Task PushAsync(Connection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        var stream = await connection.OpenStreamAsync(IdentifyProtocol.PushId, timeout.Token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await IdentifyProtocol.WriteAsync(stream, LocalInfo(connection), timeout.Token).ConfigureAwait(false);
+            await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PushLoopAsync(CancellationToken ct)
+    {
+        await Task.Yield();
+        try
+        {
+            while (await _changes.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                // Several changes in a row (handlers registered at start-up, a burst of confirmations) make one push.
+                await Task.Delay(_options.PushDebounce, ct).ConfigureAwait(false);
+                while (_changes.Reader.TryRead(out _))
+                {
+                }
+                var targets = _host.Connections.Where(c => c.IsOpen && SupportsPush(c.RemotePeerId)).ToArray();
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPushes, CancellationToken = ct };
+                await Parallel.ForEachAsync(targets, parallel, PushQuietlyAsync).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    // Unknown protocols (not identified yet) get the push too: it costs one refused negotiation at worst.
+    private bool SupportsPush(PeerId peer) =>
+        Get(peer) is not { } info || info.Protocols.Count == 0 || info.Protocols.Contains(IdentifyProtocol.PushId, StringComparer.Ordinal);
+
+    private async ValueTask PushQuietlyAsync(Connection connection, CancellationToken ct)
+    {
+        try
+        {
+            await PushAsync(connection, ct).ConfigureAwait(false);
+            IdentifyLog.Pushed(_logger, connection.RemotePeerId);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            IdentifyLog.PushFailed(_logger, connection.RemotePeerId, ex.Message);
+        }
     }
 
     private async Task IdentifyInBackgroundAsync(Connection connection)
@@ -114,6 +187,7 @@ public sealed class IdentifyService
     {
         info.Validate(connection.RemotePeerId);
         _peers[connection.RemotePeerId] = info;
+        _host.PeerStore.RecordIdentify(connection.RemotePeerId, info.PublicKey, info.ListenAddrs, info.Protocols, info.AgentVersion, info.ProtocolVersion);
         IdentifyLog.Identified(_logger, connection.RemotePeerId, info.AgentVersion ?? "?", info.Protocols.Count, info.ListenAddrs.Count);
         try
         {
@@ -123,5 +197,16 @@ public sealed class IdentifyService
         {
             IdentifyLog.HandlerFailed(_logger, ex.Message);
         }
+    }
+
+    /// <summary>Stops pushing; the handlers stay registered on the host until it is disposed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _host.ProtocolsChanged -= OnLocalChange;
+        _host.AddressesChanged -= OnLocalChange;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _pushLoop.ConfigureAwait(false);
+        _stopping.Dispose();
     }
 }

@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using P2PNet.Core;
+using P2PNet.Security.Noise;
+using P2PNet.Upgrade;
+
+namespace P2PNet.Swarm;
+
+// Dialing by PeerId (one dial per peer, typed errors), the per-peer connection index, and simultaneous-dial
+// resolution: of two connections to one peer, both sides prefer the one dialed by the lower PeerId and close
+// the other once it carries no streams.
+public sealed partial class SwarmHost
+{
+    private readonly Lock _indexLock = new();
+    private readonly Dictionary<PeerId, List<Connection>> _byPeer = [];
+    private readonly Dictionary<PeerId, Task<Connection>> _dials = [];
+    private readonly ConcurrentDictionary<Connection, Task> _redundant = new();
+
+    /// <summary>What this host knows about other peers: addresses, keys, protocols, last dial errors.</summary>
+    public PeerStore PeerStore { get; }
+
+    /// <summary>
+    /// A live connection to <paramref name="peer"/>, if any. With several (a simultaneous dial), the one both
+    /// sides agree on: dialed by the peer whose PeerId sorts lower, else the oldest. Never a closing one.
+    /// </summary>
+    public Connection? FindConnection(PeerId peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_indexLock) return _byPeer.TryGetValue(peer, out var list) ? Preferred(peer, list) : null;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="peer"/>: returns the live connection if there is one, else dials the addresses
+    /// the <see cref="PeerStore"/> holds for it, in turn, until one works. Concurrent calls for one peer share a
+    /// single dial (each caller's token cancels only its own wait); the dial itself is bounded by
+    /// <see cref="SwarmOptions.DialTimeout"/>. The outcome is recorded in the peer store.
+    /// </summary>
+    /// <exception cref="DialException">Self, Blocked, NoAddresses, AllAddressesFailed (see Attempts), Timeout, HostClosed.</exception>
+    public async Task<Connection> DialAsync(PeerId peer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (peer == LocalPeerId) throw new DialException(DialError.Self, peer, "refusing to dial ourselves");
+        if (FindConnection(peer) is { } live) return live;
+        Task<Connection> dial;
+        lock (_dials)
+        {
+            if (!_dials.TryGetValue(peer, out dial!))
+            {
+                dial = DialPeerAsync(peer);
+                _dials[peer] = dial;
+            }
+        }
+        return await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens a stream to <paramref name="peer"/> (dialing it first if need be, see <see cref="DialAsync(PeerId, CancellationToken)"/>)
+    /// and negotiates the first of <paramref name="protocols"/> it supports.
+    /// </summary>
+    /// <exception cref="DialException">The peer could not be reached.</exception>
+    /// <exception cref="P2PNetException">The stream could not be opened or no protocol was agreed.</exception>
+    public async Task<MuxedStream> NewStreamAsync(PeerId peer, IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(protocols);
+        var connection = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !connection.IsOpen)
+        {
+            // The session ended between the lookup and the open (a go-away, a remote close): dial afresh once.
+            var fresh = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
+            if (ReferenceEquals(fresh, connection)) throw;
+            return await fresh.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The connection gater's dial check of one address (skipped without a socket; recorded as a Blocked attempt).
+    private bool IsDialBlocked(PeerId peer, Multiaddr address) => Gater is { } gater && !gater.InterceptDial(peer, address);
+
+    /// <summary>True when <paramref name="address"/> (without <c>/p2p/</c>) is one of our own listen addresses.</summary>
+    private bool IsOwnAddress(Multiaddr address)
+    {
+        var bare = address.WithoutPeerId();
+        return ListenAddresses.Contains(bare) || BoundListenAddresses().Contains(bare);
+    }
+
+    private void ThrowIfSelf(Multiaddr address)
+    {
+        if (address.PeerId == LocalPeerId)
+            throw new DialException(DialError.Self, LocalPeerId, "refusing to dial ourselves");
+        if (address.PeerId is null && IsOwnAddress(address))
+            throw new DialException(DialError.Self, LocalPeerId, $"{address} is one of our own listen addresses");
+    }
+
+    private async Task<Connection> DialPeerAsync(PeerId peer)
+    {
+        await Task.Yield();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stoppingToken);
+            timeout.CancelAfter(Options.DialTimeout);
+            Multiaddr[] addresses = [.. OrderForDial(peer).Where(a => !IsOwnAddress(a))];
+            if (addresses.Length == 0) throw Failed(new DialException(DialError.NoAddresses, peer, $"no dialable address known for {peer}"));
+
+            var attempts = new List<DialAttempt>(addresses.Length);
+            foreach (var address in addresses)
+            {
+                if (IsDialBlocked(peer, address))
+                {
+                    attempts.Add(new DialAttempt(address, DialError.Blocked, new DialException(DialError.Blocked, peer, $"{address} is blocked")));
+                    continue;
+                }
+                try
+                {
+                    var connection = await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false);
+                    PeerStore.AddAddress(peer, address, AddressSource.Dial);
+                    PeerStore.SetLastDialError(peer, null);
+                    return connection;
+                }
+                catch (Exception ex) when (!_stoppingToken.IsCancellationRequested)
+                {
+                    var error = Classify(ex, timeout.IsCancellationRequested);
+                    attempts.Add(new DialAttempt(address, error, ex));
+                    SwarmDialLog.DialAttemptFailed(_logger, peer, address, error, ex.Message);
+                    if (timeout.IsCancellationRequested) break;
+                    // The peer may have dialed us meanwhile.
+                    if (FindConnection(peer) is { } live) return live;
+                }
+            }
+            var overall = timeout.IsCancellationRequested && !_stoppingToken.IsCancellationRequested ? DialError.Timeout
+                : attempts.TrueForAll(a => a.Error == DialError.Blocked) ? DialError.Blocked
+                : DialError.AllAddressesFailed;
+            throw Failed(new DialException(overall, peer,
+                $"dialing {peer} failed ({overall}): " + string.Join("; ", attempts.Select(a => $"{a.Address}: {a.Error}")), attempts));
+        }
+        catch (Exception ex) when (ex is not DialException && _stoppingToken.IsCancellationRequested)
+        {
+            throw new DialException(DialError.HostClosed, peer, "the host closed while dialing", inner: ex);
+        }
+        finally
+        {
+            lock (_dials) _dials.Remove(peer);
+        }
+    }
+
+    private DialException Failed(DialException ex)
+    {
+        if (ex.PeerId is { } peer) PeerStore.SetLastDialError(peer, ex);
+        return ex;
+    }
+
+    // Addresses we learned ourselves first (a dial that worked, identify, manual), then hearsay.
+    private IEnumerable<Multiaddr> OrderForDial(PeerId peer) =>
+        PeerStore.TryGet(peer, out var entry)
+            ? entry.Addresses.OrderBy(a => a.Source switch
+            {
+                AddressSource.Dial => 0,
+                AddressSource.Manual => 1,
+                AddressSource.Identify => 2,
+                AddressSource.Bootstrap => 3,
+                _ => 4,
+            }).Select(a => a.Address)
+            : [];
+
+    private static DialError Classify(Exception ex, bool timedOut) => ex switch
+    {
+        _ when timedOut => DialError.Timeout,
+        DialException d => d.Error,
+        ConnectionRefusedException { ByRemote: false } => DialError.Blocked,
+        ConnectionRefusedException => DialError.Refused,
+        TimeoutException or OperationCanceledException => DialError.Timeout,
+        UpgradeException { InnerException: OperationCanceledException or TimeoutException } => DialError.Timeout,
+        SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.ConnectionReset } => DialError.Refused,
+        SocketException { SocketErrorCode: SocketError.TimedOut } => DialError.Timeout,
+        SocketException => DialError.Unreachable,
+        NoiseException { Error: NoiseError.PeerIdMismatch } => DialError.PeerIdMismatch,
+        ArgumentException => DialError.NoTransport,
+        ObjectDisposedException => DialError.HostClosed,
+        P2PNetException or EndOfStreamException or IOException => DialError.HandshakeFailed,
+        _ => DialError.Other,
+    };
+
+    // ------------------------------------------------------------ connection index
+
+    private Connection? Preferred(PeerId peer, List<Connection> list)
+    {
+        // The side whose PeerId sorts lower dialed the connection both keep.
+        var kept = peer.Bytes.SequenceCompareTo(LocalPeerId.Bytes) < 0 ? ConnectionDirection.Inbound : ConnectionDirection.Outbound;
+        Connection? best = null;
+        foreach (var c in list)
+        {
+            if (!c.IsOpen) continue;
+            if (best is null || (best.Direction != kept && c.Direction == kept)) best = c;
+        }
+        return best;
+    }
+
+    private void OnConnectionRegistered(Connection connection)
+    {
+        var peer = connection.RemotePeerId;
+        List<Connection> redundant = [];
+        lock (_indexLock)
+        {
+            if (!_byPeer.TryGetValue(peer, out var list)) _byPeer[peer] = list = [];
+            list.Add(connection);
+            if (list.Count > 1 && Preferred(peer, list) is { } preferred)
+                redundant.AddRange(list.Where(c => c.IsOpen && !ReferenceEquals(c, preferred)));
+        }
+        PeerStore.OnConnected(peer, connection.RemotePublicKey);
+        foreach (var c in redundant) CloseWhenIdle(c);
+    }
+
+    // Called as soon as a connection starts closing (and again once closed): it leaves the index at once.
+    internal void OnConnectionClosing(Connection connection)
+    {
+        bool removed;
+        lock (_indexLock)
+        {
+            removed = _byPeer.TryGetValue(connection.RemotePeerId, out var list) && list.Remove(connection);
+            if (removed && list!.Count == 0) _byPeer.Remove(connection.RemotePeerId);
+        }
+        if (removed)
+        {
+            PeerStore.OnDisconnected(connection.RemotePeerId);
+            ForgetObservations(connection);
+        }
+    }
+
+    private void CloseWhenIdle(Connection connection)
+    {
+        if (_disposed != 0 || _redundant.ContainsKey(connection)) return;
+        var task = CloseWhenIdleAsync(connection);
+        if (!_redundant.TryAdd(connection, task)) return;
+        _ = task.ContinueWith(static (_, s) => ((Tuple<ConcurrentDictionary<Connection, Task>, Connection>)s!).Item1.TryRemove(((Tuple<ConcurrentDictionary<Connection, Task>, Connection>)s!).Item2, out Task? _),
+            Tuple.Create(_redundant, connection), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task CloseWhenIdleAsync(Connection connection)
+    {
+        await Task.Yield();
+        var ct = _stoppingToken;
+        try
+        {
+            // Let whoever just got this connection (a racing dial, identify) open its streams first.
+            await Task.Delay(Options.RedundantConnectionGracePeriod, ct).ConfigureAwait(false);
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            while (connection.IsOpen)
+            {
+                if (FindConnection(connection.RemotePeerId) is not { } preferred || ReferenceEquals(preferred, connection)) return;
+                if (connection.StreamCount == 0)
+                {
+                    SwarmDialLog.RedundantConnectionClosed(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
+                    await connection.CloseAsync().ConfigureAwait(false);
+                    return;
+                }
+                await timer.WaitForNextTickAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task StopDialingAsync()
+    {
+        Task[] dials;
+        lock (_dials) dials = [.. _dials.Values];
+        await Task.WhenAll(dials.Select(d => d.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)))
+            .ConfigureAwait(false);
+        await Task.WhenAll(_redundant.Values).ConfigureAwait(false);
+    }
+}
