@@ -66,19 +66,24 @@ public sealed partial class SwarmHost
         try
         {
             var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
-            slot.HandshakeEnded(connected: true);
             if (AdmitSecured(upgraded) is { } refusal)
             {
-                slot.Release();
+                // Telling why holds the handshake slot, so refusals stay bounded like handshakes.
                 await RefuseAsync(upgraded, refusal, ct).ConfigureAwait(false);
                 return;
             }
+            slot.HandshakeEnded(connected: true);
             Register(upgraded, slot);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
-            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
-            SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
+            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving. A flood of
+            // them is logged ten lines per interval.
+            if (_resources.ShouldLog("handshake/inbound", out int suppressed, burst: 10))
+            {
+                SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
+                if (suppressed > 0) SwarmLog.HandshakeFailuresSuppressed(_logger, suppressed);
+            }
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {

@@ -51,7 +51,8 @@ public sealed partial class SwarmHost
             refusal = new ConnectionRefusal(RefusalReason.ResourceLimit, "too many connections with this peer");
         if (refusal is null) return null;
         _metrics.Refused("secured", refusal.Reason.ToString());
-        SwarmLog.SecuredRefused(_logger, upgraded.RemotePeerId, direction, upgraded.RemoteAddress, refusal.Reason, refusal.Message);
+        if (_resources.ShouldLog("refused/secured", out _, burst: 10))
+            SwarmLog.SecuredRefused(_logger, upgraded.RemotePeerId, direction, upgraded.RemoteAddress, refusal.Reason, refusal.Message);
         return refusal;
     }
 

@@ -52,4 +52,7 @@ internal static partial class SwarmLog
 
     [LoggerMessage(1056, LogLevel.Debug, "Inbound stream {Protocol} from {PeerId} reset: {Reason}")]
     public static partial void StreamRefused(ILogger logger, PeerId peerId, string protocol, string reason);
+
+    [LoggerMessage(1057, LogLevel.Warning, "{Count} more inbound handshakes failed in the last interval (not logged one by one)")]
+    public static partial void HandshakeFailuresSuppressed(ILogger logger, int count);
 }
