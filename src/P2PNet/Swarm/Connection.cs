@@ -220,6 +220,34 @@ public sealed partial class Connection : IAsyncDisposable
         _ = DisposeAsync().AsTask();
     }
 
+    /// <summary>
+    /// Refuses the remote on this live connection, telling it why: sends <paramref name="refusal"/> on a
+    /// <c>/p2pnet/refusal/1.0.0</c> stream, waits up to 2 s for the remote to read it and close, then ends the
+    /// muxer session. Use it for decisions made after the connection opened (another network, a duplicate, the
+    /// application said no); the remote's <see cref="OpenStreamAsync(string, CancellationToken)"/> then fails with
+    /// <see cref="ConnectionRefusedException"/>. A peer without the protocol just sees the close. Safe to call from
+    /// a stream handler of this connection: it does not wait for the handlers; await <see cref="Completion"/> for that.
+    /// </summary>
+    public async Task RefuseAsync(ConnectionRefusal refusal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        if (!IsOpen) return;
+        SwarmLog.SecuredRefused(_logger, RemotePeerId, Direction, RemoteAddress, refusal.Reason, refusal.Message);
+        try
+        {
+            await RefusalProtocol.SendAsync(_upgraded.Muxer, refusal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            SwarmLog.RefusalNotSent(_logger, RemotePeerId, ex.Message);
+        }
+        finally
+        {
+            // Ending the session ends the accept loop, which disposes the connection once its handlers are done.
+            await _upgraded.Muxer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Closes the connection: ends the yamux session and every stream on it.</summary>
     public ValueTask CloseAsync() => DisposeAsync();
 

@@ -1,4 +1,6 @@
 using System.Text;
+using P2PNet.Core;
+using P2PNet.Negotiation;
 using P2PNet.Wire;
 
 namespace P2PNet.Swarm;
@@ -14,6 +16,35 @@ internal static class RefusalProtocol
 
     // Code varint plus the message.
     private const int MaxFrame = Varint.MaxLength + ConnectionRefusal.MaxMessageBytes;
+
+    // Time a refused peer gets to read why before the connection is closed under it.
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Opens the refusal stream on <paramref name="muxer"/>, sends <paramref name="refusal"/> and waits (at most
+    /// <see cref="Timeout"/>) for the remote to close it. True once the message was sent; false when the remote
+    /// does not speak the protocol or the stream failed first. Closing the connection is the caller's.
+    /// </summary>
+    public static async Task<bool> SendAsync(IStreamMuxer muxer, ConnectionRefusal refusal, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        await using var stream = await muxer.OpenStreamAsync(timeout.Token).ConfigureAwait(false);
+        await MultistreamSelect.SelectAsync(stream, [Id], timeout.Token).ConfigureAwait(false);
+        await WriteAsync(stream, refusal, timeout.Token).ConfigureAwait(false);
+        await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        // Closing first could cut the message off in flight; the reader closes as soon as it has it. How it
+        // closes (end of stream, reset, the whole connection, or not within the timeout) does not matter.
+        try
+        {
+            byte[] sink = new byte[16];
+            while (await stream.ReadAsync(sink, timeout.Token).ConfigureAwait(false) > 0) { }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+        }
+        return true;
+    }
 
     public static async ValueTask WriteAsync(Stream stream, ConnectionRefusal refusal, CancellationToken cancellationToken)
     {

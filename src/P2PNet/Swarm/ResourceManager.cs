@@ -20,7 +20,7 @@ internal sealed class ResourceManager
     private readonly Dictionary<PeerId, int> _peerConnections = [];
     private readonly Dictionary<PeerId, int> _peerStreams = [];
     private readonly Dictionary<string, int> _protocolStreams = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long LastLogged, int Suppressed)> _logged = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Start, int Logged, int Suppressed)> _logged = new(StringComparer.Ordinal);
     private int _pendingHandshakes;
     private int _inboundStreams;
 
@@ -180,27 +180,34 @@ internal sealed class ResourceManager
     }
 
     /// <summary>
-    /// True when a line about <paramref name="key"/> may be logged now (none within
-    /// <see cref="ResourceLimits.LogInterval"/>), with the number of lines held back since the last one.
+    /// True when a line about <paramref name="key"/> may be logged now: at most <paramref name="burst"/> lines per
+    /// key within <see cref="ResourceLimits.LogInterval"/>. <paramref name="suppressed"/> is the number of lines held
+    /// back in the previous interval. Keys are a fixed set of categories, never remote input.
     /// </summary>
-    public bool ShouldLog(string key, out int suppressed)
+    public bool ShouldLog(string key, out int suppressed, int burst = 1)
     {
-        lock (_lock) return ShouldLogLocked(key, out suppressed);
+        lock (_lock) return ShouldLogLocked(key, out suppressed, burst);
     }
 
-    private bool ShouldLogLocked(string key, out int suppressed)
+    private bool ShouldLogLocked(string key, out int suppressed, int burst = 1)
     {
         long now = Stopwatch.GetTimestamp();
-        var (last, held) = _logged.GetValueOrDefault(key);
-        if (last != 0 && Stopwatch.GetElapsedTime(last, now) < _limits.LogInterval)
+        var window = _logged.GetValueOrDefault(key);
+        if (window.Start == 0 || Stopwatch.GetElapsedTime(window.Start, now) >= _limits.LogInterval)
         {
-            _logged[key] = (last, held + 1);
-            suppressed = held + 1;
-            return false;
+            suppressed = window.Suppressed;
+            _logged[key] = (now, 1, 0);
+            return true;
         }
-        _logged[key] = (now, 0);
-        suppressed = held;
-        return true;
+        if (window.Logged < burst)
+        {
+            suppressed = 0;
+            _logged[key] = (window.Start, window.Logged + 1, window.Suppressed);
+            return true;
+        }
+        _logged[key] = (window.Start, window.Logged, window.Suppressed + 1);
+        suppressed = window.Suppressed + 1;
+        return false;
     }
 
     // Called under the lock. Counts the hit and logs it unless the same limit was logged within LogInterval.

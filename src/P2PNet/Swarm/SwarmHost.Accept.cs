@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using P2PNet.Core;
 
 namespace P2PNet.Swarm;
@@ -9,6 +10,8 @@ namespace P2PNet.Swarm;
 // idle sockets from one address cannot lock other peers out.
 public sealed partial class SwarmHost
 {
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
+
     private async Task AcceptLoopAsync(ITransportListener listener)
     {
         await Task.Yield();
@@ -17,7 +20,19 @@ public sealed partial class SwarmHost
         {
             while (!ct.IsCancellationRequested)
             {
-                var raw = await listener.AcceptAsync(ct).ConfigureAwait(false);
+                TransportConnection? raw;
+                try
+                {
+                    raw = await listener.AcceptAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SocketException or IOException)
+                {
+                    // Out of descriptors or buffers (an attack, a burst): keep the listener alive and retry shortly
+                    // rather than end the loop and leave the node unreachable.
+                    if (_resources.ShouldLog("accept/failed", out int suppressed)) SwarmLog.AcceptFailed(_logger, listener.ListenAddress, ex.Message, suppressed);
+                    await Task.Delay(AcceptRetryDelay, ct).ConfigureAwait(false);
+                    continue;
+                }
                 if (raw is null) break;
                 if (Admit(raw) is not { } slot)
                 {
@@ -66,19 +81,24 @@ public sealed partial class SwarmHost
         try
         {
             var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
-            slot.HandshakeEnded(connected: true);
             if (AdmitSecured(upgraded) is { } refusal)
             {
-                slot.Release();
+                // Telling why holds the handshake slot, so refusals stay bounded like handshakes.
                 await RefuseAsync(upgraded, refusal, ct).ConfigureAwait(false);
                 return;
             }
+            slot.HandshakeEnded(connected: true);
             Register(upgraded, slot);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
-            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
-            SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
+            // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving. A flood of
+            // them is logged ten lines per interval.
+            if (_resources.ShouldLog("handshake/inbound", out int suppressed, burst: 10))
+            {
+                SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
+                if (suppressed > 0) SwarmLog.HandshakeFailuresSuppressed(_logger, suppressed);
+            }
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {

@@ -1,5 +1,4 @@
 using P2PNet.Core;
-using P2PNet.Negotiation;
 using P2PNet.Upgrade;
 
 namespace P2PNet.Swarm;
@@ -7,9 +6,6 @@ namespace P2PNet.Swarm;
 // The connection gater, transport choice, and refusing an authenticated peer with a reason.
 public sealed partial class SwarmHost
 {
-    // Time a refused peer gets to read why before the connection is closed under it.
-    private static readonly TimeSpan RefusalTimeout = TimeSpan.FromSeconds(2);
-
     private volatile IConnectionGater? _gater;
 
     /// <summary>
@@ -51,7 +47,8 @@ public sealed partial class SwarmHost
             refusal = new ConnectionRefusal(RefusalReason.ResourceLimit, "too many connections with this peer");
         if (refusal is null) return null;
         _metrics.Refused("secured", refusal.Reason.ToString());
-        SwarmLog.SecuredRefused(_logger, upgraded.RemotePeerId, direction, upgraded.RemoteAddress, refusal.Reason, refusal.Message);
+        if (_resources.ShouldLog("refused/secured", out _, burst: 10))
+            SwarmLog.SecuredRefused(_logger, upgraded.RemotePeerId, direction, upgraded.RemoteAddress, refusal.Reason, refusal.Message);
         return refusal;
     }
 
@@ -60,15 +57,7 @@ public sealed partial class SwarmHost
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(RefusalTimeout);
-            await using var stream = await upgraded.Muxer.OpenStreamAsync(timeout.Token).ConfigureAwait(false);
-            await MultistreamSelect.SelectAsync(stream, [RefusalProtocol.Id], timeout.Token).ConfigureAwait(false);
-            await RefusalProtocol.WriteAsync(stream, refusal, timeout.Token).ConfigureAwait(false);
-            await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
-            // Closing first could cut the message off in flight; the reader closes as soon as it has it.
-            byte[] sink = new byte[16];
-            while (await stream.ReadAsync(sink, timeout.Token).ConfigureAwait(false) > 0) { }
+            await RefusalProtocol.SendAsync(upgraded.Muxer, refusal, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

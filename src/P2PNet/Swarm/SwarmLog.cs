@@ -52,4 +52,10 @@ internal static partial class SwarmLog
 
     [LoggerMessage(1056, LogLevel.Debug, "Inbound stream {Protocol} from {PeerId} reset: {Reason}")]
     public static partial void StreamRefused(ILogger logger, PeerId peerId, string protocol, string reason);
+
+    [LoggerMessage(1057, LogLevel.Warning, "{Count} more inbound handshakes failed in the last interval (not logged one by one)")]
+    public static partial void HandshakeFailuresSuppressed(ILogger logger, int count);
+
+    [LoggerMessage(1058, LogLevel.Warning, "Accepting on {Address} failed, retrying: {Reason} ({Suppressed} more since the last report)")]
+    public static partial void AcceptFailed(ILogger logger, Multiaddr address, string reason, int suppressed);
 }

@@ -90,6 +90,40 @@ public sealed class JsLibp2pTests
         Assert.Equal(0, await js.WaitForExitAsync(Timeout));
     }
 
+    /// <summary>Refuses every peer after the handshake.</summary>
+    private sealed class RefuseAll : IConnectionGater
+    {
+        public int Refused;
+        public bool InterceptDial(PeerId? peer, Multiaddr address) => true;
+        public bool InterceptAccept(Multiaddr localAddress, Multiaddr remoteAddress) => true;
+        public ConnectionRefusal? InterceptSecured(ConnectionDirection direction, PeerId peer, Multiaddr localAddress, Multiaddr remoteAddress)
+        {
+            Interlocked.Increment(ref Refused);
+            return new ConnectionRefusal(RefusalReason.Rejected, "not now");
+        }
+    }
+
+    [Fact]
+    public async Task Js_refused_after_the_handshake_sees_the_close_and_we_keep_serving()
+    {
+        await using var node = await new Node().ListenAsync();
+        var gater = new RefuseAll();
+        node.Host.Gater = gater;
+        await using (var refused = LineProcess.StartJs("dial", node.Address.ToString(), "--pings", "1", "--no-identify"))
+        {
+            // js has no refusal protocol: it answers na, we close, and its dial or ping fails.
+            await refused.ExpectAsync("ERROR", Timeout);
+            Assert.NotEqual(0, await refused.WaitForExitAsync(Timeout));
+        }
+        Assert.Equal(1, gater.Refused);
+        Assert.Empty(node.Host.Connections);
+
+        node.Host.Gater = null;
+        await using var js = LineProcess.StartJs("dial", node.Address.ToString(), "--pings", "1", "--no-identify");
+        Assert.StartsWith("PING_OK ", await js.ExpectAsync("PING_", Timeout));
+        await js.ExpectAsync("DONE", Timeout);
+    }
+
     [Fact]
     public async Task Identify_works_both_ways()
     {

@@ -156,6 +156,35 @@ public sealed class AdmissionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Inbound_connections_per_ip_cap_closes_the_extra_at_accept_until_one_closes()
+    {
+        var options = new SwarmOptions { Limits = new ResourceLimits { MaxInboundConnectionsPerLoopbackIp = 2 } };
+        using var serverId = Identity.Generate();
+        await using var server = new SwarmHost(serverId, options);
+        _ = new PingService(server);
+        var addr = (await server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))).WithPeerId(serverId.PeerId);
+        var ids = Enumerable.Range(0, 3).Select(_ => Identity.Generate()).ToArray();
+        var clients = ids.Select(id => new SwarmHost(id)).ToArray();
+        try
+        {
+            var first = await clients[0].DialAsync(addr).WaitAsync(Timeout);
+            await clients[1].DialAsync(addr).WaitAsync(Timeout);
+            await Poll.UntilAsync(() => server.Connections.Count == 2, Timeout, "two inbound connections");
+            await Assert.ThrowsAnyAsync<IOException>(() => clients[2].DialAsync(addr).WaitAsync(Timeout));
+
+            await first.CloseAsync();
+            await Poll.UntilAsync(() => server.Connections.Count == 1, Timeout, "the server to drop the first connection");
+            var third = await clients[2].DialAsync(addr).WaitAsync(Timeout);
+            Assert.True(await new PingService(clients[2]).PingAsync(third).WaitAsync(Timeout) > TimeSpan.Zero);
+        }
+        finally
+        {
+            foreach (var client in clients) await client.DisposeAsync();
+            foreach (var id in ids) id.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Client_sending_garbage_first_is_closed_at_once()
     {
         var log = new CapturingLoggerProvider();

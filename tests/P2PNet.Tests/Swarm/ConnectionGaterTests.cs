@@ -105,6 +105,27 @@ public sealed class ConnectionGaterTests
     }
 
     [Fact]
+    public async Task Refusal_decided_later_by_a_stream_handler_reaches_the_dialer()
+    {
+        await using var hosts = new MemoryHosts();
+        var (server, addr) = await hosts.StartAsync();
+        var (client, _) = await hosts.StartAsync();
+        // The decision comes after the connection opened, from a handler of that connection (as a hello would).
+        server.SetStreamHandler("/test/hello/1.0.0", (_, connection, ct) =>
+            connection.RefuseAsync(new ConnectionRefusal(RefusalReason.WrongNetwork, "we are network B"), ct));
+
+        var connection = await client.DialAsync(addr).WaitAsync(Timeout);
+        await using (var hello = await connection.OpenStreamAsync("/test/hello/1.0.0").WaitAsync(Timeout))
+        {
+            await connection.Completion.WaitAsync(Timeout);
+        }
+        Assert.Equal(RefusalReason.WrongNetwork, connection.Refusal?.Reason);
+        var ex = await Assert.ThrowsAsync<ConnectionRefusedException>(() => connection.OpenStreamAsync(PingProtocol.Id));
+        Assert.Equal("we are network B", ex.Refusal.Message);
+        await Poll.UntilAsync(() => server.Connections.Count == 0, Timeout, "the refusing side to close");
+    }
+
+    [Fact]
     public async Task Dial_blocked_by_the_gater_fails_locally_before_any_connection()
     {
         await using var hosts = new MemoryHosts();
