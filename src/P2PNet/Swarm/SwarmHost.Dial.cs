@@ -15,6 +15,7 @@ public sealed partial class SwarmHost
     private readonly Dictionary<PeerId, List<Connection>> _byPeer = [];
     private readonly Dictionary<PeerId, Task<Connection>> _dials = [];
     private readonly ConcurrentDictionary<Connection, Task> _redundant = new();
+    private readonly SwarmDialMetrics _dialMetrics;
 
     /// <summary>What this host knows about other peers: addresses, keys, protocols, last dial errors.</summary>
     public PeerStore PeerStore { get; }
@@ -49,6 +50,10 @@ public sealed partial class SwarmHost
             {
                 dial = DialPeerAsync(peer);
                 _dials[peer] = dial;
+            }
+            else
+            {
+                _dialMetrics.Joined();
             }
         }
         return await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -86,11 +91,10 @@ public sealed partial class SwarmHost
     }
 
     /// <summary>True when <paramref name="address"/> (without <c>/p2p/</c>) is one of our own listen addresses.</summary>
-    private bool IsOwnAddress(Multiaddr address)
-    {
-        var bare = address.WithoutPeerId();
-        return ListenAddresses.Contains(bare) || BoundListenAddresses().Contains(bare);
-    }
+    private bool IsOwnAddress(Multiaddr address) => OwnAddresses().Contains(address.WithoutPeerId());
+
+    // Listen addresses as bound (0.0.0.0 included) and as expanded to interface addresses.
+    private HashSet<Multiaddr> OwnAddresses() => [.. ListenAddresses, .. BoundListenAddresses()];
 
     private void ThrowIfSelf(Multiaddr address)
     {
@@ -108,7 +112,8 @@ public sealed partial class SwarmHost
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stoppingToken);
             timeout.CancelAfter(Options.DialTimeout);
             if (IsDialBlocked(peer, null)) throw Failed(new DialException(DialError.Blocked, peer, $"{peer} is blocked"));
-            Multiaddr[] addresses = [.. OrderForDial(peer).Where(a => !IsOwnAddress(a))];
+            var own = OwnAddresses();
+            Multiaddr[] addresses = [.. OrderForDial(peer).Where(a => !own.Contains(a))];
             if (addresses.Length == 0) throw Failed(new DialException(DialError.NoAddresses, peer, $"no dialable address known for {peer}"));
 
             var attempts = new List<DialAttempt>(addresses.Length);
@@ -124,6 +129,7 @@ public sealed partial class SwarmHost
                     var connection = await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false);
                     PeerStore.AddAddress(peer, address, AddressSource.Dial);
                     PeerStore.SetLastDialError(peer, null);
+                    _dialMetrics.Dialed(null);
                     return connection;
                 }
                 catch (Exception ex) when (!_stoppingToken.IsCancellationRequested)
@@ -133,7 +139,11 @@ public sealed partial class SwarmHost
                     SwarmDialLog.DialAttemptFailed(_logger, peer, address, error, ex.Message);
                     if (timeout.IsCancellationRequested) break;
                     // The peer may have dialed us meanwhile.
-                    if (FindConnection(peer) is { } live) return live;
+                    if (FindConnection(peer) is { } live)
+                    {
+                        _dialMetrics.Dialed(null);
+                        return live;
+                    }
                 }
             }
             var overall = timeout.IsCancellationRequested && !_stoppingToken.IsCancellationRequested ? DialError.Timeout
@@ -154,6 +164,7 @@ public sealed partial class SwarmHost
 
     private DialException Failed(DialException ex)
     {
+        _dialMetrics.Dialed(ex.Error);
         if (ex.PeerId is { } peer) PeerStore.SetLastDialError(peer, ex);
         return ex;
     }
@@ -257,6 +268,7 @@ public sealed partial class SwarmHost
                 if (connection.StreamCount == 0)
                 {
                     SwarmDialLog.RedundantConnectionClosed(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
+                    _dialMetrics.RedundantClosed();
                     await connection.CloseAsync().ConfigureAwait(false);
                     return;
                 }
@@ -275,5 +287,6 @@ public sealed partial class SwarmHost
         await Task.WhenAll(dials.Select(d => d.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)))
             .ConfigureAwait(false);
         await Task.WhenAll(_redundant.Values).ConfigureAwait(false);
+        _dialMetrics.Dispose();
     }
 }

@@ -43,6 +43,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _stoppingToken = _stopping.Token;
         PeerStore = new PeerStore(Options.PeerStore, identity.PeerId, _loggerFactory.CreateLogger<PeerStore>());
         _observed = new ObservedAddressBook(Options.ObservedAddressThreshold);
+        _dialMetrics = new SwarmDialMetrics(PeerStore, () => _observed.Candidates().Count);
     }
 
     /// <summary>This host's identity.</summary>
