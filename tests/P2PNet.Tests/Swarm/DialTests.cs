@@ -63,6 +63,25 @@ public sealed class DialTests
     }
 
     [Fact]
+    public async Task Concurrent_callers_share_one_failed_dial_and_a_caller_can_cancel_only_its_own_wait()
+    {
+        await using var a = await Node.StartAsync();
+        using var b = Identity.Generate();
+        a.Host.PeerStore.AddAddress(b.PeerId, ClosedPort(), AddressSource.Manual);
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Host.DialAsync(b.PeerId, cancelled.Token));
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Record.ExceptionAsync(() => a.Host.DialAsync(b.PeerId)))).WaitAsync(Timeout);
+
+        var errors = results.Select(e => Assert.IsType<DialException>(e)).ToArray();
+        Assert.All(errors, e => Assert.Equal(DialError.AllAddressesFailed, e.Error));
+        Assert.All(errors, e => Assert.Equal(DialError.Refused, Assert.Single(e.Attempts).Error));
+        // At most two dials ran (the first may have finished before the others joined), never eight.
+        Assert.InRange(errors.Distinct().Count(), 1, 2);
+    }
+
+    [Fact]
     public async Task A_failed_dial_reports_the_error_of_each_address_and_the_store_keeps_it()
     {
         await using var a = await Node.StartAsync();
