@@ -219,8 +219,17 @@ public sealed class PeerStore
         lock (_lock)
         {
             int left = _connected.GetValueOrDefault(peer) - 1;
-            if (left > 0) _connected[peer] = left;
-            else _connected.Remove(peer);
+            if (left > 0)
+            {
+                _connected[peer] = left;
+                return;
+            }
+            _connected.Remove(peer);
+            if (_peers.TryGetValue(peer, out var slot))
+            {
+                var until = Expiry(_time.GetUtcNow(), Options.RecentlyConnectedAddressTtl);
+                slot.Entry = slot.Entry with { Addresses = [.. slot.Entry.Addresses.Select(a => a.Expires < until ? a with { Expires = until } : a)] };
+            }
         }
     }
 
@@ -296,8 +305,11 @@ public sealed class PeerStore
     private static DateTimeOffset Expiry(DateTimeOffset now, TimeSpan ttl) =>
         ttl == Timeout.InfiniteTimeSpan || ttl >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : now + ttl;
 
-    private static PeerStoreEntry Live(PeerStoreEntry entry, DateTimeOffset now) =>
-        entry.Addresses.All(a => a.Expires > now) ? entry : entry with { Addresses = [.. entry.Addresses.Where(a => a.Expires > now)] };
+    // Under the lock. A connected peer's addresses do not expire (go's ConnectedAddrTTL); OnDisconnected gives them a grace.
+    private PeerStoreEntry Live(PeerStoreEntry entry, DateTimeOffset now) =>
+        _connected.ContainsKey(entry.PeerId) || entry.Addresses.All(a => a.Expires > now)
+            ? entry
+            : entry with { Addresses = [.. entry.Addresses.Where(a => a.Expires > now)] };
 
     private void Raise(EventHandler<PeerStoreEntry>? handler, PeerStoreEntry entry, string name)
     {
