@@ -177,9 +177,12 @@ public sealed class PeerStore
         });
     }
 
-    /// <summary>Records the outcome of a dial: the failure, or null after a success (clears the last error).</summary>
+    /// <summary>
+    /// Records the outcome of a dial to a stored peer: the failure, or null after a success (clears the last
+    /// error). A peer that is not stored is not added for it (false).
+    /// </summary>
     public bool SetLastDialError(PeerId peer, DialException? error) =>
-        Mutate(peer, create: error is null ? false : true, (entry, _) =>
+        Mutate(peer, create: false, (entry, _) =>
             ReferenceEquals(entry.LastDialError, error) ? null : entry with { LastDialError = error });
 
     /// <summary>Removes <paramref name="peer"/>, connected or not; false when it was not stored.</summary>

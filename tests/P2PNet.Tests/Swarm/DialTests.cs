@@ -107,6 +107,7 @@ public sealed class DialTests
         var none = await Assert.ThrowsAsync<DialException>(() => a.Host.DialAsync(stranger.PeerId).WaitAsync(Timeout));
         Assert.Equal(DialError.NoAddresses, none.Error);
         Assert.Empty(none.Attempts);
+        Assert.False(a.Host.PeerStore.Contains(stranger.PeerId)); // a failed dial does not make a peer known
 
         // The right address clears the error.
         a.Host.PeerStore.AddAddress(b.Id, b.Address, AddressSource.Manual);
