@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Security.Noise;
 using P2PNet.Upgrade;
 
@@ -73,9 +74,12 @@ public sealed partial class SwarmHost
         {
             return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && !connection.IsOpen)
+        catch (Exception ex) when (ex is not OperationCanceledException
+            && (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway }))
         {
-            // The session ended between the lookup and the open (a go-away, a remote close): dial afresh once.
+            // The session ended, or the remote went away, between the lookup and the open: retire it from the
+            // table (streams already on it may finish) and dial afresh once.
+            OnConnectionClosing(connection);
             var fresh = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
             if (ReferenceEquals(fresh, connection)) throw;
             return await fresh.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);

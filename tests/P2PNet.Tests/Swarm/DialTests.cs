@@ -187,6 +187,32 @@ public sealed class DialTests
     }
 
     [Fact]
+    public async Task NewStreamAsync_right_after_the_remote_closed_the_connection_gets_a_fresh_one()
+    {
+        await using var a = await Node.StartAsync();
+        await using var b = await Node.StartAsync();
+        a.Host.PeerStore.AddAddress(b.Id, b.Address, AddressSource.Manual);
+        for (int i = 0; i < 5; i++)
+        {
+            var connection = await a.Host.DialAsync(b.Id).WaitAsync(Timeout);
+            var atB = await WaitForAsync(() => b.Host.FindConnection(a.Id));
+            // The remote ends the session; we ask for a stream at once, racing its go-away and close.
+            var closing = atB.CloseAsync().AsTask();
+            await using var stream = await a.Host.NewStreamAsync(b.Id, [PingProtocol.Id]).WaitAsync(Timeout);
+            Assert.Equal(PingProtocol.Id, stream.Protocol);
+            await closing.WaitAsync(Timeout);
+            await connection.Completion.WaitAsync(Timeout);
+        }
+    }
+
+    private static async Task<Connection> WaitForAsync(Func<Connection?> find)
+    {
+        Connection? found = null;
+        await Poll.UntilAsync(() => (found = find()) is not null, Timeout, "the connection");
+        return found!;
+    }
+
+    [Fact]
     public async Task Simultaneous_dials_agree_on_one_connection_and_close_the_other()
     {
         var options = new SwarmOptions { RedundantConnectionGracePeriod = TimeSpan.FromMilliseconds(50) };
