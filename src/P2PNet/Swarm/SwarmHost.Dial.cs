@@ -130,8 +130,7 @@ public sealed partial class SwarmHost
                 }
                 try
                 {
-                    var connection = await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false);
-                    PeerStore.AddAddress(peer, address, AddressSource.Dial);
+                    var connection = Remember(await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false), address);
                     PeerStore.SetLastDialError(peer, null);
                     _dialMetrics.Dialed(null);
                     return connection;
@@ -164,6 +163,13 @@ public sealed partial class SwarmHost
         {
             lock (_dials) _dials.Remove(peer);
         }
+    }
+
+    // A dialed address that worked is worth keeping for the next DialAsync(PeerId).
+    private Connection Remember(Connection connection, Multiaddr address)
+    {
+        PeerStore.AddAddress(connection.RemotePeerId, address.WithoutPeerId(), AddressSource.Dial);
+        return connection;
     }
 
     private DialException Failed(DialException ex)

@@ -123,7 +123,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         var expected = address.PeerId;
         ThrowIfSelf(address);
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
-        return await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false);
+        return Remember(await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false), address);
     }
 
     // Transport dial and upgrade of one address, no reuse and no checks.

@@ -221,6 +221,7 @@ public sealed class DialTests
 
         // Without /p2p/ neither dial can reuse: two connections, one dialed by each side.
         var both = await Task.WhenAll(a.Host.DialAsync(b.Address), b.Host.DialAsync(a.Address)).WaitAsync(Timeout);
+        Assert.Equal([b.Address], a.Host.PeerStore.GetAddresses(b.Id)); // a dialed address that worked is kept
         await Poll.UntilAsync(() => a.Host.Connections.Count == 2 && b.Host.Connections.Count == 2
             || a.Host.Connections.Count == 1 && b.Host.Connections.Count == 1, Timeout, "both connections registered");
 
