@@ -177,9 +177,12 @@ public sealed class PeerStore
         });
     }
 
-    /// <summary>Records the outcome of a dial: the failure, or null after a success (clears the last error).</summary>
+    /// <summary>
+    /// Records the outcome of a dial to a stored peer: the failure, or null after a success (clears the last
+    /// error). A peer that is not stored is not added for it (false).
+    /// </summary>
     public bool SetLastDialError(PeerId peer, DialException? error) =>
-        Mutate(peer, create: error is null ? false : true, (entry, _) =>
+        Mutate(peer, create: false, (entry, _) =>
             ReferenceEquals(entry.LastDialError, error) ? null : entry with { LastDialError = error });
 
     /// <summary>Removes <paramref name="peer"/>, connected or not; false when it was not stored.</summary>
@@ -219,8 +222,17 @@ public sealed class PeerStore
         lock (_lock)
         {
             int left = _connected.GetValueOrDefault(peer) - 1;
-            if (left > 0) _connected[peer] = left;
-            else _connected.Remove(peer);
+            if (left > 0)
+            {
+                _connected[peer] = left;
+                return;
+            }
+            _connected.Remove(peer);
+            if (_peers.TryGetValue(peer, out var slot))
+            {
+                var until = Expiry(_time.GetUtcNow(), Options.RecentlyConnectedAddressTtl);
+                slot.Entry = slot.Entry with { Addresses = [.. slot.Entry.Addresses.Select(a => a.Expires < until ? a with { Expires = until } : a)] };
+            }
         }
     }
 
@@ -296,8 +308,11 @@ public sealed class PeerStore
     private static DateTimeOffset Expiry(DateTimeOffset now, TimeSpan ttl) =>
         ttl == Timeout.InfiniteTimeSpan || ttl >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : now + ttl;
 
-    private static PeerStoreEntry Live(PeerStoreEntry entry, DateTimeOffset now) =>
-        entry.Addresses.All(a => a.Expires > now) ? entry : entry with { Addresses = [.. entry.Addresses.Where(a => a.Expires > now)] };
+    // Under the lock. A connected peer's addresses do not expire (go's ConnectedAddrTTL); OnDisconnected gives them a grace.
+    private PeerStoreEntry Live(PeerStoreEntry entry, DateTimeOffset now) =>
+        _connected.ContainsKey(entry.PeerId) || entry.Addresses.All(a => a.Expires > now)
+            ? entry
+            : entry with { Addresses = [.. entry.Addresses.Where(a => a.Expires > now)] };
 
     private void Raise(EventHandler<PeerStoreEntry>? handler, PeerStoreEntry entry, string name)
     {

@@ -22,6 +22,12 @@ public sealed record PeerStoreOptions
     /// <summary>TTL of addresses from discovery and peer exchange. Default 10 min.</summary>
     public TimeSpan DiscoveredAddressTtl { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Addresses of a connected peer do not expire; when its last connection closes, each is kept at least this
+    /// long from then (go-libp2p's RecentlyConnectedAddrTTL). Default 10 min.
+    /// </summary>
+    public TimeSpan RecentlyConnectedAddressTtl { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>TTL of bootstrap addresses. Default 1 h.</summary>
     public TimeSpan BootstrapAddressTtl { get; init; } = TimeSpan.FromHours(1);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Security.Noise;
 using P2PNet.Upgrade;
 
@@ -15,6 +16,7 @@ public sealed partial class SwarmHost
     private readonly Dictionary<PeerId, List<Connection>> _byPeer = [];
     private readonly Dictionary<PeerId, Task<Connection>> _dials = [];
     private readonly ConcurrentDictionary<Connection, Task> _redundant = new();
+    private readonly SwarmDialMetrics _dialMetrics;
 
     /// <summary>What this host knows about other peers: addresses, keys, protocols, last dial errors.</summary>
     public PeerStore PeerStore { get; }
@@ -50,6 +52,10 @@ public sealed partial class SwarmHost
                 dial = DialPeerAsync(peer);
                 _dials[peer] = dial;
             }
+            else
+            {
+                _dialMetrics.Joined();
+            }
         }
         return await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -68,9 +74,12 @@ public sealed partial class SwarmHost
         {
             return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && !connection.IsOpen)
+        catch (Exception ex) when (ex is not OperationCanceledException
+            && (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway }))
         {
-            // The session ended between the lookup and the open (a go-away, a remote close): dial afresh once.
+            // The session ended, or the remote went away, between the lookup and the open: retire it from the
+            // table (streams already on it may finish) and dial afresh once.
+            OnConnectionClosing(connection);
             var fresh = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
             if (ReferenceEquals(fresh, connection)) throw;
             return await fresh.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
@@ -81,11 +90,10 @@ public sealed partial class SwarmHost
     private bool IsDialBlocked(PeerId peer, Multiaddr address) => Gater is { } gater && !gater.InterceptDial(peer, address);
 
     /// <summary>True when <paramref name="address"/> (without <c>/p2p/</c>) is one of our own listen addresses.</summary>
-    private bool IsOwnAddress(Multiaddr address)
-    {
-        var bare = address.WithoutPeerId();
-        return ListenAddresses.Contains(bare) || BoundListenAddresses().Contains(bare);
-    }
+    private bool IsOwnAddress(Multiaddr address) => OwnAddresses().Contains(address.WithoutPeerId());
+
+    // Listen addresses as bound (0.0.0.0 included) and as expanded to interface addresses.
+    private HashSet<Multiaddr> OwnAddresses() => [.. ListenAddresses, .. BoundListenAddresses()];
 
     private void ThrowIfSelf(Multiaddr address)
     {
@@ -102,7 +110,8 @@ public sealed partial class SwarmHost
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stoppingToken);
             timeout.CancelAfter(Options.DialTimeout);
-            Multiaddr[] addresses = [.. OrderForDial(peer).Where(a => !IsOwnAddress(a))];
+            var own = OwnAddresses();
+            Multiaddr[] addresses = [.. OrderForDial(peer).Where(a => !own.Contains(a))];
             if (addresses.Length == 0) throw Failed(new DialException(DialError.NoAddresses, peer, $"no dialable address known for {peer}"));
 
             var attempts = new List<DialAttempt>(addresses.Length);
@@ -115,9 +124,9 @@ public sealed partial class SwarmHost
                 }
                 try
                 {
-                    var connection = await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false);
-                    PeerStore.AddAddress(peer, address, AddressSource.Dial);
+                    var connection = Remember(await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false), address);
                     PeerStore.SetLastDialError(peer, null);
+                    _dialMetrics.Dialed(null);
                     return connection;
                 }
                 catch (Exception ex) when (!_stoppingToken.IsCancellationRequested)
@@ -127,7 +136,11 @@ public sealed partial class SwarmHost
                     SwarmDialLog.DialAttemptFailed(_logger, peer, address, error, ex.Message);
                     if (timeout.IsCancellationRequested) break;
                     // The peer may have dialed us meanwhile.
-                    if (FindConnection(peer) is { } live) return live;
+                    if (FindConnection(peer) is { } live)
+                    {
+                        _dialMetrics.Dialed(null);
+                        return live;
+                    }
                 }
             }
             var overall = timeout.IsCancellationRequested && !_stoppingToken.IsCancellationRequested ? DialError.Timeout
@@ -146,8 +159,16 @@ public sealed partial class SwarmHost
         }
     }
 
+    // A dialed address that worked is worth keeping for the next DialAsync(PeerId).
+    private Connection Remember(Connection connection, Multiaddr address)
+    {
+        PeerStore.AddAddress(connection.RemotePeerId, address.WithoutPeerId(), AddressSource.Dial);
+        return connection;
+    }
+
     private DialException Failed(DialException ex)
     {
+        _dialMetrics.Dialed(ex.Error);
         if (ex.PeerId is { } peer) PeerStore.SetLastDialError(peer, ex);
         return ex;
     }
@@ -253,6 +274,7 @@ public sealed partial class SwarmHost
                 if (connection.StreamCount == 0)
                 {
                     SwarmDialLog.RedundantConnectionClosed(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
+                    _dialMetrics.RedundantClosed();
                     await connection.CloseAsync().ConfigureAwait(false);
                     return;
                 }
@@ -271,5 +293,6 @@ public sealed partial class SwarmHost
         await Task.WhenAll(dials.Select(d => d.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)))
             .ConfigureAwait(false);
         await Task.WhenAll(_redundant.Values).ConfigureAwait(false);
+        _dialMetrics.Dispose();
     }
 }

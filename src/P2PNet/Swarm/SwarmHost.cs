@@ -52,6 +52,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _stoppingToken = _stopping.Token;
         PeerStore = new PeerStore(Options.PeerStore, identity.PeerId, _loggerFactory.CreateLogger<PeerStore>());
         _observed = new ObservedAddressBook(Options.ObservedAddressThreshold);
+        _dialMetrics = new SwarmDialMetrics(PeerStore, () => _observed.Candidates().Count);
     }
 
     /// <summary>This host's identity.</summary>
@@ -137,7 +138,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         var expected = address.PeerId;
         ThrowIfSelf(address);
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
-        return await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false);
+        return Remember(await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false), address);
     }
 
     // Transport dial and upgrade of one address, no reuse; only the connection gater's dial check.

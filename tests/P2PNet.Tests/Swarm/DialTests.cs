@@ -63,6 +63,25 @@ public sealed class DialTests
     }
 
     [Fact]
+    public async Task Concurrent_callers_share_one_failed_dial_and_a_caller_can_cancel_only_its_own_wait()
+    {
+        await using var a = await Node.StartAsync();
+        using var b = Identity.Generate();
+        a.Host.PeerStore.AddAddress(b.PeerId, ClosedPort(), AddressSource.Manual);
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Host.DialAsync(b.PeerId, cancelled.Token));
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Record.ExceptionAsync(() => a.Host.DialAsync(b.PeerId)))).WaitAsync(Timeout);
+
+        var errors = results.Select(e => Assert.IsType<DialException>(e)).ToArray();
+        Assert.All(errors, e => Assert.Equal(DialError.AllAddressesFailed, e.Error));
+        Assert.All(errors, e => Assert.Equal(DialError.Refused, Assert.Single(e.Attempts).Error));
+        // At most two dials ran (the first may have finished before the others joined), never eight.
+        Assert.InRange(errors.Distinct().Count(), 1, 2);
+    }
+
+    [Fact]
     public async Task A_failed_dial_reports_the_error_of_each_address_and_the_store_keeps_it()
     {
         await using var a = await Node.StartAsync();
@@ -88,6 +107,7 @@ public sealed class DialTests
         var none = await Assert.ThrowsAsync<DialException>(() => a.Host.DialAsync(stranger.PeerId).WaitAsync(Timeout));
         Assert.Equal(DialError.NoAddresses, none.Error);
         Assert.Empty(none.Attempts);
+        Assert.False(a.Host.PeerStore.Contains(stranger.PeerId)); // a failed dial does not make a peer known
 
         // The right address clears the error.
         a.Host.PeerStore.AddAddress(b.Id, b.Address, AddressSource.Manual);
@@ -167,6 +187,32 @@ public sealed class DialTests
     }
 
     [Fact]
+    public async Task NewStreamAsync_right_after_the_remote_closed_the_connection_gets_a_fresh_one()
+    {
+        await using var a = await Node.StartAsync();
+        await using var b = await Node.StartAsync();
+        a.Host.PeerStore.AddAddress(b.Id, b.Address, AddressSource.Manual);
+        for (int i = 0; i < 5; i++)
+        {
+            var connection = await a.Host.DialAsync(b.Id).WaitAsync(Timeout);
+            var atB = await WaitForAsync(() => b.Host.FindConnection(a.Id));
+            // The remote ends the session; we ask for a stream at once, racing its go-away and close.
+            var closing = atB.CloseAsync().AsTask();
+            await using var stream = await a.Host.NewStreamAsync(b.Id, [PingProtocol.Id]).WaitAsync(Timeout);
+            Assert.Equal(PingProtocol.Id, stream.Protocol);
+            await closing.WaitAsync(Timeout);
+            await connection.Completion.WaitAsync(Timeout);
+        }
+    }
+
+    private static async Task<Connection> WaitForAsync(Func<Connection?> find)
+    {
+        Connection? found = null;
+        await Poll.UntilAsync(() => (found = find()) is not null, Timeout, "the connection");
+        return found!;
+    }
+
+    [Fact]
     public async Task Simultaneous_dials_agree_on_one_connection_and_close_the_other()
     {
         var options = new SwarmOptions { RedundantConnectionGracePeriod = TimeSpan.FromMilliseconds(50) };
@@ -175,6 +221,7 @@ public sealed class DialTests
 
         // Without /p2p/ neither dial can reuse: two connections, one dialed by each side.
         var both = await Task.WhenAll(a.Host.DialAsync(b.Address), b.Host.DialAsync(a.Address)).WaitAsync(Timeout);
+        Assert.Equal([b.Address], a.Host.PeerStore.GetAddresses(b.Id)); // a dialed address that worked is kept
         await Poll.UntilAsync(() => a.Host.Connections.Count == 2 && b.Host.Connections.Count == 2
             || a.Host.Connections.Count == 1 && b.Host.Connections.Count == 1, Timeout, "both connections registered");
 

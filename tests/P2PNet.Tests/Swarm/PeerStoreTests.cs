@@ -49,6 +49,24 @@ public sealed class PeerStoreTests
     }
 
     [Fact]
+    public void A_connected_peers_addresses_do_not_expire_and_outlive_the_connection_by_the_grace()
+    {
+        var clock = new ManualClock();
+        var store = new PeerStore(new PeerStoreOptions { TimeProvider = clock, RecentlyConnectedAddressTtl = TimeSpan.FromMinutes(10) });
+        using var id = Identity.Generate();
+        store.AddAddress(id.PeerId, Addr(1), AddressSource.Exchange, TimeSpan.FromMinutes(1));
+        store.OnConnected(id.PeerId, id.PublicKey);
+        clock.Now += TimeSpan.FromHours(5);
+        Assert.Equal([Addr(1)], store.GetAddresses(id.PeerId));
+
+        store.OnDisconnected(id.PeerId);
+        clock.Now += TimeSpan.FromMinutes(9);
+        Assert.Equal([Addr(1)], store.GetAddresses(id.PeerId));
+        clock.Now += TimeSpan.FromMinutes(2);
+        Assert.Empty(store.GetAddresses(id.PeerId));
+    }
+
+    [Fact]
     public void Identify_replaces_identify_addresses_only_and_records_key_protocols_and_agent()
     {
         var store = new PeerStore();

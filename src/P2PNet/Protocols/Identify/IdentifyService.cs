@@ -119,8 +119,9 @@ public sealed class IdentifyService : IAsyncDisposable
                 await Parallel.ForEachAsync(targets, parallel, PushQuietlyAsync).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // Stopping: a push cut short may surface as its stream's or connection's failure.
         }
     }
 
