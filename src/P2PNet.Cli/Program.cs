@@ -17,4 +17,7 @@ root.SetAction(parse => new HelpAction().Invoke(parse));
 // System.CommandLine 2.0 leaves Ctrl+C/SIGTERM alone unless a termination timeout is set: without it the
 // actions' CancellationToken never fires and the process dies at once (no DisconnectPackets, no cleanup).
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(5) };
-return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+var parse = root.Parse(args);
+// One line naming the option and exit code 2, instead of every error followed by the whole help.
+if (parse.Errors.Count > 0) return CliRun.UsageError(parse);
+return await parse.InvokeAsync(invocation).ConfigureAwait(false);
