@@ -297,7 +297,7 @@ internal static class ChatCommand
             if (alreadyOpen) output.Line($"* already connected to {Who(channel)}");
             return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             output.Line($"* cannot connect to {address}: {ex.Message}");
             return false;

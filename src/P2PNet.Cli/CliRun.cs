@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 
 namespace P2PNet.Cli;
 
@@ -22,12 +23,30 @@ internal static class CliRun
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return ex.ExitCode;
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
+                // Whatever failed after Ctrl+C (a cancelled dial surfaces as its layer's error) failed because of it.
                 Console.Error.WriteLine("interrupted");
                 return CliExit.Interrupted;
             }
         };
+
+    /// <summary>
+    /// A SIGINT/SIGTERM handler that cancels <paramref name="interrupted"/> (the actions' token) and keeps the
+    /// process alive so that the action can stop gracefully.
+    /// </summary>
+    public static Action<PosixSignalContext> OnSignal(CancellationTokenSource interrupted) => context =>
+    {
+        context.Cancel = true;
+        try
+        {
+            interrupted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the invocation is over
+        }
+    };
 
     /// <summary>
     /// The first parse error as one line naming the option or argument, plus where to read more:

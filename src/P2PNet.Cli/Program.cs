@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.Runtime.InteropServices;
 using P2PNet.Cli;
 
 // A named root rather than RootCommand, so that help shows "p2pnet" whatever the assembly file is called.
@@ -20,4 +21,9 @@ var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeS
 var parse = root.Parse(args);
 // One line naming the option and exit code 2, instead of every error followed by the whole help.
 if (parse.Errors.Count > 0) return CliRun.UsageError(parse);
-return await parse.InvokeAsync(invocation).ConfigureAwait(false);
+// System.CommandLine registers its signal handlers only once the action has run to its first await (a key file
+// read, a listener started, a TCP connect made): Ctrl+C before then would kill the process without a word.
+using var interrupted = new CancellationTokenSource();
+using var onSigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, CliRun.OnSignal(interrupted));
+using var onSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, CliRun.OnSignal(interrupted));
+return await parse.InvokeAsync(invocation, interrupted.Token).ConfigureAwait(false);
