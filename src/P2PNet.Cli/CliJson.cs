@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace P2PNet.Cli;
 
@@ -22,54 +21,3 @@ internal static class CliJson
         }
     }
 }
-
-/// <summary><c>{"type":"id","peerId":…,"keyFile":…,"created":…}</c> (<c>id</c>).</summary>
-internal sealed record IdJson(string PeerId, string? KeyFile, bool Created)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "id";
-}
-
-/// <summary><c>{"type":"listening","addr":…}</c>, one per listen address (<c>listen</c>).</summary>
-internal sealed record ListeningJson(string Addr)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "listening";
-}
-
-/// <summary><c>{"type":"connection","event":"opened"|"closed","peerId":…,"addr":…,"direction":…}</c> (<c>listen</c>, <c>ping</c>).</summary>
-internal sealed record ConnectionJson(string Event, string PeerId, string Addr, string Direction)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "connection";
-}
-
-/// <summary><c>{"type":"discovered","peerId":…,"source":…,"addrs":[…]}</c> (<c>listen</c> with discovery).</summary>
-internal sealed record DiscoveredJson(string PeerId, string Source, IReadOnlyList<string> Addrs)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "discovered";
-}
-
-/// <summary><c>{"type":"pong","peerId":…,"seq":…,"rttMs":…}</c> (<c>ping</c>).</summary>
-internal sealed record PongJson(string PeerId, int Seq, double RttMs)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "pong";
-}
-
-/// <summary><c>{"type":"summary","peerId":…,"sent":…,"received":…,"lossPercent":…,"rttMinMs":…,"rttAvgMs":…,"rttMaxMs":…}</c> (<c>ping</c>, last line).</summary>
-internal sealed record SummaryJson(string PeerId, int Sent, int Received, double LossPercent, double? RttMinMs, double? RttAvgMs, double? RttMaxMs)
-{
-    [JsonPropertyOrder(-1)]
-    public string Type { get; } = "summary";
-}
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(IdJson))]
-[JsonSerializable(typeof(ListeningJson))]
-[JsonSerializable(typeof(ConnectionJson))]
-[JsonSerializable(typeof(DiscoveredJson))]
-[JsonSerializable(typeof(PongJson))]
-[JsonSerializable(typeof(SummaryJson))]
-internal sealed partial class CliJsonContext : JsonSerializerContext;
