@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (NuGet packages, the js-libp2p interop peers) and runs the whole suite.
-# Ends with one line "N passed, N failed" counted from the test results.
+# Ends with one line "N passed, N failed, N skipped" counted from the test results.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

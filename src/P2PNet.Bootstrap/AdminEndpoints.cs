@@ -26,8 +26,9 @@ internal sealed class AdminEndpoints
     public void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/", (RequestDelegate)(http => { http.Response.Redirect("/admin"); return Task.CompletedTask; }));
-        app.MapGet("/admin", (RequestDelegate)(http => ServeResourceAsync(http, "admin.html", "text/html; charset=utf-8")));
-        app.MapGet("/admin/app.js", (RequestDelegate)(http => ServeResourceAsync(http, "admin.js", "text/javascript; charset=utf-8")));
+        // HEAD like GET (monitoring probes and curl -I), headers without the body.
+        app.MapMethods("/admin", [HttpMethods.Get, HttpMethods.Head], (RequestDelegate)(http => ServeResourceAsync(http, "admin.html", "text/html; charset=utf-8")));
+        app.MapMethods("/admin/app.js", [HttpMethods.Get, HttpMethods.Head], (RequestDelegate)(http => ServeResourceAsync(http, "admin.js", "text/javascript; charset=utf-8")));
         app.MapPost("/admin/api/sign-in", (RequestDelegate)SignInAsync).RequireRateLimiting(BootstrapServer.SignInPolicy);
         var api = app.MapGroup("/admin/api").RequireAuthorization();
         api.MapPost("/sign-out", (RequestDelegate)SignOutAsync);
@@ -53,6 +54,8 @@ internal sealed class AdminEndpoints
             http.Response.Headers.XFrameOptions = "DENY";
             http.Response.Headers["X-Content-Type-Options"] = "nosniff";
             http.Response.Headers["Referrer-Policy"] = "no-referrer";
+            http.Response.ContentLength = stream.Length;
+            if (HttpMethods.IsHead(http.Request.Method)) return;
             await stream.CopyToAsync(http.Response.Body, http.RequestAborted).ConfigureAwait(false);
         }
     }
@@ -152,7 +155,10 @@ internal sealed class AdminEndpoints
 
     private async Task LogAsync(string action, string? target, string? clientIp)
     {
-        ServerLog.AdminAction(_server.Logger, action, target, clientIp);
+        // Block and unblock change the registry (warning); a sign-in or sign-out is routine and has no target.
+        if (target is not null) ServerLog.AdminAction(_server.Logger, action, target, clientIp);
+        else if (action == "sign-in-failed") ServerLog.AdminSignInFailed(_server.Logger, clientIp);
+        else ServerLog.AdminSession(_server.Logger, action, clientIp);
         await _server.Store.LogAdminAsync(action, target, clientIp, _server.Now).ConfigureAwait(false);
     }
 }

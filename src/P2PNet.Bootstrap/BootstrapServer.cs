@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -106,6 +107,12 @@ public sealed class BootstrapServer : IAsyncDisposable
             ApplicationName = typeof(BootstrapServer).Assembly.GetName().Name,
         });
         builder.Configuration.AddEnvironmentVariables("P2PNET_");
+        // A failed start (a port in use, say) surfaces as the exception StartAsync throws; the host would also log
+        // it with its 20-line stack trace first.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        // The key ring sits in a 0700 folder beside the database (KeyRingFolder), files 0600: encrypting it would
+        // need yet another secret stored beside it, so "No XML encryptor configured" would warn about nothing new.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         builder.Configuration.AddCommandLine(args);
         var options = new BootstrapServerOptions();
         builder.Configuration.GetSection("Bootstrap").Bind(options);
@@ -148,6 +155,9 @@ public sealed class BootstrapServer : IAsyncDisposable
             cookie.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
         builder.Services.AddAuthorization();
+        // The admin cookie is protected by data-protection keys: keep them beside the database (a private folder),
+        // so that sessions survive a restart and nothing lands in ~/.aspnet.
+        builder.Services.AddDataProtection().SetApplicationName("P2PNet.Bootstrap").PersistKeysToFileSystem(new DirectoryInfo(KeyRingFolder(options.Database)));
         if (options.TrustedProxies.Count > 0)
         {
             builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
@@ -223,8 +233,11 @@ public sealed class BootstrapServer : IAsyncDisposable
         Console.CancelKeyPress += onCancel;
         try
         {
-            await using var server = await StartAsync(args, cancellationToken: stop.Token).ConfigureAwait(false);
+            // The lines below say where it listens; the host's own "Now listening on…" and "Application is shutting
+            // down…" would repeat them (and follow a failed start's one error line). Later arguments override this.
+            await using var server = await StartAsync(["--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning", .. args], cancellationToken: stop.Token).ConfigureAwait(false);
             await Console.Out.WriteLineAsync($"bootstrap server ({server.Mode}) on {string.Join(' ', server.Urls)}").ConfigureAwait(false);
+            await Console.Out.WriteLineAsync($"admin dashboard {new Uri(server.Urls[0], "admin")}").ConfigureAwait(false);
             if (server.AuthorityId is { } authority) await Console.Out.WriteLineAsync($"authority {authority}").ConfigureAwait(false);
             if (server.AdminToken is { } token) await Console.Out.WriteLineAsync($"admin sign-in token (valid while this process runs): {token}").ConfigureAwait(false);
             await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -306,6 +319,15 @@ public sealed class BootstrapServer : IAsyncDisposable
         if (options.MaxRequestBodyBytes is < 1024 or > 1 << 20) throw new ArgumentException("Bootstrap:MaxRequestBodyBytes must be within 1024..1048576");
         foreach (string proxy in options.TrustedProxies)
             if (!IPAddress.TryParse(proxy, out _)) throw new ArgumentException($"Bootstrap:TrustedProxies: '{proxy}' is not an IP address");
+    }
+
+    /// <summary>Where the data-protection key ring lives: <c>&lt;database&gt;.keys/</c> beside the database, created 0700.</summary>
+    internal static string KeyRingFolder(string database)
+    {
+        string folder = Path.GetFullPath(database) + ".keys";
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+        else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return folder;
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -22,4 +22,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(5005, LogLevel.Warning, "Rate limit hit by {ClientIp} on {Path}")]
     public static partial void RateLimited(ILogger logger, string? clientIp, string path);
+
+    [LoggerMessage(5050, LogLevel.Information, "Admin {Action} from {ClientIp}")]
+    public static partial void AdminSession(ILogger logger, string action, string? clientIp);
+
+    [LoggerMessage(5051, LogLevel.Warning, "Admin sign-in failed from {ClientIp}")]
+    public static partial void AdminSignInFailed(ILogger logger, string? clientIp);
 }

@@ -9,14 +9,18 @@ namespace P2PNet.Cli;
 
 /// <summary>
 /// <c>p2pnet chat</c>: a node that sends each line of standard input as a PureMessage to every channel and
-/// prints each message that arrives as <c>&lt;PeerId&gt;: &lt;text&gt;</c>. Commands: /peers, /connect ADDR,
-/// /block ID, /quit. End of input quits (after sending what was typed). With <c>--mdns</c>/<c>--broadcast</c> it
-/// finds peers on the LAN, prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at &lt;addr&gt;…</c> and connects to
-/// them (auto-connect, peer exchange).
+/// prints each message that arrives as <c>&lt;PeerId&gt;: &lt;text&gt;</c> (<c>&lt;PeerId&gt; (&lt;name&gt;): &lt;text&gt;</c> when the
+/// sender announced a --name). Commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit.
+/// End of input quits (after sending what was typed). With <c>--mdns</c>/<c>--broadcast</c> it finds peers on the
+/// LAN, prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at &lt;addr&gt;…</c> and connects to them (auto-connect,
+/// peer exchange); with <c>--bootstrap URL</c> it registers with a bootstrap server, heartbeats, and connects to
+/// the peers it returns.
 /// </summary>
 internal static class ChatCommand
 {
     private const int MaxTargetPeers = 1024;
+    private const int MaxShownNameLength = 64;
+    private const string Commands = "/peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit";
 
     public static Command Create()
     {
@@ -32,16 +36,15 @@ internal static class ChatCommand
             Description = "Keep this many channels open by dialing discovered peers (default 8 with --mdns/--broadcast; 0: never dial); " +
                           "also turns on peer exchange",
         };
-        targetPeers.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is < 0 or > MaxTargetPeers) r.AddError($"--target-peers must be 0-{MaxTargetPeers}");
-        });
+        CliOptions.AddRange(targetPeers, 0, MaxTargetPeers, $"--target-peers must be 0-{MaxTargetPeers}");
         var noExchange = new Option<bool>("--no-peer-exchange")
         {
             Description = "Neither share known peers with channels nor accept the peers they share (keeps channels at Default trust)",
         };
-        var discovery = new DiscoveryCliOptions();
+        var discovery = new DiscoveryCliOptions(hasNetworkOption: true);
+        var bootstrap = new BootstrapCliOptions();
         var verbose = CliOptions.Verbose();
+        var logLevel = CliOptions.LogLevel();
         var command = new Command("chat", "Chat with peers: each line you type goes to every connected peer")
         {
             listen, peers, key, name, network,
@@ -49,14 +52,13 @@ internal static class ChatCommand
         discovery.AddTo(command);
         command.Options.Add(targetPeers);
         command.Options.Add(noExchange);
+        bootstrap.AddTo(command);
         command.Options.Add(verbose);
-        command.SetAction(async (parse, ct) =>
+        command.Options.Add(logLevel);
+        command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
-            if (discovery.Check(parse) is { } problem)
-            {
-                Console.Error.WriteLine($"error: {problem.Message}");
-                return problem.ExitCode;
-            }
+            if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
+            var bootstrapOptions = bootstrap.Parse(parse); // throws the usage error
             // Peer exchange and auto-connect go with any discovery option.
             bool discovering = discovery.AnyMechanism(parse) || parse.GetValue(targetPeers) is not null;
             if (!discovering && parse.GetValue(noExchange))
@@ -75,8 +77,9 @@ internal static class ChatCommand
                 }
                 peerAddresses.Add(address);
             }
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose), quiet: !parse.GetValue(verbose));
-            using var identity = await CliOptions.LoadIdentityAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            // Warnings and errors only by default: the chat keeps the terminal for the conversation.
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
+            using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             var options = new PeerNetworkOptions
             {
                 Identity = identity,
@@ -91,10 +94,11 @@ internal static class ChatCommand
             // exchange on it trusts every channel that far; --no-peer-exchange keeps Default trust.
             if (exchange) node.TrustPolicy.AllowEnhancedPacketExchange = true;
             var output = new ChatOutput();
-            node.MessageReceived += (_, e) => output.Line($"{e.Sender}: {e.Message}");
+            node.MessageReceived += (_, e) => output.Line($"{Who(e.Channel)}: {e.Message}");
             node.PeerDiscovered += (_, e) => output.Line($"* discovered {e.Peer.Identifier} via {e.Source} at {string.Join(' ', e.Addresses)}");
-            node.PeerAdded += (_, c) => output.Line($"* connected {c.Identifier}");
-            node.PeerRemoved += (_, c) => output.Line($"* disconnected {c.Identifier}{(c.CloseReason is { } r ? $" ({r})" : "")}");
+            // The same lines whichever side dialed.
+            node.PeerAdded += (_, c) => output.Lines($"* connected {Who(c)}", $"* channel open with {Who(c)}");
+            node.PeerRemoved += (_, c) => output.Line($"* disconnected {Who(c)}{(c.CloseReason is { } r ? $" ({r})" : "")}");
 
             try
             {
@@ -102,8 +106,7 @@ internal static class ChatCommand
             }
             catch (System.Net.Sockets.SocketException ex)
             {
-                Console.Error.WriteLine($"error: cannot listen: {ex.Message}");
-                return 1;
+                throw new CliException($"cannot listen on {string.Join(' ', listenAddresses)}: {ex.Message}", CliExit.Failure, ex);
             }
             output.Line($"peer id {identity.PeerId}");
             foreach (var address in node.ListenAddresses) output.Line($"listening on {address.WithPeerId(identity.PeerId)}");
@@ -122,15 +125,27 @@ internal static class ChatCommand
                     catch (DiscoveryException ex)
                     {
                         await mechanism.DisposeAsync().ConfigureAwait(false);
-                        Console.Error.WriteLine($"error: {mechanism.Source}: {ex.Message}");
                         await node.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                        return 1;
+                        throw new CliException($"{mechanism.Source}: {ex.Message}", CliExit.Failure, ex);
                     }
                     foreach (string line in DiscoveryCliOptions.Describe(mechanism)) output.Line(line);
                 }
             }
-            foreach (var address in peerAddresses) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
-            output.Line("type a message and press Enter; /peers, /connect ADDR, /block ID, /quit");
+            await using var bootstrapChannel = bootstrapOptions is null ? null : await BootstrapCliOptions.ConnectAsync(node, bootstrapOptions, output.Line, loggers, ct).ConfigureAwait(false);
+            foreach (var address in peerAddresses)
+            {
+                if (IsSelf(node, address)) throw new CliException($"cannot connect to yourself ({node.Identifier})");
+            }
+            int reached = 0;
+            foreach (var address in peerAddresses)
+                if (await ConnectAsync(node, address, output, ct).ConfigureAwait(false)) reached++;
+            // Alone with nobody to find: a chat that reached none of its --peer addresses has no one to talk to.
+            if (peerAddresses.Count > 0 && reached == 0 && !discovering && bootstrapChannel is null)
+            {
+                await node.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                throw new CliException(peerAddresses.Count == 1 ? "the --peer could not be reached" : "none of the --peer addresses could be reached");
+            }
+            output.Line($"type a message and press Enter; {Commands}");
 
             while (!ct.IsCancellationRequested)
             {
@@ -146,7 +161,7 @@ internal static class ChatCommand
                     break;
                 }
                 if (line is null || line.Trim() == "/quit") break;
-                if (line.Length == 0) continue;
+                if (string.IsNullOrWhiteSpace(line)) continue;
                 if (line.StartsWith('/')) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
                 else if (line.Length > PureMessagePacket.MaxLength)
                 {
@@ -160,9 +175,27 @@ internal static class ChatCommand
                 }
             }
             await node.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return 0;
-        });
+            return CliExit.Ok;
+        }));
         return command;
+    }
+
+    /// <summary>The PeerId, and the display name the peer announced (control characters removed, length capped).</summary>
+    private static string Who(PeerChannel channel)
+    {
+        string? name = channel.Peer.DisplayName;
+        if (string.IsNullOrWhiteSpace(name)) return channel.Identifier.ToString();
+        var clean = new string([.. name.Where(ch => !char.IsControl(ch)).Take(MaxShownNameLength)]).Trim();
+        return clean.Length == 0 ? channel.Identifier.ToString() : $"{channel.Identifier} ({clean})";
+    }
+
+    /// <summary>True when <paramref name="address"/> names us: our PeerId, or one of our listen addresses.</summary>
+    private static bool IsSelf(PeerNetwork node, Multiaddr address)
+    {
+        if (address.PeerId is { } id) return id == node.Identifier;
+        var target = address.ToIPEndPoint();
+        return target is not null && node.ListenAddresses.Any(a => a.ToIPEndPoint() is { } ours && ours.Port == target.Port &&
+            (ours.Address.Equals(target.Address) || System.Net.IPAddress.IsLoopback(target.Address) && System.Net.IPAddress.IsLoopback(ours.Address)));
     }
 
     private static async Task RunCommandAsync(PeerNetwork node, string line, ChatOutput output, CancellationToken ct)
@@ -173,11 +206,19 @@ internal static class ChatCommand
             case "/peers":
                 var channels = node.ActivePeerChannels;
                 output.Line($"* {channels.Count} connected, {node.KnownPeers.Count} known");
-                foreach (var c in channels) output.Line($"*   {c.Identifier} {c.Direction} {c.State} {c.Peer.IP}:{c.Peer.Port}");
+                foreach (var c in channels)
+                {
+                    string who = Who(c);
+                    string name = who.Length > c.Identifier.ToString().Length ? who[c.Identifier.ToString().Length..] : "";
+                    output.Line($"*   {c.Identifier} {c.Direction} {c.State} {c.Peer.IP}:{c.Peer.Port}{name}");
+                }
                 break;
             case "/connect" when parts.Length == 2:
                 if (CliOptions.TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
                 else output.Line($"* {CliOptions.NotAPeerAddress(parts[1])}");
+                break;
+            case "/msg" when parts.Length == 2:
+                await SendToOneAsync(node, parts[1], output, ct).ConfigureAwait(false);
                 break;
             case "/block" when parts.Length == 2:
                 if (PeerId.TryParse(parts[1], out var id))
@@ -187,22 +228,79 @@ internal static class ChatCommand
                 }
                 else output.Line($"* '{parts[1]}' is not a PeerId");
                 break;
+            case "/unblock" when parts.Length == 2:
+                if (!PeerId.TryParse(parts[1], out var unblock)) output.Line($"* '{parts[1]}' is not a PeerId");
+                else if (node.TrustPolicy.UnblockIdentifier(unblock)) output.Line($"* unblocked {unblock}");
+                else output.Line($"* {unblock} was not blocked");
+                break;
+            case "/help":
+                output.Lines(
+                    "* /peers             list the open channels",
+                    "* /connect ADDR      connect to a peer (/ip4/…/tcp/…/p2p/<PeerId>)",
+                    "* /msg ID TEXT       send TEXT to one peer only",
+                    "* /block ID          disconnect a peer and refuse it from now on",
+                    "* /unblock ID        accept a blocked peer again",
+                    "* /quit              close every channel and exit (also end of input, Ctrl+C)",
+                    "* anything else      goes to every connected peer");
+                break;
             default:
-                output.Line("* commands: /peers, /connect ADDR, /block ID, /quit");
+                output.Line($"* commands: {Commands}");
                 break;
         }
     }
 
-    private static async Task ConnectAsync(PeerNetwork node, Multiaddr address, ChatOutput output, CancellationToken ct)
+    private static async Task SendToOneAsync(PeerNetwork node, string args, ChatOutput output, CancellationToken ct)
     {
+        string[] parts = args.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length < 2 || string.IsNullOrWhiteSpace(parts[1]))
+        {
+            output.Line("* usage: /msg PEERID TEXT");
+            return;
+        }
+        if (!PeerId.TryParse(parts[0], out var id))
+        {
+            output.Line($"* '{parts[0]}' is not a PeerId");
+            return;
+        }
+        if (node.FindChannel(id) is not { State: PeerChannelState.Open } channel)
+        {
+            output.Line($"* no open channel with {id}: message not sent");
+            return;
+        }
+        if (parts[1].Length > PacketCodec.MaxMessageLength)
+        {
+            output.Line($"* message too long ({parts[1].Length} characters, at most {PacketCodec.MaxMessageLength}): not sent");
+            return;
+        }
+        try
+        {
+            await channel.SendAsync(new PureMessagePacket(parts[1]), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is PeerNetworkException or P2PNetException or IOException or InvalidOperationException)
+        {
+            output.Line($"* cannot send to {id}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Connects (status lines come from PeerAdded); true when a channel is open afterwards.</summary>
+    private static async Task<bool> ConnectAsync(PeerNetwork node, Multiaddr address, ChatOutput output, CancellationToken ct)
+    {
+        if (IsSelf(node, address))
+        {
+            output.Line($"* cannot connect to yourself ({node.Identifier})");
+            return false;
+        }
+        bool alreadyOpen = address.PeerId is { } target && node.FindChannel(target) is { State: PeerChannelState.Open };
         try
         {
             var channel = await node.ConnectAsync(address, ct).ConfigureAwait(false);
-            output.Line($"* channel open with {channel.Identifier}");
+            if (alreadyOpen) output.Line($"* already connected to {Who(channel)}");
+            return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             output.Line($"* cannot connect to {address}: {ex.Message}");
+            return false;
         }
     }
 
@@ -211,11 +309,14 @@ internal static class ChatCommand
     {
         private readonly Lock _sync = new();
 
-        public void Line(string text)
+        public void Line(string text) => Lines(text);
+
+        /// <summary>Lines that belong together, not interleaved with others.</summary>
+        public void Lines(params string[] texts)
         {
             lock (_sync)
             {
-                Console.Out.WriteLine(text);
+                foreach (string text in texts) Console.Out.WriteLine(text);
                 Console.Out.Flush();
             }
         }

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 
 namespace P2PNet.Cli;
@@ -18,14 +20,35 @@ internal static class CliOptions
         DefaultValueFactory = _ => DefaultKeyPath,
     };
 
-    public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Log debug detail to standard error" };
+    public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Log debug detail to standard error (same as --log-level debug)" };
 
-    /// <summary>--key for commands that may run with a throwaway identity (see <see cref="LoadIdentityAsync"/>).</summary>
+    /// <summary>--log-level: what goes to standard error; wins over -v.</summary>
+    public static Option<LogLevel?> LogLevel() => new("--log-level")
+    {
+        HelpName = "level",
+        Description = "Least severe log level written to standard error: trace, debug, information, warning, error, critical or none (default warning)",
+    };
+
+    /// <summary>--json: one JSON object per line on standard output.</summary>
+    public static Option<bool> Json() => new("--json") { Description = "Write one JSON object per line (with a \"type\" field) instead of text" };
+
+    /// <summary>The log level asked for: --log-level, else debug with -v, else <paramref name="fallback"/>.</summary>
+    public static LogLevel Level(ParseResult parse, Option<bool> verbose, Option<LogLevel?> level, LogLevel fallback = Microsoft.Extensions.Logging.LogLevel.Warning) =>
+        parse.GetValue(level) ?? (parse.GetValue(verbose) ? Microsoft.Extensions.Logging.LogLevel.Debug : fallback);
+
+    /// <summary>
+    /// Checks a numeric option's range on its token, so that a value that is not a number at all is left to the
+    /// parser's own error (reading the typed value of an unparsable token throws).
+    /// </summary>
+    public static void AddRange(Option option, double min, double max, string message) =>
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && double.TryParse(r.Tokens[^1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && !(v >= min && v <= max))
+                r.AddError(message);
+        });
+
+    /// <summary>--key for commands that may run with a throwaway identity (see <see cref="KeyFile.LoadOrEphemeralAsync"/>).</summary>
     public static Option<string?> OptionalKey() => new("--key") { Description = "Identity key file; an ephemeral identity is used when omitted" };
-
-    /// <summary>The identity in <paramref name="path"/> (created on first use), or an ephemeral one when it is null.</summary>
-    public static async Task<Identity> LoadIdentityAsync(string? path, CancellationToken ct) =>
-        path is null ? Identity.Generate() : await Identity.LoadOrCreateAsync(path, ct).ConfigureAwait(false);
 
     /// <summary>--listen (repeatable) with one default address.</summary>
     public static Option<string[]> Listen(string defaultAddress) => new("--listen", "-l")

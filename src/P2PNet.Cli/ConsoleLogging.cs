@@ -5,10 +5,9 @@ namespace P2PNet.Cli;
 /// <summary>Logs go to standard error so that standard output stays machine-readable.</summary>
 internal static class ConsoleLogging
 {
-    /// <param name="verbose">Debug detail.</param>
-    /// <param name="quiet">Warnings and errors only (the chat keeps the terminal for the conversation).</param>
-    public static ILoggerFactory Create(bool verbose, bool quiet = false) => LoggerFactory.Create(builder => builder
-        .SetMinimumLevel(verbose ? LogLevel.Debug : quiet ? LogLevel.Warning : LogLevel.Information)
+    /// <param name="level">The least severe level written (<see cref="CliOptions.Level"/>).</param>
+    public static ILoggerFactory Create(LogLevel level) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(level)
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
         .AddSimpleConsole(o =>
         {

@@ -12,7 +12,8 @@ namespace P2PNet.Cli;
 /// <c>p2pnet listen</c>: runs a node that answers ping and identify. Standard output gets the PeerId and
 /// then each full listen multiaddr, one per line; connections are logged to standard error. With
 /// <c>--mdns</c>/<c>--broadcast</c> it announces itself and prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at
-/// &lt;addr&gt;…</c> once per peer and mechanism (it dials nobody).
+/// &lt;addr&gt;…</c> once per peer and mechanism (it dials nobody). With <c>--json</c>, standard output is one object
+/// per line instead: <c>{"type":"listening","addr":…}</c> per address, then <c>connection</c> and <c>discovered</c> events.
 /// </summary>
 internal static class ListenCommand
 {
@@ -23,41 +24,58 @@ internal static class ListenCommand
         const string DefaultListen = "/ip4/0.0.0.0/tcp/4001";
         var listen = CliOptions.Listen(DefaultListen);
         var key = CliOptions.Key();
+        var json = CliOptions.Json();
         var verbose = CliOptions.Verbose();
-        var discovery = new DiscoveryCliOptions();
-        var command = new Command("listen", "Run a node that answers ping and identify") { listen, key };
+        var logLevel = CliOptions.LogLevel();
+        var discovery = new DiscoveryCliOptions(hasNetworkOption: false);
+        var command = new Command("listen", "Run a node that answers ping and identify") { listen, key, json };
         discovery.AddTo(command);
         command.Options.Add(verbose);
-        command.SetAction(async (parse, ct) =>
+        command.Options.Add(logLevel);
+        command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
-            if (discovery.Check(parse) is { } problem)
-            {
-                Console.Error.WriteLine($"error: {problem.Message}");
-                return problem.ExitCode;
-            }
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose));
+            if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
+            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
+            bool asJson = parse.GetValue(json);
+            // Connections are what a listening node is for: logged at information unless asked otherwise.
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel, LogLevel.Information));
             var log = loggers.CreateLogger("p2pnet");
-            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return 2;
 
-            using var identity = await Identity.LoadOrCreateAsync(parse.GetValue(key)!, ct).ConfigureAwait(false);
+            var (identity, _) = await KeyFile.LoadOrCreateAsync(parse.GetValue(key)!, ct).ConfigureAwait(false);
+            using var ownedIdentity = identity;
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
-            var ping = new PingService(host);
+            _ = new PingService(host);
             var identify = new IdentifyService(host, loggerFactory: loggers);
-            identify.PeerIdentified += (_, e) => log.LogInformation("Identified {PeerId}: agent {Agent}, protocols {Protocols}",
+            identify.PeerIdentified += (_, e) => log.LogDebug("Identified {PeerId}: agent {Agent}, protocols {Protocols}",
                 e.Connection.RemotePeerId, e.Info.AgentVersion, string.Join(' ', e.Info.Protocols));
-            try
+            if (asJson)
             {
-                foreach (var address in addresses) await host.ListenAsync(address, ct).ConfigureAwait(false);
+                host.ConnectionOpened += (_, c) => WriteConnection("opened", c);
+                host.ConnectionClosed += (_, c) => WriteConnection("closed", c);
             }
-            catch (System.Net.Sockets.SocketException ex)
+            foreach (var address in addresses)
             {
-                Console.Error.WriteLine($"error: cannot listen: {ex.Message}");
-                return 1;
+                try
+                {
+                    await host.ListenAsync(address, ct).ConfigureAwait(false);
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    throw new CliException($"cannot listen on {address}: {ex.Message}", CliExit.Failure, ex);
+                }
             }
 
-            Console.Out.WriteLine(identity.PeerId);
-            foreach (var address in host.ListenAddresses) Console.Out.WriteLine(address.WithPeerId(identity.PeerId));
-            Console.Out.Flush();
+            if (asJson)
+            {
+                foreach (var address in host.ListenAddresses)
+                    CliJson.Write(new ListeningJson(address.WithPeerId(identity.PeerId).ToString()), CliJsonContext.Default.ListeningJson);
+            }
+            else
+            {
+                Console.Out.WriteLine(identity.PeerId);
+                foreach (var address in host.ListenAddresses) Console.Out.WriteLine(address.WithPeerId(identity.PeerId));
+                Console.Out.Flush();
+            }
             var mechanisms = discovery.Create(parse, "p2pnet", loggers);
             try
             {
@@ -70,6 +88,11 @@ internal static class ListenCommand
                         {
                             if (seen.Count >= MaxRemembered) seen.Clear();
                             if (!seen.Add((e.PeerId, e.Source))) return; // announcements repeat
+                            if (asJson)
+                            {
+                                CliJson.Write(new DiscoveredJson(e.PeerId.ToString(), e.Source, [.. e.Addresses.Select(a => a.ToString())]), CliJsonContext.Default.DiscoveredJson);
+                                return;
+                            }
                             Console.Out.WriteLine($"* discovered {e.PeerId} via {e.Source} at {string.Join(' ', e.Addresses)}");
                             Console.Out.Flush();
                         }
@@ -80,9 +103,9 @@ internal static class ListenCommand
                     }
                     catch (DiscoveryException ex)
                     {
-                        Console.Error.WriteLine($"error: {mechanism.Source}: {ex.Message}");
-                        return 1;
+                        throw new CliException($"{mechanism.Source}: {ex.Message}", CliExit.Failure, ex);
                     }
+                    if (asJson) continue;
                     lock (seen)
                     {
                         foreach (string line in DiscoveryCliOptions.Describe(mechanism)) Console.Out.WriteLine(line);
@@ -91,7 +114,7 @@ internal static class ListenCommand
                 }
                 await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 log.LogInformation("Shutting down");
             }
@@ -99,9 +122,12 @@ internal static class ListenCommand
             {
                 foreach (var mechanism in mechanisms) await mechanism.DisposeAsync().ConfigureAwait(false);
             }
-            _ = ping;
-            return 0;
-        });
+            return CliExit.Ok;
+        }));
         return command;
     }
+
+    private static void WriteConnection(string what, Connection c) =>
+        CliJson.Write(new ConnectionJson(what, c.RemotePeerId.ToString(), c.RemoteAddress.ToString(), c.Direction == ConnectionDirection.Inbound ? "inbound" : "outbound"),
+            CliJsonContext.Default.ConnectionJson);
 }

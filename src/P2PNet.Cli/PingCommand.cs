@@ -1,41 +1,48 @@
 using System.CommandLine;
 using System.Globalization;
 using P2PNet.Core;
+using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Ping;
 using P2PNet.Swarm;
 
 namespace P2PNet.Cli;
 
-/// <summary><c>p2pnet ping MULTIADDR</c>: dials a peer, pings it and prints each round-trip time.</summary>
+/// <summary>
+/// <c>p2pnet ping MULTIADDR</c>: dials a peer, pings it, prints <c>pong from &lt;PeerId&gt;: seq=&lt;n&gt; time=&lt;ms&gt; ms</c>
+/// per round trip and ends (also on Ctrl+C once connected) with
+/// <c>--- &lt;PeerId&gt;: &lt;sent&gt; sent, &lt;received&gt; received, &lt;loss&gt;% loss, rtt min/avg/max = &lt;a&gt;/&lt;b&gt;/&lt;c&gt; ms</c>.
+/// Exit code 0 when a pong came back, 1 when none did or the dial failed, 130 on Ctrl+C during the dial.
+/// </summary>
 internal static class PingCommand
 {
     public static Command Create()
     {
         var target = new Argument<string>("multiaddr") { Description = "Peer to ping, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…" };
         var count = new Option<int>("--count", "-c") { Description = "Number of pings", DefaultValueFactory = _ => 4 };
+        CliOptions.AddRange(count, 1, int.MaxValue, "--count must be at least 1");
         var interval = new Option<double>("--interval", "-i") { Description = "Seconds between pings", DefaultValueFactory = _ => 1.0 };
+        CliOptions.AddRange(interval, 0, 3600, "--interval must be 0-3600 seconds");
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for the dial and for each ping", DefaultValueFactory = _ => 10.0 };
+        CliOptions.AddRange(timeout, 0.001, 3600, "--timeout must be above 0 and at most 3600 seconds");
         var key = CliOptions.OptionalKey();
+        var json = CliOptions.Json();
         var verbose = CliOptions.Verbose();
-        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, verbose };
-        command.SetAction(async (parse, ct) =>
+        var logLevel = CliOptions.LogLevel();
+        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, verbose, logLevel };
+        command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
             if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address))
-            {
-                Console.Error.WriteLine($"error: {CliOptions.NotAPeerAddress(parse.GetValue(target))}");
-                return 2;
-            }
+                throw new CliException(CliOptions.NotAPeerAddress(parse.GetValue(target)), CliExit.Usage);
             int n = parse.GetValue(count);
-            if (n < 1)
-            {
-                Console.Error.WriteLine("error: --count must be at least 1");
-                return 2;
-            }
+            bool asJson = parse.GetValue(json);
             var perStep = TimeSpan.FromSeconds(parse.GetValue(timeout));
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose));
-            using var identity = await CliOptions.LoadIdentityAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
+            using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            if (address.PeerId == identity.PeerId) throw new CliException($"cannot connect to yourself ({identity.PeerId})");
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var ping = new PingService(host);
+            // Answer the target's identify request: a listen node asks every peer, and warns when it goes unanswered.
+            _ = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
 
             Connection connection;
             try
@@ -46,30 +53,69 @@ internal static class PingCommand
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                Console.Error.WriteLine($"error: cannot connect to {address}: {Describe(ex)}");
-                return 1;
+                throw new CliException($"cannot connect to {address}: {Describe(ex)}", CliExit.Failure, ex);
             }
-            Console.Out.WriteLine($"connected to {connection.RemotePeerId} at {connection.RemoteAddress}");
+            string peer = connection.RemotePeerId.ToString();
+            if (asJson) CliJson.Write(new ConnectionJson("opened", peer, connection.RemoteAddress.ToString(), "outbound"), CliJsonContext.Default.ConnectionJson);
+            else Console.Out.WriteLine($"connected to {peer} at {connection.RemoteAddress}");
 
-            for (int i = 1; i <= n; i++)
+            var rtts = new List<double>();
+            int sent = 0;
+            // From here Ctrl+C ends the run with the summary, as ping(8) does.
+            for (int i = 1; i <= n && !ct.IsCancellationRequested; i++)
             {
+                sent++;
                 try
                 {
                     using var pingTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     pingTimeout.CancelAfter(perStep);
                     var rtt = await ping.PingAsync(connection, pingTimeout.Token).ConfigureAwait(false);
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pong from {connection.RemotePeerId}: seq={i} time={rtt.TotalMilliseconds:0.###} ms"));
+                    rtts.Add(rtt.TotalMilliseconds);
+                    if (asJson) CliJson.Write(new PongJson(peer, i, Math.Round(rtt.TotalMilliseconds, 3)), CliJsonContext.Default.PongJson);
+                    else Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pong from {peer}: seq={i} time={rtt.TotalMilliseconds:0.###} ms"));
                 }
-                catch (Exception ex) when (!ct.IsCancellationRequested)
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
-                    Console.Error.WriteLine($"error: ping {i} to {connection.RemotePeerId} failed: {Describe(ex)}");
-                    return 1;
+                    sent--; // interrupted while in flight: neither lost nor answered
+                    break;
                 }
-                if (i < n) await Task.Delay(TimeSpan.FromSeconds(parse.GetValue(interval)), ct).ConfigureAwait(false);
+                catch (Exception ex)
+                {
+                    Console.Error.WriteLine($"error: ping {i} to {peer} failed: {Describe(ex)}");
+                    if (ex is not OperationCanceledException) break; // the connection is gone: later pings would fail the same way
+                }
+                if (i < n)
+                {
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(parse.GetValue(interval)), ct).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
             }
-            return 0;
-        });
+            Summarize(peer, sent, rtts, asJson);
+            return rtts.Count > 0 ? CliExit.Ok : CliExit.Failure;
+        }));
         return command;
+    }
+
+    private static void Summarize(string peer, int sent, List<double> rtts, bool asJson)
+    {
+        double loss = sent == 0 ? 0 : (sent - rtts.Count) * 100.0 / sent;
+        double min = rtts.Count > 0 ? rtts.Min() : 0, avg = rtts.Count > 0 ? rtts.Average() : 0, max = rtts.Count > 0 ? rtts.Max() : 0;
+        if (asJson)
+        {
+            CliJson.Write(new SummaryJson(peer, sent, rtts.Count, Math.Round(loss, 1),
+                rtts.Count > 0 ? Math.Round(min, 3) : null, rtts.Count > 0 ? Math.Round(avg, 3) : null, rtts.Count > 0 ? Math.Round(max, 3) : null),
+                CliJsonContext.Default.SummaryJson);
+            return;
+        }
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"--- {peer}: {sent} sent, {rtts.Count} received, {loss:0.#}% loss, rtt min/avg/max = {min:0.###}/{avg:0.###}/{max:0.###} ms"));
+        Console.Out.Flush();
     }
 
     private static string Describe(Exception ex) => ex is OperationCanceledException ? "timed out" : ex.Message;

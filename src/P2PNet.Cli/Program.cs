@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.Runtime.InteropServices;
 using P2PNet.Cli;
 
 // A named root rather than RootCommand, so that help shows "p2pnet" whatever the assembly file is called.
@@ -17,4 +18,12 @@ root.SetAction(parse => new HelpAction().Invoke(parse));
 // System.CommandLine 2.0 leaves Ctrl+C/SIGTERM alone unless a termination timeout is set: without it the
 // actions' CancellationToken never fires and the process dies at once (no DisconnectPackets, no cleanup).
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(5) };
-return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+var parse = root.Parse(args);
+// One line naming the option and exit code 2, instead of every error followed by the whole help.
+if (parse.Errors.Count > 0) return CliRun.UsageError(parse);
+// System.CommandLine registers its signal handlers only once the action has run to its first await (a key file
+// read, a listener started, a TCP connect made): Ctrl+C before then would kill the process without a word.
+using var interrupted = new CancellationTokenSource();
+using var onSigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, CliRun.OnSignal(interrupted));
+using var onSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, CliRun.OnSignal(interrupted));
+return await parse.InvokeAsync(invocation, interrupted.Token).ConfigureAwait(false);

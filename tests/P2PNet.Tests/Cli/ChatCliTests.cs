@@ -72,7 +72,7 @@ public sealed class ChatCliTests
             // LAN broadcast is IPv4 only; Linux's lo carries no IPv6 multicast, so ::1 offers mDNS nothing either.
             (["chat", "--broadcast", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no IPv4 address (--broadcast is IPv4 only)"),
             (["chat", "--mdns", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no address mDNS can use"),
-            (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface and --discovery-interval need --mdns or --broadcast"),
+            (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface needs --mdns or --broadcast"),
             (["chat", "--mdns", "--network-name", "x"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
             (["chat", "--no-broadcast-multicast"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
             (["chat", "--no-peer-exchange"], 2, "error: --no-peer-exchange needs --mdns, --broadcast or --target-peers"),
@@ -121,7 +121,7 @@ public sealed class ChatCliTests
         await chat.SendAsync("/block nobody");
         Assert.Equal("* 'nobody' is not a PeerId", await chat.NextLineAsync(Timeout));
         await chat.SendAsync("/what");
-        Assert.Equal("* commands: /peers, /connect ADDR, /block ID, /quit", await chat.NextLineAsync(Timeout));
+        Assert.Equal("* commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit", await chat.NextLineAsync(Timeout));
         await chat.SendAsync(new string('x', 512 * 1024 + 1));
         Assert.Equal($"* message too long ({512 * 1024 + 1} characters, at most {512 * 1024}): not sent", await chat.NextLineAsync(Timeout));
         await chat.SendAsync("/peers");

@@ -59,11 +59,18 @@ public sealed class PeerExchangeTests(ITestOutputHelper output)
         await using var node = await NodeAsync(null);
         try
         {
+            // The dialer's channel opens before the listening side registers its end: count those registrations
+            // (PeerAdded on the listening sides) rather than look at the listening sides right away.
+            int inbound = 0;
+            var threeInbound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            foreach (var other in others)
+                other.PeerAdded += (_, c) => { if (c.Identifier == node.Identifier && Interlocked.Increment(ref inbound) == 3) threeInbound.TrySetResult(); };
             foreach (var other in others) Assert.NotNull(node.AddKnownPeer(other.Identifier, other.ListenAddresses, "test"));
             Assert.Null(node.AddKnownPeer(node.Identifier, node.ListenAddresses, "test")); // never ourselves
             node.StartPeerDiscovery(Fast with { TargetPeerCount = 3, PeerExchange = false });
 
             await Poll.UntilAsync(() => node.ActivePeerChannels.Count(c => c.State == PeerChannelState.Open) == 3, PeerTestNetwork.Wait, "three channels");
+            await threeInbound.Task.WaitAsync(PeerTestNetwork.Wait);
             // Dials in flight plus open channels never exceed the target, so no fourth channel can appear.
             Assert.Equal(3, node.ActivePeerChannels.Count);
             Assert.Equal(3, others.Count(o => o.FindChannel(node.Identifier) is not null));

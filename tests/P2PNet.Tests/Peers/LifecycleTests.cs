@@ -78,12 +78,18 @@ public sealed class LifecycleTests
         await using var b = await StartAsync();
         await using var c = await StartAsync();
         var nodes = new[] { a, b, c };
-        var addedAtC = Next<PeerChannel>(h => c.PeerAdded += h, ch => ch.Identifier == b.Identifier);
+        // ConnectAsync returns once the dialer's end is open; each listening end registers a little later.
+        var inboundEnds = new[]
+        {
+            Next<PeerChannel>(h => b.PeerAdded += h, ch => ch.Identifier == a.Identifier),
+            Next<PeerChannel>(h => c.PeerAdded += h, ch => ch.Identifier == a.Identifier),
+            Next<PeerChannel>(h => c.PeerAdded += h, ch => ch.Identifier == b.Identifier),
+        };
 
         await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait);
         await a.ConnectAsync(AddressOf(c)).WaitAsync(Wait);
         await b.ConnectAsync(AddressOf(c)).WaitAsync(Wait);
-        await addedAtC;
+        await Task.WhenAll(inboundEnds);
         // Connecting again returns the live channel rather than opening a second one.
         Assert.Same(a.FindChannel(b.Identifier), await a.ConnectAsync(AddressOf(b)).WaitAsync(Wait));
 

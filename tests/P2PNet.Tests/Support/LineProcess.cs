@@ -17,7 +17,9 @@ internal sealed class LineProcess : IAsyncDisposable
 
     private LineProcess(Process process) => _process = process;
 
-    public static LineProcess Start(string fileName, string workingDirectory, params string[] args)
+    public static LineProcess Start(string fileName, string workingDirectory, params string[] args) => Start(fileName, workingDirectory, args, null);
+
+    private static LineProcess Start(string fileName, string workingDirectory, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -29,6 +31,7 @@ internal sealed class LineProcess : IAsyncDisposable
         };
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var self = new LineProcess(process);
         process.OutputDataReceived += (_, e) =>
@@ -53,6 +56,13 @@ internal sealed class LineProcess : IAsyncDisposable
     {
         string dll = CliDll();
         return Start("dotnet", Path.GetDirectoryName(dll)!, [dll, .. args]);
+    }
+
+    /// <summary>Starts the p2pnet CLI with extra environment variables (a temporary HOME, say).</summary>
+    public static LineProcess StartCliWith(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        string dll = CliDll();
+        return Start("dotnet", Path.GetDirectoryName(dll)!, [dll, .. args], environment);
     }
 
     /// <summary>Starts the p2pnet CLI inside the network namespace <paramref name="netns"/> (<c>ip netns exec</c>; needs root).</summary>

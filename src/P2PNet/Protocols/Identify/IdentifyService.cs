@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Swarm;
 
 namespace P2PNet.Protocols.Identify;
@@ -149,15 +150,20 @@ public sealed class IdentifyService : IAsyncDisposable
         {
             await IdentifyAsync(connection).ConfigureAwait(false);
         }
-        catch (Exception ex) when (connection.IsOpen)
+        catch (Exception ex) when (connection.IsOpen && !IsSessionEnding(ex))
         {
             IdentifyLog.Failed(_logger, connection.RemotePeerId, ex.Message);
         }
         catch (Exception)
         {
-            // The connection closed under us: nothing to report.
+            // The connection closed under us (a short-lived peer such as `p2pnet ping` leaving): nothing to report.
         }
     }
+
+    // The session can end a moment before the connection says it is closed, and a peer that leaves resets the
+    // streams it was still serving: routine, not worth a warning.
+    private static bool IsSessionEnding(Exception ex) =>
+        ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway or YamuxError.ConnectionLost or YamuxError.StreamReset };
 
     private async Task ServeAsync(MuxedStream stream, Connection connection, CancellationToken cancellationToken)
     {
