@@ -267,9 +267,9 @@ internal static class ChatCommand
             output.Line($"* no open channel with {id}: message not sent");
             return;
         }
-        if (parts[1].Length > PacketCodec.MaxMessageLength)
+        if (parts[1].Length > PureMessagePacket.MaxLength)
         {
-            output.Line($"* message too long ({parts[1].Length} characters, at most {PacketCodec.MaxMessageLength}): not sent");
+            output.Line($"* message too long ({parts[1].Length} characters, at most {PureMessagePacket.MaxLength}): not sent");
             return;
         }
         try
