@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Negotiation;
 using P2PNet.Upgrade;
 
@@ -94,6 +95,9 @@ public sealed class Connection : IAsyncDisposable
 
     /// <summary>Measures the round trip with a yamux ping (no protocol negotiation involved).</summary>
     public ValueTask<TimeSpan> PingMuxerAsync(CancellationToken cancellationToken = default) => _upgraded.Muxer.PingAsync(cancellationToken);
+
+    /// <summary>Open muxed streams (for the <c>p2pnet.stream.count</c> gauge).</summary>
+    internal int StreamCount => (_upgraded.Muxer as YamuxSession)?.StreamCount ?? 0;
 
     internal void Start() => _acceptLoop = AcceptLoopAsync();
 

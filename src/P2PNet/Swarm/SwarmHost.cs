@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -27,10 +28,14 @@ public sealed class SwarmHost : IAsyncDisposable
     private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
     private readonly SemaphoreSlim _handshakeSlots;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SwarmMetrics _metrics;
     private int _disposed;
 
-    /// <summary>Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.</summary>
-    public SwarmHost(Identity identity, SwarmOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>
+    /// Creates a host for <paramref name="identity"/>; call <see cref="ListenAsync"/> to accept connections.
+    /// Its instruments go to meter <c>P2PNet.Swarm</c> of <paramref name="meterFactory"/> (see <see cref="P2PNetTelemetry"/>).
+    /// </summary>
+    public SwarmHost(Identity identity, SwarmOptions? options = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         Identity = identity ?? throw new ArgumentNullException(nameof(identity));
         Options = options ?? new SwarmOptions();
@@ -39,6 +44,7 @@ public sealed class SwarmHost : IAsyncDisposable
         _transport = new TcpTransport(Options.Tcp);
         _upgrader = new Upgrader(identity, Options.Upgrade, _loggerFactory);
         _handshakeSlots = new SemaphoreSlim(Options.MaxPendingInboundHandshakes);
+        _metrics = new SwarmMetrics(this, meterFactory);
     }
 
     /// <summary>This host's identity.</summary>
@@ -112,18 +118,34 @@ public sealed class SwarmHost : IAsyncDisposable
         if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
 
-        var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
-        UpgradedConnection upgraded;
+        using var dial = _metrics.StartDial(address);
         try
         {
-            upgraded = await _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken).ConfigureAwait(false);
+            var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
+            UpgradedConnection upgraded;
+            using (var handshake = _metrics.StartHandshake(ConnectionDirection.Outbound))
+            {
+                try
+                {
+                    upgraded = await _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken).ConfigureAwait(false);
+                    handshake.Complete(remote: upgraded.RemotePeerId);
+                }
+                catch (Exception ex)
+                {
+                    handshake.Complete(ex);
+                    if (ex is not OperationCanceledException) SwarmLog.HandshakeFailed(_logger, address, ex.Message);
+                    throw;
+                }
+            }
+            var connection = Register(upgraded);
+            dial.Complete(remote: connection.RemotePeerId);
+            return connection;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            SwarmLog.HandshakeFailed(_logger, address, ex.Message);
+            dial.Complete(ex);
             throw;
         }
-        return Register(upgraded);
     }
 
     /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
@@ -164,13 +186,17 @@ public sealed class SwarmHost : IAsyncDisposable
 
     private async Task UpgradeInboundAsync(TransportConnection raw, CancellationToken ct)
     {
+        var handshake = _metrics.StartHandshake(ConnectionDirection.Inbound);
         try
         {
             var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
+            handshake.Complete(remote: upgraded.RemotePeerId);
+            handshake.Dispose();
             Register(upgraded);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
+            handshake.Complete(ex);
             // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
             SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
         }
@@ -180,6 +206,7 @@ public sealed class SwarmHost : IAsyncDisposable
         }
         finally
         {
+            handshake.Dispose();
             _handshakeSlots.Release();
         }
     }
@@ -254,5 +281,6 @@ public sealed class SwarmHost : IAsyncDisposable
         _stopping.Dispose();
         _handshakeSlots.Dispose();
         _upgrader.Dispose();
+        _metrics.Dispose();
     }
 }
