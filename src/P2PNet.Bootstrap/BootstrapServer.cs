@@ -148,6 +148,7 @@ public sealed class BootstrapServer : IAsyncDisposable
             cookie.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
         builder.Services.AddAuthorization();
+        if (!string.IsNullOrEmpty(options.MetricsPath)) BootstrapMetrics.AddPrometheus(builder.Services);
         if (options.TrustedProxies.Count > 0)
         {
             builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
@@ -177,6 +178,7 @@ public sealed class BootstrapServer : IAsyncDisposable
             app.UseAuthorization();
             new PublicEndpoints(server).Map(app);
             new AdminEndpoints(server).Map(app);
+            if (!string.IsNullOrEmpty(options.MetricsPath)) BootstrapMetrics.MapPrometheus(app, options.MetricsPath);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             server._cleanup = Task.Run(server.CleanupLoopAsync, CancellationToken.None);
