@@ -43,11 +43,12 @@ report() {
   ms=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | median)
   rss=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f2 | median)
   hwm=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f3 | median)
-  printf '%-4s start-to-listening %5d ms   RSS %6.1f MiB   peak %6.1f MiB   (median of %d)\n' "$name" "$ms" "$(echo "$rss / 1024" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" "$rounds"
+  awk -v n="$name" -v ms="$ms" -v rss="$rss" -v hwm="$hwm" -v r="$rounds" \
+    'BEGIN { printf "%-4s start-to-listening %5d ms   RSS %6.1f MiB   peak %6.1f MiB   (median of %d)\n", n, ms, rss / 1024, hwm / 1024, r }'
   echo "$ms $rss" >"$tmp/$name"
 }
 
 report jit dotnet "$jit"
 report aot "$aot"
 read -r jms jrss <"$tmp/jit"; read -r ams arss <"$tmp/aot"
-printf 'aot/jit: time %.2fx, RSS %.2fx\n' "$(echo "$ams / $jms" | bc -l)" "$(echo "$arss / $jrss" | bc -l)"
+awk -v a="$ams" -v j="$jms" -v ar="$arss" -v jr="$jrss" 'BEGIN { printf "aot/jit: time %.2fx, RSS %.2fx\n", a / j, ar / jr }'
