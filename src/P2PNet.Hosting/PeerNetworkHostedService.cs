@@ -41,7 +41,7 @@ public sealed class PeerNetworkHostedService : IHostedService, IAsyncDisposable
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Volatile.Read(ref _disposed) == 0) await _stopping.CancelAsync().ConfigureAwait(false);
         await _dials.ConfigureAwait(false);
         await _network.StopAsync(cancellationToken).ConfigureAwait(false);
         HostingLog.Stopped(_logger, _network.Identifier);
