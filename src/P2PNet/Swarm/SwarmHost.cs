@@ -117,35 +117,23 @@ public sealed class SwarmHost : IAsyncDisposable
         var expected = address.PeerId;
         if (expected == LocalPeerId) throw new ArgumentException("refusing to dial ourselves", nameof(address));
         if (expected is not null && FindConnection(expected) is { } existing) return existing;
+        return await _metrics.TimeDialAsync(address, () => DialNewAsync(address, expected, cancellationToken)).ConfigureAwait(false);
+    }
 
-        using var dial = _metrics.StartDial(address);
+    private async Task<Connection> DialNewAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    {
+        var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
+        UpgradedConnection upgraded;
         try
         {
-            var raw = await _transport.DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
-            UpgradedConnection upgraded;
-            using (var handshake = _metrics.StartHandshake(ConnectionDirection.Outbound))
-            {
-                try
-                {
-                    upgraded = await _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken).ConfigureAwait(false);
-                    handshake.Complete(remote: upgraded.RemotePeerId);
-                }
-                catch (Exception ex)
-                {
-                    handshake.Complete(ex);
-                    if (ex is not OperationCanceledException) SwarmLog.HandshakeFailed(_logger, address, ex.Message);
-                    throw;
-                }
-            }
-            var connection = Register(upgraded);
-            dial.Complete(remote: connection.RemotePeerId);
-            return connection;
+            upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Outbound, () => _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken)).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            dial.Complete(ex);
+            SwarmLog.HandshakeFailed(_logger, address, ex.Message);
             throw;
         }
+        return Register(upgraded);
     }
 
     /// <summary>A live connection to <paramref name="peer"/>, if any.</summary>
@@ -186,17 +174,13 @@ public sealed class SwarmHost : IAsyncDisposable
 
     private async Task UpgradeInboundAsync(TransportConnection raw, CancellationToken ct)
     {
-        var handshake = _metrics.StartHandshake(ConnectionDirection.Inbound);
         try
         {
-            var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
-            handshake.Complete(remote: upgraded.RemotePeerId);
-            handshake.Dispose();
+            var upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Inbound, () => _upgrader.UpgradeInboundAsync(raw, ct)).ConfigureAwait(false);
             Register(upgraded);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
-            handshake.Complete(ex);
             // A bad or slow peer loses its connection (the upgrader closed it); the host keeps serving.
             SwarmLog.HandshakeFailed(_logger, raw.RemoteAddress, ex.Message);
         }
@@ -206,7 +190,6 @@ public sealed class SwarmHost : IAsyncDisposable
         }
         finally
         {
-            handshake.Dispose();
             _handshakeSlots.Release();
         }
     }

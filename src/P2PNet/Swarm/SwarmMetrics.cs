@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using P2PNet.Core;
+using P2PNet.Upgrade;
 
 namespace P2PNet.Swarm;
 
@@ -54,6 +55,40 @@ internal sealed class SwarmMetrics : IDisposable
         activity?.SetTag(tag.Key, tag.Value);
         Interlocked.Increment(ref _pendingHandshakes);
         return new Operation(_handshakeDuration, activity, tag, this);
+    }
+
+    /// <summary>Runs a dial (transport connect plus upgrade) as one timed <see cref="StartDial"/> operation.</summary>
+    public async Task<Connection> TimeDialAsync(Multiaddr address, Func<Task<Connection>> dial)
+    {
+        using var operation = StartDial(address);
+        try
+        {
+            var connection = await dial().ConfigureAwait(false);
+            operation.Complete(remote: connection.RemotePeerId);
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            operation.Complete(ex);
+            throw;
+        }
+    }
+
+    /// <summary>Runs an upgrade as one timed <see cref="StartHandshake"/> operation, counted as pending meanwhile.</summary>
+    public async Task<UpgradedConnection> TimeHandshakeAsync(ConnectionDirection direction, Func<Task<UpgradedConnection>> upgrade)
+    {
+        using var operation = StartHandshake(direction);
+        try
+        {
+            var upgraded = await upgrade().ConfigureAwait(false);
+            operation.Complete(remote: upgraded.RemotePeerId);
+            return upgraded;
+        }
+        catch (Exception ex)
+        {
+            operation.Complete(ex);
+            throw;
+        }
     }
 
     private static IEnumerable<Measurement<int>> CountConnections(SwarmHost host)
