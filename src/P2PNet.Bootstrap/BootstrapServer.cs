@@ -158,6 +158,7 @@ public sealed class BootstrapServer : IAsyncDisposable
         // The admin cookie is protected by data-protection keys: keep them beside the database (a private folder),
         // so that sessions survive a restart and nothing lands in ~/.aspnet.
         builder.Services.AddDataProtection().SetApplicationName("P2PNet.Bootstrap").PersistKeysToFileSystem(new DirectoryInfo(KeyRingFolder(options.Database)));
+        if (!string.IsNullOrEmpty(options.MetricsPath)) BootstrapMetrics.AddPrometheus(builder.Services);
         if (options.TrustedProxies.Count > 0)
         {
             builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
@@ -187,6 +188,7 @@ public sealed class BootstrapServer : IAsyncDisposable
             app.UseAuthorization();
             new PublicEndpoints(server).Map(app);
             new AdminEndpoints(server).Map(app);
+            if (!string.IsNullOrEmpty(options.MetricsPath)) BootstrapMetrics.MapPrometheus(app, options.MetricsPath);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             server._cleanup = Task.Run(server.CleanupLoopAsync, CancellationToken.None);

@@ -42,6 +42,12 @@ public sealed class BootstrapServerOptions
     /// <summary>Queries (peers, my-ip, identity) per client IP per minute. Default 120.</summary>
     public int QueriesPerMinute { get; set; } = 120;
 
+    /// <summary>
+    /// Path of the Prometheus scraping endpoint (OpenTelemetry exporter: ASP.NET Core, Kestrel, rate-limiting and
+    /// P2PNet meters); empty turns it off. Default <c>/metrics</c>.
+    /// </summary>
+    public string MetricsPath { get; set; } = "/metrics";
+
     /// <summary>Admin dashboard settings.</summary>
     public BootstrapAdminOptions Admin { get; set; } = new();
 }

@@ -49,6 +49,7 @@ public sealed partial class PeerNetwork
             }
             if (attempt > 0) throw new PeerNetworkException(PeerNetworkError.Duplicate, $"a channel with {remote} is already being opened");
         }
+        var span = PeerNetworkMetrics.StartChannelOpen(remote, ConnectionDirection.Outbound);
         try
         {
             var peer = Remember(remote, [address], "outbound");
@@ -57,6 +58,7 @@ public sealed partial class PeerNetwork
             var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
             Start(channel, session);
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
+            PeerNetworkMetrics.EndChannelOpen(span, opened: true);
             return channel;
         }
         catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null)
@@ -76,6 +78,7 @@ public sealed partial class PeerNetwork
         }
         finally
         {
+            PeerNetworkMetrics.EndChannelOpen(span, opened: false);
             _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
             opening.Ended();
         }

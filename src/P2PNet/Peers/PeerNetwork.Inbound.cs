@@ -50,6 +50,7 @@ public sealed partial class PeerNetwork
 
         PeerChannel channel;
         PeerChannel? accepted = null;
+        var span = PeerNetworkMetrics.StartChannelOpen(remote, ConnectionDirection.Inbound);
         try
         {
             var peer = _known.TryGetValue(remote, out var known) ? known : new GenericPeer(remote);
@@ -92,6 +93,7 @@ public sealed partial class PeerNetwork
         }
         finally
         {
+            PeerNetworkMetrics.EndChannelOpen(span, accepted is not null);
             _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
             opening.Ended(accepted);
         }

@@ -41,10 +41,10 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         _logger = _loggerFactory.CreateLogger<PeerNetwork>();
         _ownsIdentity = Options.Identity is null;
         Identity = Options.Identity ?? Identity.Generate();
-        Host = new SwarmHost(Identity, Options.Swarm, _loggerFactory);
+        Host = new SwarmHost(Identity, Options.Swarm, _loggerFactory, meterFactory);
         Ping = new PingService(Host);
         Identify = new IdentifyService(Host, loggerFactory: _loggerFactory);
-        Metrics = new PeerNetworkMetrics(meterFactory);
+        Metrics = new PeerNetworkMetrics(meterFactory, () => _active.Count, () => _known.Count);
         TrustPolicy = new IncomingPeerTrustPolicy();
         TrustPolicy.BlockListChanged += (_, _) => _ = EnforceBlockListsAsync();
         PacketHandleProtocol = new PacketHandleProtocol(this);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Negotiation;
 using P2PNet.Upgrade;
 

@@ -76,7 +76,6 @@ internal sealed class ResourceManager
             _pendingHandshakes++;
             limit = null;
         }
-        _metrics.PendingHandshakes(1);
         return new InboundSlot(this, ip);
     }
 
@@ -92,7 +91,6 @@ internal sealed class ResourceManager
                 if (usage.Inbound <= 0) _ips.Remove(ip);
             }
         }
-        _metrics.PendingHandshakes(-1);
     }
 
     private void EndInbound(IPAddress? ip)

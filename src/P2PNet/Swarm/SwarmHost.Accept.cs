@@ -80,7 +80,7 @@ public sealed partial class SwarmHost
     {
         try
         {
-            var upgraded = await _upgrader.UpgradeInboundAsync(raw, ct).ConfigureAwait(false);
+            var upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Inbound, () => _upgrader.UpgradeInboundAsync(raw, ct)).ConfigureAwait(false);
             if (AdmitSecured(upgraded) is { } refusal)
             {
                 // Telling why holds the handshake slot, so refusals stay bounded like handshakes.

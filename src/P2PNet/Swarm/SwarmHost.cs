@@ -45,7 +45,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<SwarmHost>();
         _transports = Options.Transports is { Count: > 0 } transports ? [.. transports] : [new TcpTransport(Options.Tcp)];
-        _metrics = new SwarmMetrics(meterFactory);
+        _metrics = new SwarmMetrics(this, meterFactory);
         _resources = new ResourceManager(Options, _metrics, _logger);
         _upgrader = new Upgrader(identity, Options.SecurityTransports, Options.Muxers, Options.Upgrade, _loggerFactory);
         _gater = Options.Gater;
@@ -141,15 +141,18 @@ public sealed partial class SwarmHost : IAsyncDisposable
         return Remember(await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false), address);
     }
 
-    // Transport dial and upgrade of one address, no reuse; only the connection gater's dial check.
-    private async Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    // Transport dial and upgrade of one address, timed as one dial; no reuse, only the connection gater's dial check.
+    private Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken) =>
+        _metrics.TimeDialAsync(address, () => DialOnceAsync(address, expected, cancellationToken));
+
+    private async Task<Connection> DialOnceAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
     {
         CheckDial(expected, address);
         var raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
         UpgradedConnection upgraded;
         try
         {
-            upgraded = await _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken).ConfigureAwait(false);
+            upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Outbound, () => _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -169,7 +172,6 @@ public sealed partial class SwarmHost : IAsyncDisposable
     {
         var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>()) { InboundSlot = inboundSlot };
         _connections.TryAdd(connection, 0);
-        _metrics.Connections(1, connection.Direction);
         OnConnectionRegistered(connection);
         SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
         connection.Start();
@@ -193,7 +195,6 @@ public sealed partial class SwarmHost : IAsyncDisposable
     {
         OnConnectionClosing(connection);
         if (!_connections.TryRemove(connection, out _)) return;
-        _metrics.Connections(-1, connection.Direction);
         _resources.RemovePeerConnection(connection.RemotePeerId);
         connection.InboundSlot?.Release();
         SwarmLog.ConnectionClosed(_logger, connection.RemotePeerId, connection.RemoteAddress);

@@ -1,0 +1,22 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using P2PNet.Core;
+
+namespace P2PNet.Bootstrap;
+
+/// <summary>The server's Prometheus endpoint (OpenTelemetry's exporter; see <see cref="BootstrapServerOptions.MetricsPath"/>).</summary>
+internal static class BootstrapMetrics
+{
+    // ASP.NET Core's own meters (requests, connections, rate-limiter rejections) and P2PNet's.
+    private static readonly string[] Meters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.RateLimiting",
+        P2PNetTelemetry.SwarmMeterName, P2PNetTelemetry.PeersMeterName,
+    ];
+
+    public static void AddPrometheus(IServiceCollection services) =>
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+
+    public static void MapPrometheus(WebApplication app, string path) => app.MapPrometheusScrapingEndpoint(path);
+}
