@@ -80,22 +80,27 @@ public sealed partial class SwarmHost
     public async Task<MuxedStream> NewStreamAsync(PeerId peer, IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(protocols);
-        var connection = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException
-            && (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway }))
-        {
-            // The session ended, or the remote went away, between the lookup and the open: retire it from the
-            // table (streams already on it may finish) and dial afresh once.
-            OnConnectionClosing(connection);
-            var fresh = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
-            if (ReferenceEquals(fresh, connection)) throw;
-            return await fresh.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+            var connection = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && attempt < MaxStreamAttempts && (!connection.IsOpen || ex is YamuxException))
+            {
+                // The session ended or the remote went away between the lookup and the open: retire the connection
+                // from the table (streams already on it may finish) and dial afresh. A reset stream may be the first
+                // sign of a closing remote (its reset can overtake its go-away): try again, and the next open on
+                // that session fails at once if it is really going.
+                if (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway })
+                    OnConnectionClosing(connection);
+            }
         }
     }
+
+    // Opening a stream is retried on a fresh lookup when the connection turns out to be going away.
+    private const int MaxStreamAttempts = 4;
 
     // Gater hook: the connection gater (another part of the host) answers here; until then nothing is refused.
     private static bool IsDialBlocked(PeerId peer, Multiaddr? address)
