@@ -43,21 +43,32 @@ public sealed partial class SwarmHost
         ArgumentNullException.ThrowIfNull(peer);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (peer == LocalPeerId) throw new DialException(DialError.Self, peer, "refusing to dial ourselves");
-        if (FindConnection(peer) is { } live) return live;
-        Task<Connection> dial;
-        lock (_dials)
+        for (int round = 0; ; round++)
         {
-            if (!_dials.TryGetValue(peer, out dial!))
+            if (FindConnection(peer) is { } live) return live;
+            Task<Connection> dial;
+            lock (_dials)
             {
-                dial = DialPeerAsync(peer);
-                _dials[peer] = dial;
+                if (!_dials.TryGetValue(peer, out dial!))
+                {
+                    dial = DialPeerAsync(peer);
+                    _dials[peer] = dial;
+                }
+                else
+                {
+                    _dialMetrics.Joined();
+                }
             }
-            else
+            try
             {
-                _dialMetrics.Joined();
+                return await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not DialException && !cancellationToken.IsCancellationRequested)
+            {
+                // We joined a dial by address (DialAsync(Multiaddr)) that failed: once more with the store's addresses.
+                if (round > 0 || _disposed != 0) throw new DialException(Classify(ex, timedOut: false), peer, $"dialing {peer} failed: {ex.Message}", inner: ex);
             }
         }
-        return await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -69,22 +80,27 @@ public sealed partial class SwarmHost
     public async Task<MuxedStream> NewStreamAsync(PeerId peer, IReadOnlyList<string> protocols, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(protocols);
-        var connection = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException
-            && (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway }))
-        {
-            // The session ended, or the remote went away, between the lookup and the open: retire it from the
-            // table (streams already on it may finish) and dial afresh once.
-            OnConnectionClosing(connection);
-            var fresh = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
-            if (ReferenceEquals(fresh, connection)) throw;
-            return await fresh.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+            var connection = await DialAsync(peer, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && attempt < MaxStreamAttempts && (!connection.IsOpen || ex is YamuxException))
+            {
+                // The session ended or the remote went away between the lookup and the open: retire the connection
+                // from the table (streams already on it may finish) and dial afresh. A reset stream may be the first
+                // sign of a closing remote (its reset can overtake its go-away): try again, and the next open on
+                // that session fails at once if it is really going.
+                if (!connection.IsOpen || ex is YamuxException { Error: YamuxError.SessionClosed or YamuxError.RemoteGoAway })
+                    OnConnectionClosing(connection);
+            }
         }
     }
+
+    // Opening a stream is retried on a fresh lookup when the connection turns out to be going away.
+    private const int MaxStreamAttempts = 4;
 
     // The connection gater's dial check of one address (skipped without a socket; recorded as a Blocked attempt).
     private bool IsDialBlocked(PeerId peer, Multiaddr address) => Gater is { } gater && !gater.InterceptDial(peer, address);
@@ -152,6 +168,56 @@ public sealed partial class SwarmHost
         catch (Exception ex) when (ex is not DialException && _stoppingToken.IsCancellationRequested)
         {
             throw new DialException(DialError.HostClosed, peer, "the host closed while dialing", inner: ex);
+        }
+        finally
+        {
+            lock (_dials) _dials.Remove(peer);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DialAsync(Multiaddr, CancellationToken)"/> with a <c>/p2p/</c>: reuses a live connection, joins a
+    /// dial to that peer already in flight (and dials its own address if that one fails), else dials and lets
+    /// later callers join. Failures keep their own exception types (Noise, sockets...), as they always had.
+    /// </summary>
+    private async Task<Connection> DialAddressOfPeerAsync(Multiaddr address, PeerId peer, CancellationToken cancellationToken)
+    {
+        if (FindConnection(peer) is { } live) return live;
+        Task<Connection>? inFlight;
+        TaskCompletionSource<Connection>? mine = null;
+        lock (_dials)
+        {
+            if (!_dials.TryGetValue(peer, out inFlight))
+            {
+                mine = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _dials[peer] = mine.Task;
+            }
+        }
+        if (mine is null)
+        {
+            _dialMetrics.Joined();
+            try
+            {
+                return await inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested && _disposed == 0)
+            {
+                // That dial (perhaps to another address, perhaps cancelled by its caller) failed: try ours.
+                if (FindConnection(peer) is { } won) return won;
+                return Remember(await DialUncheckedAsync(address, peer, cancellationToken).ConfigureAwait(false), address);
+            }
+        }
+        try
+        {
+            var connection = Remember(await DialUncheckedAsync(address, peer, cancellationToken).ConfigureAwait(false), address);
+            mine.TrySetResult(connection);
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            mine.TrySetException(ex);
+            _ = mine.Task.Exception; // observed: joiners, if any, handle it themselves
+            throw;
         }
         finally
         {

@@ -128,7 +128,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
 
     /// <summary>
     /// Dials <paramref name="address"/>. With a <c>/p2p/</c> component the remote must prove that PeerId,
-    /// and an existing live connection to it is reused. Our own PeerId, or one of our own listen addresses
+    /// and an existing live connection to it, or a dial to it already in flight, is reused. Our own PeerId, or one of our own listen addresses
     /// without <c>/p2p/</c>, is refused locally with <see cref="DialException"/> (<see cref="DialError.Self"/>).
     /// </summary>
     public async Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
@@ -137,7 +137,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var expected = address.PeerId;
         ThrowIfSelf(address);
-        if (expected is not null && FindConnection(expected) is { } existing) return existing;
+        if (expected is not null) return await DialAddressOfPeerAsync(address, expected, cancellationToken).ConfigureAwait(false);
         return Remember(await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false), address);
     }
 

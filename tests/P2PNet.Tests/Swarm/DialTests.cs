@@ -55,6 +55,13 @@ public sealed class DialTests
 
         Assert.All(connections, c => Assert.Same(connections[0], c));
         Assert.Equal(1, Volatile.Read(ref opened));
+
+        // Dials by address with /p2p/ join too (they used to make one connection each).
+        await connections[0].CloseAsync();
+        var byAddress = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            Task.Run(() => i % 2 == 0 ? a.Host.DialAsync(b.Address.WithPeerId(b.Id)) : a.Host.DialAsync(b.Id)))).WaitAsync(Timeout);
+        Assert.All(byAddress, c => Assert.Same(byAddress[0], c));
+        Assert.Equal(2, Volatile.Read(ref opened));
         Assert.Single(a.Host.Connections);
         Assert.True(a.Host.PeerStore.TryGet(b.Id, out var entry));
         Assert.Contains(entry.Addresses, x => x.Address.Equals(b.Address) && x.Source == AddressSource.Dial);
