@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Protocols.Identify;
+using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
 using P2PNet.Swarm;
 
@@ -42,6 +43,7 @@ internal static class ListenCommand
             using var identity = await Identity.LoadOrCreateAsync(parse.GetValue(key)!, ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var ping = new PingService(host);
+            _ = new PerfService(host);
             var identify = new IdentifyService(host, loggerFactory: loggers);
             identify.PeerIdentified += (_, e) => log.LogInformation("Identified {PeerId}: agent {Agent}, protocols {Protocols}",
                 e.Connection.RemotePeerId, e.Info.AgentVersion, string.Join(' ', e.Info.Protocols));
