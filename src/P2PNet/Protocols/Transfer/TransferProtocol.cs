@@ -91,9 +91,10 @@ public static class TransferProtocol
     /// their proof nodes. The caller has checked the range against <see cref="TreeFile.LevelCounts"/>.
     /// </summary>
     public static async Task SendRangeAsync(Stream stream, TreeFile tree, SafeFileHandle data, long firstGroup, long groupCount, CancellationToken cancellationToken = default) =>
-        await SendRangeAsync(stream, tree, data, firstGroup, groupCount, null, cancellationToken).ConfigureAwait(false);
+        await SendRangeAsync(stream, tree, data, firstGroup, groupCount, null, null, cancellationToken).ConfigureAwait(false);
 
-    internal static async Task SendRangeAsync(Stream stream, TreeFile tree, SafeFileHandle data, long firstGroup, long groupCount, ByteRateLimiter? limiter, CancellationToken cancellationToken)
+    internal static async Task SendRangeAsync(Stream stream, TreeFile tree, SafeFileHandle data, long firstGroup, long groupCount, ByteRateLimiter? limiter,
+        Action? onGroup, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tree);
@@ -125,6 +126,7 @@ public static class TransferProtocol
                     if (more == 0) throw new IOException("the shared file shrank; share it again");
                     read += more;
                 }
+                onGroup?.Invoke();
                 if (limiter is not null) await limiter.WaitAsync(length, cancellationToken).ConfigureAwait(false);
                 await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                 return;
