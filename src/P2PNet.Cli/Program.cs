@@ -12,6 +12,8 @@ root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
 root.Subcommands.Add(PerfCommand.Create());
+root.Subcommands.Add(ShareCommand.Create());
+root.Subcommands.Add(GetCommand.Create());
 root.Subcommands.Add(IdCommand.Create());
 root.Subcommands.Add(BootstrapCommand.Create());
 root.SetAction(parse => new HelpAction().Invoke(parse));

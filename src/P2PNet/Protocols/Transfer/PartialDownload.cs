@@ -61,7 +61,7 @@ internal sealed class PartialDownload : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8 + ContentId.EncodedSize), size);
         byte[] bitfield = new byte[(groups + 7) / 8];
 
-        var bits = File.OpenHandle(bitsPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var bits = File.OpenHandle(bitsPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         try
         {
             byte[] existing = new byte[HeaderSize];
@@ -76,7 +76,7 @@ internal sealed class PartialDownload : IDisposable
                 RandomAccess.Write(bits, header, 0);
                 RandomAccess.Write(bits, bitfield, HeaderSize);
             }
-            var data = File.OpenHandle(dataPath, resume ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, FileOptions.Asynchronous);
+            var data = File.OpenHandle(dataPath, resume ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
             if (!resume) RandomAccess.SetLength(data, size);
             return new PartialDownload(destination, size, data, bits, bitfield);
         }

@@ -224,6 +224,7 @@ public sealed class TransferService : IDisposable
             if (providers.Count == 0) throw new TransferException(TransferError.NoProviders, "no providers to fetch from");
             _live = providers.Count;
 
+            long started = Stopwatch.GetTimestamp();
             using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var reporter = ReportAsync(done.Token);
             var workers = new List<Task>();
@@ -241,7 +242,7 @@ public sealed class TransferService : IDisposable
                 await done.CancelAsync().ConfigureAwait(false);
                 await reporter.ConfigureAwait(false);
             }
-            Report(0);
+            Report(Fetched / Math.Max(1e-3, Stopwatch.GetElapsedTime(started).TotalSeconds));
             cancellationToken.ThrowIfCancellationRequested();
             if (!partial.IsComplete)
                 throw new TransferException(TransferError.NoProviders, $"every provider was dropped with {partial.Size - partial.VerifiedBytes} bytes missing; run the fetch again to resume");
