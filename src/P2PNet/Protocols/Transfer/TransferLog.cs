@@ -23,4 +23,7 @@ internal static partial class TransferLog
 
     [LoggerMessage(EventId = 5705, Level = LogLevel.Information, Message = "Fetched {Id} into {Path}: {Fetched} bytes fetched, {Resumed} resumed")]
     public static partial void Fetched(ILogger logger, ContentId id, string path, long fetched, long resumed);
+
+    [LoggerMessage(EventId = 5706, Level = LogLevel.Warning, Message = "A FileOffered handler threw")]
+    public static partial void OfferHandlerFailed(ILogger logger, Exception exception);
 }

@@ -28,6 +28,7 @@ public sealed class TransferService : IDisposable
     private readonly ByteRateLimiter? _limiter;
     private readonly ConcurrentDictionary<ContentId, SharedFile> _shares = new();
     private readonly ConcurrentDictionary<PeerId, int> _serving = new();
+    private readonly List<SharedFile> _retired = [];
     private int _disposed;
 
     /// <summary>Registers the transfer handler on <paramref name="host"/>.</summary>
@@ -56,7 +57,7 @@ public sealed class TransferService : IDisposable
     /// Shares a file: computes its tree once (or reuses the stored one) and serves it. With
     /// <paramref name="withSecret"/> it gets a random 128-bit secret that lets anyone holding it fetch; with
     /// <paramref name="allowedPeers"/> only those peers may fetch at all. Sharing content that is already shared
-    /// returns the existing share.
+    /// returns the existing share unless the terms differ, when the new share replaces it.
     /// </summary>
     public async Task<SharedFile> ShareAsync(string path, bool withSecret = false, IEnumerable<PeerId>? allowedPeers = null, CancellationToken cancellationToken = default)
     {
@@ -81,11 +82,20 @@ public sealed class TransferService : IDisposable
         }
         byte[] secret = withSecret ? RandomNumberGenerator.GetBytes(TransferProtocol.SecretSize) : [];
         var share = new SharedFile(full, tree, data, secret, allowedPeers is null ? null : new HashSet<PeerId>(allowedPeers));
-        var current = _shares.GetOrAdd(share.Id, share);
-        if (!ReferenceEquals(current, share))
+        lock (_retired)
         {
-            share.Dispose();
-            return current;
+            if (_shares.TryGetValue(share.Id, out var current))
+            {
+                // The same terms again: keep the first share (and its secret, which tickets already carry).
+                if (current.Secret.Length == share.Secret.Length && current.AllowedPeers is null && allowedPeers is null)
+                {
+                    share.Dispose();
+                    return current;
+                }
+                // New terms replace the old; streams may still be reading the old handles, so they close on Dispose.
+                _retired.Add(current);
+            }
+            _shares[share.Id] = share;
         }
         TransferLog.Shared(_logger, share.Name, share.Size, share.Id);
         return share;
@@ -132,6 +142,11 @@ public sealed class TransferService : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         foreach (var id in _shares.Keys) Unshare(id);
+        lock (_retired)
+        {
+            foreach (var share in _retired) share.Dispose();
+            _retired.Clear();
+        }
     }
 
     private bool IsAllowed(PeerId peer, SharedFile share, ReadOnlySpan<byte> secret)
