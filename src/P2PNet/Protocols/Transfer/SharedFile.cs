@@ -30,7 +30,7 @@ public sealed class SharedFile : IDisposable
     /// <summary>The ticket secret (16 random bytes) when shared by ticket, else empty.</summary>
     public ReadOnlyMemory<byte> Secret { get; }
 
-    /// <summary>When set, only these peers may fetch (with the secret or the service's authorization).</summary>
+    /// <summary>When set, exactly these peers may fetch (the secret and the service's authorization are not consulted).</summary>
     public IReadOnlySet<PeerId>? AllowedPeers { get; }
 
     internal TreeFile Tree { get; }

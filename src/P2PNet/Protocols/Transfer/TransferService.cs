@@ -151,7 +151,8 @@ public sealed class TransferService : IDisposable
 
     private bool IsAllowed(PeerId peer, SharedFile share, ReadOnlySpan<byte> secret)
     {
-        if (share.AllowedPeers is { } allowed && !allowed.Contains(peer)) return false;
+        // An allow list replaces the ticket: exactly those peers may fetch.
+        if (share.AllowedPeers is { } allowed) return allowed.Contains(peer);
         bool hasSecret = share.Secret.Length > 0 && secret.Length == share.Secret.Length
             && CryptographicOperations.FixedTimeEquals(secret, share.Secret.Span);
         return hasSecret || Authorize?.Invoke(peer, share) == true;
@@ -192,7 +193,9 @@ public sealed class TransferService : IDisposable
         }
         try
         {
-            await TransferProtocol.SendRangeAsync(stream, share!.Tree, share.Data, request.FirstGroup, request.GroupCount, _limiter,
+            // Coalesces proof nodes and 16 KiB groups into 64 KiB writes: a quarter of the Noise and yamux frames.
+            var writer = new BufferedStream(stream, ReadBufferSize);
+            await TransferProtocol.SendRangeAsync(writer, share!.Tree, share.Data, request.FirstGroup, request.GroupCount, _limiter,
                 () => idle.CancelAfter(_options.IdleTimeout), idle.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
             TransferLog.Served(_logger, request.GroupCount, request.FirstGroup, request.Id, peer);
@@ -319,12 +322,15 @@ public sealed class TransferService : IDisposable
                 {
                     await TransferProtocol.WriteRequestAsync(stream, new TransferRequest(id, options.Secret, first, count), idle.Token).ConfigureAwait(false);
                     await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
-                    await TransferProtocol.ReceiveRangeAsync(reader, id, partial.Size, first, count, async (group, bytes) =>
+                    await TransferProtocol.ReceiveRangeAsync(reader, id, partial.Size, first, count, (group, bytes) =>
                     {
                         idle.CancelAfter(timeout);
-                        if (partial.IsVerified(group)) return;
-                        await partial.WriteGroupAsync(group, bytes, cancellationToken).ConfigureAwait(false);
-                        Interlocked.Add(ref _fetched, bytes.Length);
+                        if (!partial.IsVerified(group))
+                        {
+                            partial.WriteGroup(group, bytes.Span);
+                            Interlocked.Add(ref _fetched, bytes.Length);
+                        }
+                        return ValueTask.CompletedTask;
                     }, idle.Token).ConfigureAwait(false);
                 }
                 catch

@@ -58,7 +58,8 @@ public sealed class TreeFile : IDisposable
         long stamp = info.LastWriteTimeUtc.Ticks;
         if (TryOpen(treePath, size, stamp) is { } existing) return existing;
 
-        string temp = treePath + ".tmp";
+        // A name of its own, so two processes sharing one file at once do not write into each other's tree.
+        string temp = $"{treePath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
         try
         {
@@ -137,11 +138,12 @@ public sealed class TreeFile : IDisposable
                         got += more;
                     }
                     int leaves = (int)Math.Min(LeavesPerRead, counts[0] - leaf);
-                    for (int j = 0; j < leaves; j++)
+                    // Leaves are independent: hash them on every core (the point of a tree over one long hash).
+                    Parallel.For(0, leaves, new ParallelOptions { CancellationToken = ct }, j =>
                     {
                         int start = j * MerkleTree.GroupSize;
                         MerkleTree.HashLeaf(data.AsSpan(start, Math.Min(MerkleTree.GroupSize, want - start)), hashes.AsSpan(j * MerkleTree.HashSize));
-                    }
+                    });
                     await RandomAccess.WriteAsync(tree, hashes.AsMemory(0, leaves * MerkleTree.HashSize), levelOffset + leaf * MerkleTree.HashSize, ct).ConfigureAwait(false);
                     offset += want;
                 }
