@@ -82,6 +82,7 @@ internal static class TransferBench
             Row("transfer 4 providers at 20 MB/s each", smallTicket.Size, timeT4, $"{rateT4 / rateT1:0.00}x of 1 (aim >= 3.5x)");
 
             await KillAndResumeAsync(cli, oneTicket, Path.Combine(dir, "killed.bin"));
+            await JsPerfRowsAsync(host, children);
             return 0;
         }
         finally
@@ -162,6 +163,44 @@ internal static class TransferBench
         File.Delete(target);
     }
 
+    // js-libp2p's perf client (interop/js/perf.mjs) against this process's /perf, and against a js perf server.
+    private static async Task JsPerfRowsAsync(SwarmHost host, List<Process> children)
+    {
+        string js = Path.Combine(RepoRoot(), "interop", "js");
+        if (!Directory.Exists(Path.Combine(js, "node_modules")))
+        {
+            Console.WriteLine("js perf: skipped (run npm ci in interop/js)");
+            return;
+        }
+        const long Bytes = 256L << 20;
+        var us = host.ListenAddresses.Count > 0 ? host.ListenAddresses[0] : await host.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        double toUs = await JsClientAsync(js, us.WithPeerId(host.LocalPeerId).ToString(), Bytes);
+        var server = StartNode(js, ["server"]);
+        children.Add(server);
+        string listen = (await server.StandardOutput.ReadLineAsync())!["LISTEN ".Length..];
+        double toJs = await JsClientAsync(js, listen, Bytes);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"js perf client, 256 MiB download: from P2PNet {toUs / 1e6:0.0} MB/s, from js-libp2p {toJs / 1e6:0.0} MB/s ({toUs / toJs:0.00}x)"));
+    }
+
+    private static async Task<double> JsClientAsync(string js, string target, long bytes)
+    {
+        using var client = StartNode(js, ["client", target, "--upload", "0", "--download", bytes.ToString(CultureInfo.InvariantCulture)]);
+        string output = await client.StandardOutput.ReadToEndAsync();
+        await client.WaitForExitAsync();
+        var m = System.Text.RegularExpressions.Regex.Match(output, @"download_s=([\d.]+)");
+        return m.Success ? bytes / double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException("js perf failed: " + output);
+    }
+
+    private static Process StartNode(string js, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("node") { WorkingDirectory = js, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (string a in (string[])["--import", "./polyfill.mjs", "perf.mjs", .. args]) info.ArgumentList.Add(a);
+        return Process.Start(info)!;
+    }
+
+    private static string RepoRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+
     private static void HashRows(string path, long size)
     {
         var watch = Stopwatch.StartNew();
@@ -224,7 +263,7 @@ internal static class TransferBench
     {
         string baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var tfm = new DirectoryInfo(baseDir);
-        string root = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", "..", ".."));
+        string root = RepoRoot();
         string dll = Path.Combine(root, "src", "P2PNet.Cli", "bin", tfm.Parent!.Name, tfm.Name, "P2PNet.Cli.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first (P2PNet.Cli.dll)", dll);
     }
