@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -26,14 +27,16 @@ public sealed class TransferService : IDisposable
     private readonly TransferOptions _options;
     private readonly ILogger _logger;
     private readonly ByteRateLimiter? _limiter;
+    private readonly TransferMetrics _metrics;
     private readonly ConcurrentDictionary<ContentId, SharedFile> _shares = new();
     private readonly ConcurrentDictionary<PeerId, int> _serving = new();
     private readonly List<SharedFile> _retired = [];
     private int _disposed;
 
     /// <summary>Registers the transfer handler on <paramref name="host"/>.</summary>
-    public TransferService(SwarmHost host, TransferOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public TransferService(SwarmHost host, TransferOptions? options = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
+        _metrics = new TransferMetrics(meterFactory);
         ArgumentNullException.ThrowIfNull(host);
         _options = options ?? TransferOptions.Default;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("P2PNet.Protocols.Transfer");
@@ -134,6 +137,7 @@ public sealed class TransferService : IDisposable
         await run.RunAsync(cancellationToken).ConfigureAwait(false);
         partial.Complete(options.Overwrite);
         TransferLog.Fetched(_logger, id, destination, run.Fetched, run.Resumed);
+        _metrics.Fetched(run.Fetched);
         return new FetchResult(destination, id, size, run.Resumed, run.Fetched, run.Discarded, run.Dropped);
     }
 
@@ -147,6 +151,7 @@ public sealed class TransferService : IDisposable
             foreach (var share in _retired) share.Dispose();
             _retired.Clear();
         }
+        _metrics.Dispose();
     }
 
     private bool IsAllowed(PeerId peer, SharedFile share, ReadOnlySpan<byte> secret)
@@ -171,6 +176,7 @@ public sealed class TransferService : IDisposable
         catch (TransferException ex)
         {
             TransferLog.BadRequest(_logger, peer, ex.Message);
+            _metrics.Refused("malformed");
             stream.Reset();
             return;
         }
@@ -187,6 +193,7 @@ public sealed class TransferService : IDisposable
         if (status != TransferStatus.Ok)
         {
             TransferLog.Refused(_logger, peer, status);
+            _metrics.Refused(status.ToString());
             await stream.WriteAsync(new[] { (byte)status }, idle.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
             return;
@@ -199,6 +206,7 @@ public sealed class TransferService : IDisposable
                 () => idle.CancelAfter(_options.IdleTimeout), idle.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
             TransferLog.Served(_logger, request.GroupCount, request.FirstGroup, request.Id, peer);
+            _metrics.Served(request.GroupCount);
         }
         finally
         {
@@ -293,6 +301,7 @@ public sealed class TransferService : IDisposable
                     if (provider.Drop())
                     {
                         Interlocked.Increment(ref _dropped);
+                        service._metrics.Dropped();
                         TransferLog.ProviderDropped(service._logger, provider.Connection.RemotePeerId, id, ex is OperationCanceledException ? "no bytes within the idle timeout" : ex.Message);
                         if (Interlocked.Decrement(ref _live) == 0) _queue.Writer.TryComplete();
                     }
