@@ -11,6 +11,9 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- discovery [--rounds R]
 // discovery: time to find a peer by mDNS and LAN broadcast vs one raw multicast datagram, and a ten-node full
 // mesh through peer exchange vs ten nodes told every address; runs itself in a private namespace (root).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- transfer [--mib N] [--throttled-mib M]
+// transfer: verified file transfer against `p2pnet share` children: vs /perf, 1 vs 4 providers (throttled and
+// not), re-fetched bytes after kill -9, receiver memory, tree hashing vs raw BLAKE3.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -23,7 +26,9 @@ switch (mode)
         return await BootstrapBench.RunAsync(rest);
     case "discovery":
         return await DiscoveryBench.RunAsync(rest);
+    case "transfer":
+        return await TransferBench.RunAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap or discovery");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery or transfer");
         return 2;
 }

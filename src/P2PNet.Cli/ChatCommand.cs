@@ -10,7 +10,7 @@ namespace P2PNet.Cli;
 /// <summary>
 /// <c>p2pnet chat</c>: a node that sends each line of standard input as a PureMessage to every channel and
 /// prints each message that arrives as <c>&lt;PeerId&gt;: &lt;text&gt;</c> (<c>&lt;PeerId&gt; (&lt;name&gt;): &lt;text&gt;</c> when the
-/// sender announced a --name). Commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit.
+/// sender announced a --name). Commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /send PATH, /get N (ChatFiles), /help, /quit.
 /// End of input quits (after sending what was typed). With <c>--mdns</c>/<c>--broadcast</c> it finds peers on the
 /// LAN, prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at &lt;addr&gt;…</c> and connects to them (auto-connect,
 /// peer exchange); with <c>--bootstrap URL</c> it registers with a bootstrap server, heartbeats, and connects to
@@ -20,7 +20,7 @@ internal static class ChatCommand
 {
     private const int MaxTargetPeers = 1024;
     private const int MaxShownNameLength = 64;
-    private const string Commands = "/peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit";
+    private const string Commands = "/peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /send PATH, /get N, /help, /quit";
 
     public static Command Create()
     {
@@ -89,11 +89,12 @@ internal static class ChatCommand
             };
             await using var node = new PeerNetwork(options, loggers);
             bool exchange = discovering && !parse.GetValue(noExchange);
-            // Shared peers arrive in CollectionShare packets, which need Enhanced trust on the receiving channel.
-            // The chat handles no other Enhanced packet (Identity, DataTransmission are ignored), so with peer
-            // exchange on it trusts every channel that far; --no-peer-exchange keeps Default trust.
-            if (exchange) node.TrustPolicy.AllowEnhancedPacketExchange = true;
+            // Shared peers arrive in CollectionShare packets and file offers in DataTransmissionPackets, both of
+            // which need Enhanced trust on the receiving channel; the chat acts on nothing else at that level, so it
+            // trusts every channel that far (with --no-peer-exchange, shared peers are still not dialed).
+            node.TrustPolicy.AllowEnhancedPacketExchange = true;
             var output = new ChatOutput();
+            var files = new ChatFiles(node, output.Line);
             node.MessageReceived += (_, e) => output.Line($"{Who(e.Channel)}: {e.Message}");
             node.PeerDiscovered += (_, e) => output.Line($"* discovered {e.Peer.Identifier} via {e.Source} at {string.Join(' ', e.Addresses)}");
             // The same lines whichever side dialed.
@@ -162,7 +163,10 @@ internal static class ChatCommand
                 }
                 if (line is null || line.Trim() == "/quit") break;
                 if (string.IsNullOrWhiteSpace(line)) continue;
-                if (line.StartsWith('/')) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
+                if (line.StartsWith('/'))
+                {
+                    if (!await files.TryRunAsync(line.Trim(), ct).ConfigureAwait(false)) await RunCommandAsync(node, line.Trim(), output, ct).ConfigureAwait(false);
+                }
                 else if (line.Length > PureMessagePacket.MaxLength)
                 {
                     // The channel would refuse to write it; say so here rather than lose the line.

@@ -3,13 +3,14 @@ using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Protocols.Identify;
+using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
 using P2PNet.Swarm;
 
 namespace P2PNet.Cli;
 
 /// <summary>
-/// <c>p2pnet listen</c>: runs a node that answers ping and identify. Standard output gets the PeerId and
+/// <c>p2pnet listen</c>: runs a node that answers ping, identify and /perf/1.0.0. Standard output gets the PeerId and
 /// then each full listen multiaddr, one per line; connections are logged to standard error. With
 /// <c>--mdns</c>/<c>--broadcast</c> it announces itself and prints <c>* discovered &lt;PeerId&gt; via &lt;source&gt; at
 /// &lt;addr&gt;…</c> once per peer and mechanism (it dials nobody). With <c>--json</c>, standard output is one object
@@ -28,7 +29,7 @@ internal static class ListenCommand
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
         var discovery = new DiscoveryCliOptions(hasNetworkOption: false);
-        var command = new Command("listen", "Run a node that answers ping and identify") { listen, key, json };
+        var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0") { listen, key, json };
         discovery.AddTo(command);
         command.Options.Add(verbose);
         command.Options.Add(logLevel);
@@ -45,6 +46,7 @@ internal static class ListenCommand
             using var ownedIdentity = identity;
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             _ = new PingService(host);
+            _ = new PerfService(host);
             var identify = new IdentifyService(host, loggerFactory: loggers);
             identify.PeerIdentified += (_, e) => log.LogDebug("Identified {PeerId}: agent {Agent}, protocols {Protocols}",
                 e.Connection.RemotePeerId, e.Info.AgentVersion, string.Join(' ', e.Info.Protocols));

@@ -12,6 +12,9 @@ var root = new Command("p2pnet", "p2pnet: a libp2p-compatible peer-to-peer node 
 root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(ListenCommand.Create());
 root.Subcommands.Add(PingCommand.Create());
+root.Subcommands.Add(PerfCommand.Create());
+root.Subcommands.Add(ShareCommand.Create());
+root.Subcommands.Add(GetCommand.Create());
 root.Subcommands.Add(IdCommand.Create());
 root.Subcommands.Add(BootstrapCommand.Create());
 root.SetAction(parse => new HelpAction().Invoke(parse));

@@ -175,6 +175,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
             await Host.DisposeAsync().ConfigureAwait(false);
+            lock (_filesLock) _files?.Dispose();
             Metrics.Dispose();
             _stopping.Dispose();
             if (_ownsIdentity) Identity.Dispose();

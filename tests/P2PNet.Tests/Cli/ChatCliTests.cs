@@ -121,7 +121,7 @@ public sealed class ChatCliTests
         await chat.SendAsync("/block nobody");
         Assert.Equal("* 'nobody' is not a PeerId", await chat.NextLineAsync(Timeout));
         await chat.SendAsync("/what");
-        Assert.Equal("* commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /help, /quit", await chat.NextLineAsync(Timeout));
+        Assert.Equal("* commands: /peers, /connect ADDR, /msg ID TEXT, /block ID, /unblock ID, /send PATH, /get N, /help, /quit", await chat.NextLineAsync(Timeout));
         await chat.SendAsync(new string('x', 512 * 1024 + 1));
         Assert.Equal($"* message too long ({512 * 1024 + 1} characters, at most {512 * 1024}): not sent", await chat.NextLineAsync(Timeout));
         await chat.SendAsync("/peers");

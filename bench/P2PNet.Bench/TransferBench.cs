@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using System.Security.Cryptography;
+using P2PNet.Core;
+using P2PNet.Protocols.Perf;
+using P2PNet.Protocols.Transfer;
+using P2PNet.Swarm;
+
+namespace P2PNet.Bench;
+
+/// <summary>
+/// `bench transfer`: providers are `p2pnet share` child processes on loopback, the receiver is this process, so its
+/// memory is the receiver's alone. Rows, each with its baseline from the same run:
+/// 1 GiB from one provider vs /perf download from that provider; 4 providers throttled to 20 MB/s each vs one;
+/// 4 unthrottled; bytes fetched again after a kill -9 of `p2pnet get` at half; receiver heap and RSS growth during
+/// the 1 GiB fetch; tree hashing vs one streaming BLAKE3 (and SHA-256 leaves for the choice of hash).
+/// </summary>
+internal static class TransferBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int mib = Arg(args, "--mib", 1024);
+        int throttledMib = Arg(args, "--throttled-mib", 160);
+        long size = (long)mib << 20;
+        string dir = Directory.CreateTempSubdirectory("p2pnet-bench-transfer-").FullName;
+        var children = new List<Process>();
+        try
+        {
+            string cli = CliDll();
+            string big = Path.Combine(dir, "big.bin");
+            WriteRandom(big, size);
+            string small = Path.Combine(dir, "small.bin");
+            WriteRandom(small, (long)throttledMib << 20);
+
+            // Tree hashing vs the raw hash over the same bytes (page cache warm after writing).
+            HashRows(big, size);
+
+            using var identity = Identity.Generate();
+            await using var host = new SwarmHost(identity);
+            var perf = new PerfService(host);
+            using var transfer = new TransferService(host);
+
+            var (one, oneTicket) = await StartShareAsync(cli, big, null, children);
+            var oneConn = await host.DialAsync(oneTicket.Addresses[0]);
+            var perfResult = await perf.RunAsync(oneConn, 0, (ulong)size);
+            double perfRate = perfResult.DownloadBytesPerSecond;
+            Row("perf download (baseline)", size, perfResult.DownloadTime);
+
+            var (rate1, time1, heap, rss) = await FetchAsync(transfer, oneTicket, [oneConn], Path.Combine(dir, "out1.bin"), measureMemory: true);
+            Row("transfer 1 provider", size, time1, $"{rate1 / perfRate:0.00}x of perf (aim >= 0.8x)");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"receiver memory during the fetch: managed heap growth {heap / 1048576.0:0.0} MiB, RSS growth {rss / 1048576.0:0.0} MiB (aim <= 64 MiB each)"));
+            File.Delete(Path.Combine(dir, "out1.bin"));
+
+            // Four providers of the same file, unthrottled (the same process serves 1 of them).
+            var conns = new List<Connection> { oneConn };
+            for (int i = 0; i < 3; i++)
+            {
+                var (_, t) = await StartShareAsync(cli, big, null, children, identity.PeerId);
+                conns.Add(await host.DialAsync(t.Addresses[0]));
+            }
+            var (rate4, time4, _, _) = await FetchAsync(transfer, oneTicket, conns, Path.Combine(dir, "out4.bin"), measureMemory: false);
+            Row("transfer 4 providers, unthrottled", size, time4, $"{rate4 / rate1:0.00}x of 1 provider");
+            File.Delete(Path.Combine(dir, "out4.bin"));
+
+            // Throttled: one vs four providers at 20 MB/s each (the tree is made first so the four do not race to write it).
+            using (await TreeFile.CreateOrOpenAsync(small, small + TreeFile.Suffix))
+            {
+            }
+            var throttled = new List<Connection>();
+            TransferTicket? smallTicket = null;
+            for (int i = 0; i < 4; i++)
+            {
+                var (_, t) = await StartShareAsync(cli, small, 20_000_000, children, identity.PeerId);
+                smallTicket ??= t;
+                throttled.Add(await host.DialAsync(t.Addresses[0]));
+            }
+            var (rateT1, timeT1, _, _) = await FetchAsync(transfer, smallTicket!, throttled.Take(1).ToList(), Path.Combine(dir, "t1.bin"), false);
+            Row("transfer 1 provider at 20 MB/s (baseline)", smallTicket!.Size, timeT1);
+            var (rateT4, timeT4, _, _) = await FetchAsync(transfer, smallTicket, throttled, Path.Combine(dir, "t4.bin"), false);
+            Row("transfer 4 providers at 20 MB/s each", smallTicket.Size, timeT4, $"{rateT4 / rateT1:0.00}x of 1 (aim >= 3.5x)");
+
+            await KillAndResumeAsync(cli, oneTicket, Path.Combine(dir, "killed.bin"));
+            await JsPerfRowsAsync(host, children);
+            return 0;
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                try
+                {
+                    child.Kill();
+                    await child.WaitForExitAsync();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                child.Dispose();
+            }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task<(double Rate, TimeSpan Time, long Heap, long Rss)> FetchAsync(TransferService transfer, TransferTicket ticket,
+        List<Connection> providers, string target, bool measureMemory)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long heap0 = GC.GetTotalMemory(true);
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        long rss0 = self.WorkingSet64;
+        long heapPeak = heap0, rssPeak = rss0;
+        using var stop = new CancellationTokenSource();
+        var sampler = measureMemory ? Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+            {
+                heapPeak = Math.Max(heapPeak, GC.GetTotalMemory(false));
+                self.Refresh();
+                rssPeak = Math.Max(rssPeak, self.WorkingSet64);
+            }
+        }) : Task.CompletedTask;
+        var watch = Stopwatch.StartNew();
+        await transfer.FetchAsync(ticket.Id, ticket.Size, providers, target, new FetchOptions { Secret = ticket.Secret, Overwrite = true });
+        watch.Stop();
+        await stop.CancelAsync();
+        try
+        {
+            await sampler;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return (ticket.Size / watch.Elapsed.TotalSeconds, watch.Elapsed, heapPeak - heap0, rssPeak - rss0);
+    }
+
+    private static async Task KillAndResumeAsync(string cli, TransferTicket ticket, string target)
+    {
+        // The fetch runs in a `p2pnet get` child, killed with SIGKILL once half of the groups are verified.
+        string bits = target + ".partial.bits";
+        long groups = MerkleTree.GroupCount(ticket.Size);
+        using (var first = Start(cli, ["get", ticket.ToString(), "-o", target]))
+        {
+            var watch = Stopwatch.StartNew();
+            while (VerifiedGroups(bits) < groups / 2 && watch.Elapsed < TimeSpan.FromMinutes(5)) await Task.Delay(5);
+            first.Kill();
+            await first.WaitForExitAsync();
+        }
+        long verified = VerifiedGroups(bits);
+        using var second = Start(cli, ["get", ticket.ToString(), "-o", target]);
+        string err = await second.StandardError.ReadToEndAsync();
+        await second.WaitForExitAsync();
+        var match = System.Text.RegularExpressions.Regex.Match(err, @"resumed (\d+) bytes, fetched (\d+) bytes");
+        long resumed = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        long fetched = long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+        long beyond = resumed + fetched - ticket.Size;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"kill -9 at {100.0 * verified / groups:0}%: resumed {resumed} bytes, fetched {fetched}, re-fetched beyond the verified groups {beyond} bytes (aim <= 64 KiB)"));
+        File.Delete(target);
+    }
+
+    // js-libp2p's perf client (interop/js/perf.mjs) against this process's /perf, and against a js perf server.
+    private static async Task JsPerfRowsAsync(SwarmHost host, List<Process> children)
+    {
+        string js = Path.Combine(RepoRoot(), "interop", "js");
+        if (!Directory.Exists(Path.Combine(js, "node_modules")))
+        {
+            Console.WriteLine("js perf: skipped (run npm ci in interop/js)");
+            return;
+        }
+        const long Bytes = 256L << 20;
+        var us = host.ListenAddresses.Count > 0 ? host.ListenAddresses[0] : await host.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        double toUs = await JsClientAsync(js, us.WithPeerId(host.LocalPeerId).ToString(), Bytes);
+        var server = StartNode(js, ["server"]);
+        children.Add(server);
+        string listen = (await server.StandardOutput.ReadLineAsync())!["LISTEN ".Length..];
+        double toJs = await JsClientAsync(js, listen, Bytes);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"js perf client, 256 MiB download: from P2PNet {toUs / 1e6:0.0} MB/s, from js-libp2p {toJs / 1e6:0.0} MB/s ({toUs / toJs:0.00}x)"));
+    }
+
+    private static async Task<double> JsClientAsync(string js, string target, long bytes)
+    {
+        using var client = StartNode(js, ["client", target, "--upload", "0", "--download", bytes.ToString(CultureInfo.InvariantCulture)]);
+        string output = await client.StandardOutput.ReadToEndAsync();
+        await client.WaitForExitAsync();
+        var m = System.Text.RegularExpressions.Regex.Match(output, @"download_s=([\d.]+)");
+        return m.Success ? bytes / double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException("js perf failed: " + output);
+    }
+
+    private static Process StartNode(string js, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("node") { WorkingDirectory = js, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (string a in (string[])["--import", "./polyfill.mjs", "perf.mjs", .. args]) info.ArgumentList.Add(a);
+        return Process.Start(info)!;
+    }
+
+    private static string RepoRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+
+    private static void HashRows(string path, long size)
+    {
+        var watch = Stopwatch.StartNew();
+        string treePath = path + TreeFile.Suffix;
+        using (TreeFile.CreateOrOpenAsync(path, treePath).GetAwaiter().GetResult())
+        {
+        }
+        double tree = size / watch.Elapsed.TotalSeconds;
+        File.Delete(treePath);
+
+        byte[] buffer = new byte[1 << 20];
+        byte[] digest = new byte[32];
+        watch.Restart();
+        using (var file = File.OpenRead(path))
+        using (var hasher = Blake3.Hasher.New())
+        {
+            int n;
+            while ((n = file.Read(buffer)) > 0) hasher.Update(buffer.AsSpan(0, n));
+            hasher.Finalize(digest);
+        }
+        double raw = size / watch.Elapsed.TotalSeconds;
+
+        watch.Restart();
+        using (var file = File.OpenRead(path))
+        {
+            int n;
+            while ((n = file.Read(buffer)) > 0)
+                for (int o = 0; o < n; o += MerkleTree.GroupSize) SHA256.HashData(buffer.AsSpan(o, Math.Min(MerkleTree.GroupSize, n - o)), digest);
+        }
+        double sha = size / watch.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"hashing: tree (BLAKE3 16 KiB leaves, written to disk) {tree / 1e6:0} MB/s; raw streaming BLAKE3 {raw / 1e6:0} MB/s ({tree / raw:0.00}x, aim >= 0.8x); SHA-256 16 KiB leaves {sha / 1e6:0} MB/s"));
+    }
+
+    private static async Task<(Process Process, TransferTicket Ticket)> StartShareAsync(string cli, string file, long? maxRate, List<Process> children, PeerId? allow = null)
+    {
+        List<string> args = ["share", file, "--listen", "/ip4/127.0.0.1/tcp/0"];
+        // Each share has its own secret, so extra providers of one ticket let the receiver in by PeerId.
+        if (allow is not null) args.AddRange(["--allow", allow.ToString()]);
+        if (maxRate is { } r) args.AddRange(["--max-rate", r.ToString(CultureInfo.InvariantCulture)]);
+        var process = Start(cli, args);
+        children.Add(process);
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("get: p2pnet get ", StringComparison.Ordinal) && TransferTicket.TryParse(line[16..], out var ticket, out _))
+                return (process, ticket);
+        }
+        throw new InvalidOperationException("p2pnet share printed no ticket: " + await process.StandardError.ReadToEndAsync());
+    }
+
+    private static Process Start(string cli, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(cli);
+        foreach (string a in args) info.ArgumentList.Add(a);
+        return Process.Start(info)!;
+    }
+
+    private static string CliDll()
+    {
+        string baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        var tfm = new DirectoryInfo(baseDir);
+        string root = RepoRoot();
+        string dll = Path.Combine(root, "src", "P2PNet.Cli", "bin", tfm.Parent!.Name, tfm.Name, "P2PNet.Cli.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first (P2PNet.Cli.dll)", dll);
+    }
+
+    private static void WriteRandom(string path, long size)
+    {
+        using var file = File.Create(path);
+        byte[] buffer = new byte[1 << 20];
+        for (long left = size; left > 0; left -= buffer.Length)
+        {
+            RandomNumberGenerator.Fill(buffer);
+            file.Write(buffer, 0, (int)Math.Min(buffer.Length, left));
+        }
+    }
+
+    private static long VerifiedGroups(string bitsPath)
+    {
+        try
+        {
+            using var file = new FileStream(bitsPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            byte[] bytes = new byte[file.Length];
+            file.ReadExactly(bytes);
+            const int Header = 8 + ContentId.EncodedSize + 8;
+            return bytes.Length <= Header ? 0 : bytes.Skip(Header).Sum(b => BitOperations.PopCount(b));
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static void Row(string name, long bytes, TimeSpan time, string? note = null) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name,-44} {bytes / 1048576.0,8:0} MiB {time.TotalSeconds,7:0.00} s {bytes / time.TotalSeconds / 1e6,8:0.0} MB/s {note}"));
+
+    private static int Arg(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
