@@ -3,18 +3,18 @@ using P2PNet.Core;
 
 namespace P2PNet.Swarm;
 
-/// <summary>Source-generated log messages of dialing, our addresses and the peer store (event ids 1050–1069).</summary>
+/// <summary>Source-generated log messages of dialing, our addresses and the peer store (event ids 1070–1089).</summary>
 internal static partial class SwarmDialLog
 {
-    [LoggerMessage(1050, LogLevel.Debug, "Dialing {PeerId} at {Address} failed ({Error}): {Reason}")]
+    [LoggerMessage(1070, LogLevel.Debug, "Dialing {PeerId} at {Address} failed ({Error}): {Reason}")]
     public static partial void DialAttemptFailed(ILogger logger, PeerId peerId, Multiaddr address, DialError error, string reason);
 
-    [LoggerMessage(1051, LogLevel.Debug, "Closed a redundant connection to {PeerId} ({Direction}) at {Address}: another one is preferred")]
+    [LoggerMessage(1071, LogLevel.Debug, "Closed a redundant connection to {PeerId} ({Direction}) at {Address}: another one is preferred")]
     public static partial void RedundantConnectionClosed(ILogger logger, PeerId peerId, ConnectionDirection direction, Multiaddr address);
 
-    [LoggerMessage(1052, LogLevel.Information, "Confirmed observed addresses: {Addresses}")]
+    [LoggerMessage(1072, LogLevel.Information, "Confirmed observed addresses: {Addresses}")]
     public static partial void AddressesChanged(ILogger logger, string addresses);
 
-    [LoggerMessage(1053, LogLevel.Warning, "Peer store full ({Capacity} connected peers): {PeerId} not stored")]
+    [LoggerMessage(1073, LogLevel.Warning, "Peer store full ({Capacity} connected peers): {PeerId} not stored")]
     public static partial void PeerStoreFull(ILogger logger, int capacity, PeerId peerId);
 }

@@ -53,7 +53,7 @@ public sealed partial class SwarmHost
     // Before any byte is read: the gater, then the connection and handshake limits. Null means close it.
     private ResourceManager.InboundSlot? Admit(TransportConnection raw)
     {
-        if (Gater is { } gater && !gater.InterceptAccept(raw.LocalAddress, raw.RemoteAddress))
+        if (!GaterAllowsAccept(raw))
         {
             _metrics.Refused("accept", "gater");
             if (_resources.ShouldLog("gater/accept", out int suppressed)) SwarmLog.AcceptGated(_logger, raw.RemoteAddress, suppressed);

@@ -52,6 +52,9 @@ public sealed partial class SwarmHost
                 if (!_dials.TryGetValue(peer, out dial!))
                 {
                     dial = DialPeerAsync(peer);
+                    // Every joiner may have stopped waiting (cancelled) by the time it fails: observe it here.
+                    _ = dial.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     _dials[peer] = dial;
                 }
                 else
@@ -87,7 +90,8 @@ public sealed partial class SwarmHost
             {
                 return await connection.OpenStreamAsync(protocols, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && attempt < MaxStreamAttempts && (!connection.IsOpen || ex is YamuxException))
+            catch (Exception ex) when (ex is not OperationCanceledException && attempt < MaxStreamAttempts
+            && ex is not ConnectionRefusedException && connection.Refusal is null && (!connection.IsOpen || ex is YamuxException))
             {
                 // The session ended or the remote went away between the lookup and the open: retire the connection
                 // from the table (streams already on it may finish) and dial afresh. A reset stream may be the first
@@ -103,7 +107,7 @@ public sealed partial class SwarmHost
     private const int MaxStreamAttempts = 4;
 
     // The connection gater's dial check of one address (skipped without a socket; recorded as a Blocked attempt).
-    private bool IsDialBlocked(PeerId peer, Multiaddr address) => Gater is { } gater && !gater.InterceptDial(peer, address);
+    private bool IsDialBlocked(PeerId peer, Multiaddr address) => !GaterAllowsDial(peer, address);
 
     /// <summary>True when <paramref name="address"/> (without <c>/p2p/</c>) is one of our own listen addresses.</summary>
     private bool IsOwnAddress(Multiaddr address) => OwnAddresses().Contains(address.WithoutPeerId());
@@ -272,10 +276,13 @@ public sealed partial class SwarmHost
 
     // ------------------------------------------------------------ connection index
 
+    // The side whose PeerId sorts lower dialed the connection both keep.
+    private ConnectionDirection KeptDirection(PeerId peer) =>
+        peer.Bytes.SequenceCompareTo(LocalPeerId.Bytes) < 0 ? ConnectionDirection.Inbound : ConnectionDirection.Outbound;
+
     private Connection? Preferred(PeerId peer, List<Connection> list)
     {
-        // The side whose PeerId sorts lower dialed the connection both keep.
-        var kept = peer.Bytes.SequenceCompareTo(LocalPeerId.Bytes) < 0 ? ConnectionDirection.Inbound : ConnectionDirection.Outbound;
+        var kept = KeptDirection(peer);
         Connection? best = null;
         foreach (var c in list)
         {
@@ -293,8 +300,11 @@ public sealed partial class SwarmHost
         {
             if (!_byPeer.TryGetValue(peer, out var list)) _byPeer[peer] = list = [];
             list.Add(connection);
-            if (list.Count > 1 && Preferred(peer, list) is { } preferred)
-                redundant.AddRange(list.Where(c => c.IsOpen && !ReferenceEquals(c, preferred)));
+            // Only a simultaneous dial (connections of both directions) is resolved, and only the direction both
+            // sides agree to drop is closed: two connections of one direction are ordered differently on each side,
+            // so closing by order could close both.
+            if (list.Count > 1 && Preferred(peer, list) is { } preferred && preferred.Direction == KeptDirection(peer))
+                redundant.AddRange(list.Where(c => c.IsOpen && c.Direction != preferred.Direction));
         }
         PeerStore.OnConnected(peer, connection.RemotePublicKey);
         foreach (var c in redundant) CloseWhenIdle(c);

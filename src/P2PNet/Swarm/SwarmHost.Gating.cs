@@ -29,9 +29,30 @@ public sealed partial class SwarmHost
         throw new ArgumentException($"no transport of this host handles {address}", nameof(address));
     }
 
+    // The gater is user code on the connection path: one that throws refuses (and is logged) rather than ending an
+    // accept loop or leaking a half-open connection.
+    private bool GaterAllowsDial(PeerId? peer, Multiaddr address) =>
+        Gater is not { } gater || AskGater(() => gater.InterceptDial(peer, address), nameof(IConnectionGater.InterceptDial), false);
+
+    private bool GaterAllowsAccept(TransportConnection raw) =>
+        Gater is not { } gater || AskGater(() => gater.InterceptAccept(raw.LocalAddress, raw.RemoteAddress), nameof(IConnectionGater.InterceptAccept), false);
+
+    private T AskGater<T>(Func<T> ask, string what, T onError)
+    {
+        try
+        {
+            return ask();
+        }
+        catch (Exception ex)
+        {
+            if (_resources.ShouldLog("gater/error", out _)) SwarmLog.EventHandlerFailed(_logger, $"IConnectionGater.{what}", ex.Message);
+            return onError;
+        }
+    }
+
     private void CheckDial(PeerId? peer, Multiaddr address)
     {
-        if (Gater is not { } gater || gater.InterceptDial(peer, address)) return;
+        if (GaterAllowsDial(peer, address)) return;
         _metrics.Refused("dial", "gater");
         SwarmLog.DialGated(_logger, address);
         throw new ConnectionRefusedException(new ConnectionRefusal(RefusalReason.Blocked, "the connection gater blocks this dial"), peer, byRemote: false);
@@ -42,7 +63,14 @@ public sealed partial class SwarmHost
     private ConnectionRefusal? AdmitSecured(UpgradedConnection upgraded)
     {
         var direction = upgraded.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound;
-        var refusal = Gater?.InterceptSecured(direction, upgraded.RemotePeerId, upgraded.LocalAddress, upgraded.RemoteAddress);
+        // A dial that reached ourselves (through 0.0.0.0, another loopback address, a NAT or a DNS name) is only
+        // recognisable here, once the remote proved its PeerId.
+        var refusal = upgraded.RemotePeerId == LocalPeerId
+            ? new ConnectionRefusal(RefusalReason.Rejected, "a connection to ourselves")
+            : Gater is { } gater
+                ? AskGater(() => gater.InterceptSecured(direction, upgraded.RemotePeerId, upgraded.LocalAddress, upgraded.RemoteAddress),
+                    nameof(IConnectionGater.InterceptSecured), new ConnectionRefusal(RefusalReason.Blocked, "the connection gater failed"))
+                : null;
         if (refusal is null && !_resources.TryAddPeerConnection(upgraded.RemotePeerId))
             refusal = new ConnectionRefusal(RefusalReason.ResourceLimit, "too many connections with this peer");
         if (refusal is null) return null;

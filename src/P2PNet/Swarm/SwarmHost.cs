@@ -162,6 +162,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
         if (AdmitSecured(upgraded) is { } refusal)
         {
             await upgraded.Muxer.DisposeAsync().ConfigureAwait(false);
+            if (upgraded.RemotePeerId == LocalPeerId)
+                throw new DialException(DialError.Self, LocalPeerId, $"{address} reached ourselves");
             throw new ConnectionRefusedException(refusal, upgraded.RemotePeerId, byRemote: false);
         }
         return Register(upgraded, inboundSlot: null);
