@@ -290,6 +290,7 @@ public static class PacketCodec
                 break;
             case DisconnectPacket disconnect:
                 ValidateText(disconnect.Reason, "reason");
+                ValidateText(disconnect.Refusal, "refusal");
                 break;
             case CollectionSharePacket share:
                 if (share.Peers is null) throw Missing("peers");
