@@ -32,7 +32,7 @@ public sealed partial class PeerChannel
     private const int ReadSegmentSize = 16 * 1024;
 
     /// <summary>The channel's read pipe over <paramref name="stream"/> (left open: the session disposes the stream).</summary>
-    internal static PipeReader CreateReader(MuxedStream stream) =>
+    internal static PipeReader CreateReader(Stream stream) =>
         PipeReader.Create(new IdleReadStream(stream), new StreamPipeReaderOptions(
             bufferSize: ReadSegmentSize, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true));
 
