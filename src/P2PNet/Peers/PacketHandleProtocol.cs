@@ -13,39 +13,69 @@ namespace P2PNet.Peers;
 /// </summary>
 public sealed class PacketHandleProtocol
 {
-    private readonly AsyncLocal<PeerChannel?> _current = new();
-    private readonly PeerNetwork _network;
-    private readonly Action<string> _defaultIdentity;
-    private readonly Action<string> _defaultDisconnect;
-    private readonly Action<string> _defaultPeerGroup;
-    private readonly Action<string> _defaultDataTransmission;
-    private readonly Action<string> _defaultPureMessage;
-
-    internal PacketHandleProtocol(PeerNetwork network)
+    /// <summary>One packet type's row: the handler in place, its default, and the default's direct (no JSON) form.</summary>
+    private sealed class Entry(Action<PeerChannel, NetworkPacket> direct, Action<string> defaultAction)
     {
-        _network = network;
-        _defaultIdentity = json => _network.HandleIdentity(Require(), PacketCodec.FromJson<IdentityPacket>(json));
-        _defaultDisconnect = json => _network.HandleDisconnect(Require(), PacketCodec.FromJson<DisconnectPacket>(json));
-        _defaultPeerGroup = json => _network.HandlePeerGroup(Require(), PacketCodec.FromJson<CollectionSharePacket>(json));
-        _defaultDataTransmission = json => _network.HandleDataTransmission(Require(), PacketCodec.FromJson<DataTransmissionPacket>(json));
-        _defaultPureMessage = json => _network.HandlePureMessage(Require(), PacketCodec.FromJson<PureMessagePacket>(json));
-        RestoreDefaults();
+        public Action<PeerChannel, NetworkPacket> Direct { get; } = direct;
+        public Action<string> Default { get; } = defaultAction;
+        public Action<string> Current { get; set; } = defaultAction;
     }
 
+    private readonly AsyncLocal<PeerChannel?> _current = new();
+    // Indexed by PacketType; null for values that are no packet type.
+    private readonly Entry?[] _table = new Entry?[(int)PacketType.PureMessage + 1];
+
+    internal PacketHandleProtocol(
+        Action<PeerChannel, IdentityPacket> identity,
+        Action<PeerChannel, DisconnectPacket> disconnect,
+        Action<PeerChannel, CollectionSharePacket> peerGroup,
+        Action<PeerChannel, DataTransmissionPacket> dataTransmission,
+        Action<PeerChannel, PureMessagePacket> pureMessage)
+    {
+        Register(PacketType.Identity, identity);
+        Register(PacketType.Disconnect, disconnect);
+        Register(PacketType.CollectionShare, peerGroup);
+        Register(PacketType.DataTransmission, dataTransmission);
+        Register(PacketType.PureMessage, pureMessage);
+    }
+
+    private void Register<T>(PacketType type, Action<PeerChannel, T> handler) where T : NetworkPacket =>
+        _table[(int)type] = new Entry((channel, packet) => handler(channel, (T)packet), json => handler(Require(), PacketCodec.FromJson<T>(json)));
+
     /// <summary>Handles inbound IdentityPackets. Default: updates the sender in KnownPeers (its identifier must match the channel's).</summary>
-    public Action<string> HandleIdentityPacketAction { get; set; } = null!;
+    public Action<string> HandleIdentityPacketAction
+    {
+        get => Row(PacketType.Identity).Current;
+        set => Row(PacketType.Identity).Current = value;
+    }
 
     /// <summary>Handles inbound DisconnectPackets. Default: closes that channel, without retry.</summary>
-    public Action<string> HandleDisconnectPacketAction { get; set; } = null!;
+    public Action<string> HandleDisconnectPacketAction
+    {
+        get => Row(PacketType.Disconnect).Current;
+        set => Row(PacketType.Disconnect).Current = value;
+    }
 
     /// <summary>Handles inbound peer-group CollectionSharePackets. Default: merges the listed peers into KnownPeers (validated, bounded, never ourselves or blocked peers).</summary>
-    public Action<string> HandlePeerGroupPacketAction { get; set; } = null!;
+    public Action<string> HandlePeerGroupPacketAction
+    {
+        get => Row(PacketType.CollectionShare).Current;
+        set => Row(PacketType.CollectionShare).Current = value;
+    }
 
     /// <summary>Handles inbound DataTransmissionPackets. Default: raises <see cref="PeerNetwork.DataTransmissionReceived"/>.</summary>
-    public Action<string> HandleDataTransmissionPacketAction { get; set; } = null!;
+    public Action<string> HandleDataTransmissionPacketAction
+    {
+        get => Row(PacketType.DataTransmission).Current;
+        set => Row(PacketType.DataTransmission).Current = value;
+    }
 
     /// <summary>Handles inbound PureMessagePackets. Default: raises <see cref="PeerNetwork.MessageReceived"/> and logs the message.</summary>
-    public Action<string> HandlePureMessagePacketAction { get; set; } = null!;
+    public Action<string> HandlePureMessagePacketAction
+    {
+        get => Row(PacketType.PureMessage).Current;
+        set => Row(PacketType.PureMessage).Current = value;
+    }
 
     /// <summary>The channel whose packet is being handled, inside a handler call; null elsewhere.</summary>
     public PeerChannel? CurrentChannel => _current.Value;
@@ -53,52 +83,36 @@ public sealed class PacketHandleProtocol
     /// <summary>Puts every handler back to its default.</summary>
     public void RestoreDefaults()
     {
-        HandleIdentityPacketAction = _defaultIdentity;
-        HandleDisconnectPacketAction = _defaultDisconnect;
-        HandlePeerGroupPacketAction = _defaultPeerGroup;
-        HandleDataTransmissionPacketAction = _defaultDataTransmission;
-        HandlePureMessagePacketAction = _defaultPureMessage;
+        foreach (var entry in _table)
+        {
+            if (entry is not null) entry.Current = entry.Default;
+        }
     }
 
     /// <summary>
-    /// Invokes the handler of the packet's type. A default handler gets the packet itself (the same
-    /// behaviour as parsing its JSON, without the round trip); a replaced one gets the JSON form.
+    /// Invokes the handler of the packet's type (the channel has checked its trust level already). A default handler
+    /// gets the packet itself (the same behaviour as parsing its JSON, without the round trip); a replaced one gets
+    /// the JSON form.
     /// </summary>
     internal void Dispatch(PeerChannel channel, NetworkPacket packet)
     {
+        int index = (int)packet.Type;
+        if ((uint)index >= (uint)_table.Length || _table[index] is not { } entry) return;
         var previous = _current.Value;
         _current.Value = channel;
         try
         {
-            switch (packet)
-            {
-                case IdentityPacket p:
-                    if (ReferenceEquals(HandleIdentityPacketAction, _defaultIdentity)) _network.HandleIdentity(channel, p);
-                    else HandleIdentityPacketAction(PacketCodec.ToJson(p));
-                    break;
-                case DisconnectPacket p:
-                    if (ReferenceEquals(HandleDisconnectPacketAction, _defaultDisconnect)) _network.HandleDisconnect(channel, p);
-                    else HandleDisconnectPacketAction(PacketCodec.ToJson(p));
-                    break;
-                case CollectionSharePacket p:
-                    if (ReferenceEquals(HandlePeerGroupPacketAction, _defaultPeerGroup)) _network.HandlePeerGroup(channel, p);
-                    else HandlePeerGroupPacketAction(PacketCodec.ToJson(p));
-                    break;
-                case DataTransmissionPacket p:
-                    if (ReferenceEquals(HandleDataTransmissionPacketAction, _defaultDataTransmission)) _network.HandleDataTransmission(channel, p);
-                    else HandleDataTransmissionPacketAction(PacketCodec.ToJson(p));
-                    break;
-                case PureMessagePacket p:
-                    if (ReferenceEquals(HandlePureMessagePacketAction, _defaultPureMessage)) _network.HandlePureMessage(channel, p);
-                    else HandlePureMessagePacketAction(PacketCodec.ToJson(p));
-                    break;
-            }
+            var handler = entry.Current;
+            if (ReferenceEquals(handler, entry.Default)) entry.Direct(channel, packet);
+            else handler(PacketCodec.ToJson(packet));
         }
         finally
         {
             _current.Value = previous;
         }
     }
+
+    private Entry Row(PacketType type) => _table[(int)type]!;
 
     private PeerChannel Require() =>
         _current.Value ?? throw new InvalidOperationException("default packet handlers run inside a channel's dispatch (CurrentChannel is null)");

@@ -24,22 +24,51 @@ public sealed partial class PeerChannel
     }
 
     private int _started;
+    // What ended the last session (connection closed, lost, a failed redial): the CloseReason when nothing more specific is known.
+    private volatile string? _lastLoss;
+
+    // The read pipe rents while bytes flow and returns every segment once they are consumed; with zero-byte reads
+    // (see IdleReadStream) an idle channel holds no read buffer at all.
+    private const int ReadSegmentSize = 16 * 1024;
+
+    /// <summary>The channel's read pipe over <paramref name="stream"/> (left open: the session disposes the stream).</summary>
+    internal static PipeReader CreateReader(Stream stream) =>
+        PipeReader.Create(new IdleReadStream(stream), new StreamPipeReaderOptions(
+            bufferSize: ReadSegmentSize, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true));
+
+    /// <summary>Writes our hello frame.</summary>
+    internal static async Task WriteHelloAsync(Stream stream, ChannelHello hello, CancellationToken cancellationToken)
+    {
+        var frame = new ArrayBufferWriter<byte>(256);
+        PacketCodec.WriteHello(frame, hello);
+        await stream.WriteAsync(frame.WrittenMemory, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
-    /// Exchanges hellos on a freshly negotiated stream and returns the session; throws when the peer does
-    /// not answer in time or answers with something else.
+    /// Refuses a channel instead of sending our hello: a Disconnect frame carrying the reason and the
+    /// <see cref="PeerNetworkError"/> name (docs/protocol.md), then the end of our write half.
     /// </summary>
-    internal static async Task<(Session Session, ChannelHello Hello)> HandshakeAsync(
-        MuxedStream stream, Connection connection, ChannelHello ours, int maxFrameLength, TimeSpan timeout, CancellationToken cancellationToken)
+    internal static async Task WriteRefusalAsync(MuxedStream stream, PeerNetworkError error, string reason, CancellationToken cancellationToken)
     {
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        var frame = new ArrayBufferWriter<byte>(256);
+        string text = reason.Length > PacketCodec.MaxTextLength ? reason[..PacketCodec.MaxTextLength] : reason;
+        PacketCodec.Write(frame, new DisconnectPacket(text) { Refusal = error.ToString() });
+        await stream.WriteAsync(frame.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await stream.CloseWriteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the peer's hello, which must be the first frame, within <paramref name="timeout"/>. A refusal (a Disconnect
+    /// frame in its place) throws <see cref="PeerNetworkException"/> with the peer's reason; anything else is a
+    /// <see cref="PacketFormatException"/>, the end of the stream an <see cref="EndOfStreamException"/>, the time
+    /// running out a <see cref="TimeoutException"/>. Packets sent right behind the hello stay in <paramref name="reader"/>.
+    /// </summary>
+    internal static async Task<ChannelHello> ReadHelloAsync(PipeReader reader, PeerId remote, int maxFrameLength, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            cts.CancelAfter(timeout);
-            var hello = new ArrayBufferWriter<byte>(256);
-            PacketCodec.WriteHello(hello, ours);
-            await stream.WriteAsync(hello.WrittenMemory, cts.Token).ConfigureAwait(false);
             while (true)
             {
                 var result = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
@@ -48,7 +77,10 @@ public sealed partial class PeerChannel
                 try
                 {
                     if (PacketCodec.TryReadFrame(ref buffer, out theirs, out var packet, maxFrameLength) && theirs is null)
+                    {
+                        if (packet is DisconnectPacket refusal) throw Refused(remote, refusal);
                         throw new PacketFormatException(PacketFormatError.Malformed, $"expected a hello, got a {packet?.Type} packet");
+                    }
                 }
                 finally
                 {
@@ -57,15 +89,21 @@ public sealed partial class PeerChannel
                     if (theirs is not null) reader.AdvanceTo(buffer.Start);
                     else reader.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (theirs is not null) return (new Session(stream, connection, reader), theirs);
+                if (theirs is not null) return theirs;
                 if (result.IsCompleted) throw new EndOfStreamException("the peer closed the channel before its hello");
             }
         }
-        catch
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await reader.CompleteAsync().ConfigureAwait(false);
-            throw;
+            throw new TimeoutException($"no hello from {remote} within {timeout.TotalSeconds:0.###} s");
         }
+    }
+
+    private static PeerNetworkException Refused(PeerId remote, DisconnectPacket refusal)
+    {
+        // A refusal name this version does not know (a newer peer's) still is a refusal.
+        var error = Enum.TryParse<PeerNetworkError>(refusal.Refusal, ignoreCase: false, out var known) && Enum.IsDefined(known) ? known : PeerNetworkError.Rejected;
+        return new PeerNetworkException(error, $"{remote} refused the channel ({error}): {refusal.Reason ?? "no reason given"}");
     }
 
     /// <summary>Starts the channel on its first session (state Open).</summary>
@@ -94,7 +132,7 @@ public sealed partial class PeerChannel
             {
                 await ReadLoopAsync(session).ConfigureAwait(false);
                 await EndSessionAsync(session).ConfigureAwait(false);
-                if (_noRetry || _lifetime.IsCancellationRequested || Direction != ConnectionDirection.Outbound || _network.Options.MaxConnectRetries <= 0)
+                if (_noRetry || _lifetime.IsCancellationRequested || Direction != ConnectionDirection.Outbound || _services.Options.MaxConnectRetries <= 0)
                     break;
                 SetState(PeerChannelState.Reconnecting);
                 var next = await ReconnectAsync().ConfigureAwait(false);
@@ -110,6 +148,7 @@ public sealed partial class PeerChannel
         }
         catch (Exception ex)
         {
+            _lastLoss = $"channel failed: {ex.Message}";
             PeersLog.ChannelFailed(_logger, Identifier, ex.Message);
         }
         finally
@@ -123,7 +162,7 @@ public sealed partial class PeerChannel
     {
         var reader = session.Reader;
         var ct = session.Stop.Token;
-        int maxFrame = _network.Options.MaxFrameLength;
+        int maxFrame = _services.Options.MaxFrameLength;
         try
         {
             while (true)
@@ -142,7 +181,11 @@ public sealed partial class PeerChannel
                 {
                     reader.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (result.IsCompleted) return; // the peer closed the stream
+                if (result.IsCompleted)
+                {
+                    _lastLoss = "connection closed by the peer"; // the peer closed the stream without a Disconnect
+                    return;
+                }
             }
         }
         catch (PacketFormatException ex)
@@ -157,6 +200,7 @@ public sealed partial class PeerChannel
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
+            _lastLoss = $"connection lost: {ex.Message}";
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
         }
         finally
@@ -170,8 +214,8 @@ public sealed partial class PeerChannel
         await Task.Yield();
         var queue = _sendQueue.Reader;
         var ct = session.Stop.Token;
-        var batch = new ArrayBufferWriter<byte>(16 * 1024);
-        using var writer = new PacketWriter(_network.Options.MaxFrameLength);
+        using var batch = new PooledBatch();
+        using var writer = new PacketWriter(_services.Options.MaxFrameLength);
         try
         {
             while (await queue.WaitToReadAsync(ct).ConfigureAwait(false))
@@ -190,13 +234,15 @@ public sealed partial class PeerChannel
                         PeersLog.PacketNotSent(_logger, packet.Type, Identifier, ex.Message);
                     }
                 }
-                if (count == 0) continue;
-                await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
-                Interlocked.Add(ref _sent, count);
-                _network.Metrics.PacketsSent(count);
-                // Don't let one huge batch pin its buffer for the channel's life.
-                if (batch.Capacity > 4 * MaxWriteBatch) batch = new ArrayBufferWriter<byte>(16 * 1024);
-                else batch.ResetWrittenCount();
+                if (count > 0)
+                {
+                    await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
+                    Interlocked.Add(ref _sent, count);
+                    _services.Metrics.PacketsSent(count);
+                }
+                // Keep the buffer while more is queued; give it back when the queue is drained.
+                if (queue.TryPeek(out _)) batch.Reset();
+                else batch.Release();
             }
             // The queue was completed (graceful close): half-close so the peer reads to the end.
             await session.Stream.CloseWriteAsync(ct).ConfigureAwait(false);
@@ -206,6 +252,7 @@ public sealed partial class PeerChannel
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
+            _lastLoss = $"connection lost: {ex.Message}";
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
             await session.Stop.CancelAsync().ConfigureAwait(false); // end the read side of this session too
         }
@@ -224,14 +271,14 @@ public sealed partial class PeerChannel
         if (TrustLevel < required)
         {
             Interlocked.Increment(ref _dropped);
-            _network.Metrics.PacketDropped(packet.Type);
+            _services.Metrics.PacketDropped(packet.Type);
             // A peer that keeps sending what it may not must not flood the log: per type, the 1st, 10th, 100th… drop is logged.
             int slot = Math.Clamp((int)packet.Type, 0, _droppedByType.Length - 1);
             long ofType = Interlocked.Increment(ref _droppedByType[slot]);
             if (IsPowerOfTen(ofType)) PeersLog.PacketDropped(_logger, packet.Type, Identifier, TrustLevel, required, ofType);
             return;
         }
-        _network.Metrics.PacketReceived(packet.Type);
+        _services.Metrics.PacketReceived(packet.Type);
         if (packet is DisconnectPacket disconnect)
         {
             _noRetry = true; // a clean disconnect is never retried, whatever the handler does
@@ -239,14 +286,14 @@ public sealed partial class PeerChannel
         }
         try
         {
-            _network.PacketHandleProtocol.Dispatch(this, packet);
+            _services.Dispatch(this, packet);
         }
         catch (Exception ex)
         {
             PeersLog.HandlerFailed(_logger, packet.Type, Identifier, ex.Message);
         }
         var handler = DataReceived;
-        if (handler is not null || _network.HasDataReceivedHandlers)
+        if (handler is not null || _services.HasPacketListeners)
         {
             // Only allocated when someone listens: this runs once per packet on the read loop.
             var args = new PacketReceivedEventArgs(this, packet);
@@ -258,7 +305,7 @@ public sealed partial class PeerChannel
             {
                 PeersLog.HandlerFailed(_logger, packet.Type, Identifier, ex.Message);
             }
-            _network.RaiseDataReceived(args);
+            _services.PacketReceived(args);
         }
         CompleteWaiters(packet);
     }
@@ -323,7 +370,7 @@ public sealed partial class PeerChannel
 
     private async Task<Session?> ReconnectAsync()
     {
-        var options = _network.Options;
+        var options = _services.Options;
         var ct = _lifetime.Token;
         for (int attempt = 1; attempt <= options.MaxConnectRetries; attempt++)
         {
@@ -332,7 +379,7 @@ public sealed partial class PeerChannel
             try
             {
                 await Task.Delay(delay, ct).ConfigureAwait(false);
-                return await _network.ReopenSessionAsync(this, ct).ConfigureAwait(false);
+                return await _services.ReopenAsync(this, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -340,6 +387,7 @@ public sealed partial class PeerChannel
             }
             catch (Exception ex)
             {
+                _lastLoss = $"reconnect {attempt} failed: {ex.Message}";
                 PeersLog.ReconnectFailed(_logger, Identifier, attempt, ex.Message);
             }
         }
@@ -381,6 +429,8 @@ public sealed partial class PeerChannel
 
     private void Finish(bool gaveUp)
     {
+        // Every way of closing leaves a reason, set before the state says Closed.
+        _closeReason ??= gaveUp ? $"gave up reconnecting: {_lastLoss ?? "no address answered"}" : _lastLoss ?? "connection closed";
         _sendQueue.Writer.TryComplete();
         SetState(PeerChannelState.Closed);
         lock (_sync)
@@ -388,8 +438,8 @@ public sealed partial class PeerChannel
             foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
         }
-        PeersLog.ChannelClosed(_logger, Identifier, _closeReason ?? (gaveUp ? "gave up reconnecting" : "connection ended"));
-        _network.OnChannelClosed(this, gaveUp);
+        PeersLog.ChannelClosed(_logger, Identifier, _closeReason);
+        _services.Closed(this, gaveUp);
         _closed.TrySetResult();
     }
 

@@ -27,7 +27,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     // Packets are batched into one stream write up to this many bytes.
     private const int MaxWriteBatch = 256 * 1024;
 
-    private readonly PeerNetwork _network;
+    private readonly PeerChannelServices _services;
     private readonly GenericPeer _peer;
     private readonly ILogger _logger;
     private readonly Channel<NetworkPacket> _sendQueue;
@@ -49,14 +49,14 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private long _dropped;
     private readonly long[] _droppedByType = new long[8]; // by PacketType value (1–5 today); 0 and the last slot catch the rest
 
-    internal PeerChannel(PeerNetwork network, GenericPeer peer, ConnectionDirection direction, PeerTrustLevel trust, ILogger logger)
+    internal PeerChannel(PeerChannelServices services, GenericPeer peer, ConnectionDirection direction, PeerTrustLevel trust, ILogger logger)
     {
-        _network = network;
+        _services = services;
         _peer = peer;
         Direction = direction;
         _trust = (int)trust;
         _logger = logger;
-        _sendQueue = Channel.CreateBounded<NetworkPacket>(new BoundedChannelOptions(network.Options.SendQueueCapacity)
+        _sendQueue = Channel.CreateBounded<NetworkPacket>(new BoundedChannelOptions(services.Options.SendQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -173,7 +173,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// returns the live channel (this one while it is open or reconnecting).
     /// </summary>
     public Task<PeerChannel> OpenPeerChannelAsync(CancellationToken cancellationToken = default) =>
-        _network.OpenPeerChannelAsync(_peer, cancellationToken);
+        _services.OpenAsync(_peer, cancellationToken);
 
     /// <summary>
     /// Closes the channel gracefully: sends a DisconnectPacket (queued packets first), closes the stream and
@@ -188,7 +188,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         if (state is PeerChannelState.Open && TrySetState(PeerChannelState.Open, PeerChannelState.Closing))
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_network.Options.CloseTimeout);
+            timeout.CancelAfter(_services.Options.CloseTimeout);
             try
             {
                 await _sendQueue.Writer.WriteAsync(new DisconnectPacket(reason ?? "closed"), timeout.Token).ConfigureAwait(false);

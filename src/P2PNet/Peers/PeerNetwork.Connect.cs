@@ -18,18 +18,24 @@ public sealed partial class PeerNetwork
     {
         ArgumentNullException.ThrowIfNull(address);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (IsSelf(address)) throw new PeerNetworkException(PeerNetworkError.Self, $"refusing to connect to ourselves ({address})");
         if (address.PeerId is { } wanted)
         {
-            if (wanted == Identifier) throw new PeerNetworkException(PeerNetworkError.Self, "refusing to connect to ourselves");
-            if (TrustPolicy.IsBlocked(wanted)) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{wanted} is blocked");
+            if (IsRefused(wanted, null) is { } blocked) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{wanted} is blocked ({blocked})");
             if (_active.TryGetValue(wanted, out var live) && live.State != PeerChannelState.Closed) return live;
         }
-        if (TrustPolicy.IsBlocked(address.ToIPEndPoint()?.Address))
+        if (IsRefused(null, address) is not null)
             throw new PeerNetworkException(PeerNetworkError.Blocked, $"{address.ToIPEndPoint()?.Address} is blocked");
 
         var connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
         var remote = connection.RemotePeerId;
-        if (TrustPolicy.IsBlocked(remote))
+        if (remote == Identifier)
+        {
+            // An address of ours we did not recognise (another interface, a forwarded port).
+            await connection.CloseAsync().ConfigureAwait(false);
+            throw new PeerNetworkException(PeerNetworkError.Self, $"refusing to connect to ourselves ({address})");
+        }
+        if (IsRefused(remote, null) is not null)
         {
             await connection.CloseAsync().ConfigureAwait(false);
             throw new PeerNetworkException(PeerNetworkError.Blocked, $"{remote} is blocked");
@@ -50,16 +56,28 @@ public sealed partial class PeerNetwork
             if (attempt > 0) throw new PeerNetworkException(PeerNetworkError.Duplicate, $"a channel with {remote} is already being opened");
         }
         var span = PeerNetworkMetrics.StartChannelOpen(remote, ConnectionDirection.Outbound);
+        GenericPeer? peer = null;
+        bool added = false;
         try
         {
-            var peer = Remember(remote, [address], "outbound");
-            var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
+            peer = Remember(remote, [address], "outbound", out added);
+            PeerChannel.Session session;
+            ChannelHello hello;
+            (session, hello, connection) = await OpenSessionAsync(connection, address, cancellationToken).ConfigureAwait(false);
             Learn(peer, hello);
-            var channel = new PeerChannel(this, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
+            var channel = new PeerChannel(_channelServices, peer, ConnectionDirection.Outbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
             Start(channel, session);
             await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);
             PeerNetworkMetrics.EndChannelOpen(span, opened: true);
             return channel;
+        }
+        catch (PeerNetworkException ex) when (ex.Error is PeerNetworkError.Blocked or PeerNetworkError.Rejected or PeerNetworkError.WrongNetwork && peer is not null)
+        {
+            // Refused by the remote, its hello or the trust protocol: it does not stay known for this attempt, and
+            // the connection the remote is closing is not left for the next dial to pick up.
+            ForgetRefused(peer, added);
+            _ = connection.CloseAsync().AsTask();
+            throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null)
         {
@@ -74,6 +92,7 @@ public sealed partial class PeerNetwork
                 if (!ReferenceEquals(won.Connection, connection)) _ = connection.CloseAsync().AsTask(); // ours is redundant
                 return won;
             }
+            if (peer is not null && ex is PeerNetworkException) ForgetRefused(peer, added);
             throw;
         }
         finally
@@ -161,16 +180,16 @@ public sealed partial class PeerNetwork
         _active.TryGetValue(identifier, out var channel) ? channel.ClosePeerChannelAsync(reason, cancellationToken) : Task.CompletedTask;
 
     /// <summary>Dials an outbound channel's peer again and opens a new session for it (reconnects).</summary>
-    internal async Task<PeerChannel.Session> ReopenSessionAsync(PeerChannel channel, CancellationToken cancellationToken)
+    private async Task<PeerChannel.Session> ReopenSessionAsync(PeerChannel channel, CancellationToken cancellationToken)
     {
-        if (TrustPolicy.IsBlocked(channel.Identifier)) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{channel.Identifier} is blocked");
+        if (IsRefused(channel.Identifier, null) is not null) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{channel.Identifier} is blocked");
         Exception? last = null;
         foreach (var address in channel.Peer.Addresses)
         {
             try
             {
-                var connection = await Host.DialAsync(address.WithPeerId(channel.Identifier), cancellationToken).ConfigureAwait(false);
-                var (session, hello) = await OpenSessionAsync(connection, cancellationToken).ConfigureAwait(false);
+                var connection = await DialAsync(address, channel.Identifier, cancellationToken).ConfigureAwait(false);
+                var (session, hello, _) = await OpenSessionAsync(connection, address, cancellationToken).ConfigureAwait(false);
                 Learn((GenericPeer)channel.Peer, hello);
                 return session;
             }
@@ -182,22 +201,64 @@ public sealed partial class PeerNetwork
         throw last ?? new PeerNetworkException(PeerNetworkError.NoAddress, $"{channel.Identifier} has no known address");
     }
 
-    private async Task<(PeerChannel.Session Session, ChannelHello Hello)> OpenSessionAsync(Connection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the channel stream on <paramref name="connection"/> and exchanges hellos. A connection found closing (the
+    /// remote ended it right after refusing us) is replaced by one fresh dial of <paramref name="address"/>; the
+    /// connection used is returned.
+    /// </summary>
+    private async Task<(PeerChannel.Session Session, ChannelHello Hello, Connection Connection)> OpenSessionAsync(
+        Connection connection, Multiaddr address, CancellationToken cancellationToken)
     {
-        var stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+        if (!connection.IsOpen) connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
+        MuxedStream stream;
         try
         {
-            var (session, hello) = await PeerChannel.HandshakeAsync(stream, connection, LocalHello(), Options.MaxFrameLength, Options.ChannelOpenTimeout, cancellationToken)
+            stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null && !connection.IsOpen)
+        {
+            connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
+            stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+        }
+        var reader = PeerChannel.CreateReader(stream);
+        try
+        {
+            await PeerChannel.WriteHelloAsync(stream, LocalHello(), cancellationToken).ConfigureAwait(false);
+            // Bounds our wait through the listener's decision (its application may take InboundDecisionTimeout).
+            var hello = await PeerChannel.ReadHelloAsync(reader, connection.RemotePeerId, Options.MaxFrameLength, Options.ChannelOpenTimeout, cancellationToken)
                 .ConfigureAwait(false);
             CheckHello(connection, hello);
-            return (session, hello);
+            return (new PeerChannel.Session(stream, connection, reader), hello, connection);
         }
         catch
         {
+            await reader.CompleteAsync().ConfigureAwait(false);
             stream.Reset();
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>Dials <paramref name="address"/> as <paramref name="expected"/>, never reusing a connection that is closing.</summary>
+    private async Task<Connection> DialAsync(Multiaddr address, PeerId expected, CancellationToken cancellationToken)
+    {
+        var connection = await Host.DialAsync(address.WithPeerId(expected), cancellationToken).ConfigureAwait(false);
+        if (connection.IsOpen) return connection;
+        await connection.CloseAsync().ConfigureAwait(false); // closing already: wait for it to go, then dial anew
+        return await Host.DialAsync(address.WithPeerId(expected), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True when <paramref name="address"/> names us: our PeerId, or one of our listen addresses.</summary>
+    private bool IsSelf(Multiaddr address)
+    {
+        if (address.PeerId == Identifier) return true;
+        var target = address.ToIPEndPoint();
+        if (target is null) return false;
+        foreach (var listen in ListenAddresses)
+        {
+            if (target.Equals(listen.ToIPEndPoint())) return true;
+        }
+        return false;
     }
 
     private void CheckHello(Connection connection, ChannelHello hello)

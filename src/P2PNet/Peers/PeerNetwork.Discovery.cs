@@ -181,7 +181,7 @@ public sealed partial class PeerNetwork
         List<PeerRecord> records;
         lock (_random)
         {
-            records = PeerExchangeSampler.Sample(_known.Values, options.MaxSharedPeers,
+            records = PeerExchangeSampler.Sample(_known.Snapshot(), options.MaxSharedPeers,
                     p => p.Identifier != receiver && p.Identifier != Identifier && !TrustPolicy.IsBlocked(p.Identifier), _random)
                 .Select(p => new PeerRecord(p.Identifier.ToString(), p.Addresses
                     .Where(a => !TrustPolicy.IsBlocked(a.ToIPEndPoint()?.Address) && !_badAddresses.ContainsKey((p.Identifier, a)))
@@ -241,7 +241,7 @@ public sealed partial class PeerNetwork
         List<GenericPeer> candidates;
         lock (_random)
         {
-            candidates = PeerExchangeSampler.Sample(_known.Values, room, p =>
+            candidates = PeerExchangeSampler.Sample(_known.Snapshot(), room, p =>
                 p.Identifier != Identifier
                 && !TrustPolicy.IsBlocked(p.Identifier)
                 && !_active.ContainsKey(p.Identifier)
@@ -301,7 +301,7 @@ public sealed partial class PeerNetwork
                         // A libp2p node (js-, go-, rust-libp2p found by mDNS, say) that is not a P2PNet peer: no point in redialing it.
                         if (_foreign.Count >= MaxDiscoveryMemory) _foreign.Clear();
                         _foreign.TryAdd(id, 0);
-                        _known.TryRemove(id, out _);
+                        _known.Remove(id);
                         _backoff.TryRemove(id, out _);
                         PeerDiscoveryLog.NotAP2PNetPeer(_logger, id, refused.Message);
                         return;

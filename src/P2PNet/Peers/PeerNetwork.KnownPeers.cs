@@ -8,38 +8,42 @@ namespace P2PNet.Peers;
 public sealed partial class PeerNetwork
 {
     // A lookup, not a scan of KnownPeers (which copies the list).
-    internal bool IsKnown(PeerId identifier) => _known.ContainsKey(identifier);
+    internal bool IsKnown(PeerId identifier) => _known.Contains(identifier);
 
-    private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source)
+    // Connected or being opened: never evicted to make room.
+    private bool IsInUse(PeerId identifier) => _active.ContainsKey(identifier) || _opening.ContainsKey(identifier);
+
+    private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source) =>
+        Remember(identifier, addresses, source, out _);
+
+    /// <summary>
+    /// The known peer for <paramref name="identifier"/> with <paramref name="addresses"/> merged in, or a new one added
+    /// (raising KnownPeerAdded); <paramref name="added"/> is true when this call added it.
+    /// </summary>
+    private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source, out bool added)
     {
-        if (_known.TryGetValue(identifier, out var known))
-        {
-            known.MergeAddresses(addresses);
-            return known;
-        }
-        // Through Remember(GenericPeer): a new peer must raise KnownPeerAdded and respect MaxKnownPeers.
-        var peer = new GenericPeer(identifier, addresses) { Source = source };
-        Remember(peer);
-        if (_known.TryGetValue(identifier, out var present) && !ReferenceEquals(present, peer))
-        {
-            present.MergeAddresses(addresses); // added concurrently
-            return present;
-        }
+        var list = addresses as IReadOnlyCollection<Multiaddr> ?? [.. addresses];
+        var peer = _known.GetOrAdd(identifier, () => new GenericPeer(identifier, list) { Source = source }, out added);
+        if (added) Raise(KnownPeerAdded, (IPeer)peer, nameof(KnownPeerAdded));
+        else peer.MergeAddresses(list);
         return peer;
     }
 
-    /// <summary>Adds a peer to KnownPeers (evicting the stalest unconnected one when full).</summary>
-    private void Remember(GenericPeer peer)
+    /// <summary>Adds a peer to KnownPeers (evicting the stalest unconnected one when full); true when it is new there.</summary>
+    private bool Remember(GenericPeer peer)
     {
-        if (_known.TryGetValue(peer.Identifier, out var present) && ReferenceEquals(present, peer)) return;
-        if (_known.Count >= Options.MaxKnownPeers)
-        {
-            var stalest = _known.Values.Where(p => !_active.ContainsKey(p.Identifier)).MinBy(p => p.LastSeen);
-            if (stalest is null) return; // every known peer is connected: keep them
-            _known.TryRemove(new KeyValuePair<PeerId, GenericPeer>(stalest.Identifier, stalest));
-        }
-        if (_known.TryAdd(peer.Identifier, peer)) Raise(KnownPeerAdded, (IPeer)peer, nameof(KnownPeerAdded));
-        else _known[peer.Identifier] = peer;
+        var change = _known.Add(peer);
+        if (change == KnownPeerChange.Added) Raise(KnownPeerAdded, (IPeer)peer, nameof(KnownPeerAdded));
+        return change == KnownPeerChange.Added;
+    }
+
+    /// <summary>
+    /// Drops a refused peer from KnownPeers, but only when this attempt added it: a peer known before for another
+    /// reason (discovered, from a bootstrap server, shared by a peer, an earlier channel) keeps its entry.
+    /// </summary>
+    private void ForgetRefused(GenericPeer peer, bool addedByThisAttempt)
+    {
+        if (addedByThisAttempt) _known.Remove(peer);
     }
 
     private static void Learn(GenericPeer peer, ChannelHello hello) =>
@@ -56,7 +60,7 @@ public sealed partial class PeerNetwork
         return result;
     }
 
-    internal void HandleIdentity(PeerChannel channel, IdentityPacket packet)
+    private void HandleIdentity(PeerChannel channel, IdentityPacket packet)
     {
         if (packet.Identifier != channel.Identifier.ToString())
         {
@@ -69,13 +73,13 @@ public sealed partial class PeerNetwork
         Remember(peer);
     }
 
-    internal void HandleDisconnect(PeerChannel channel, DisconnectPacket packet)
+    private void HandleDisconnect(PeerChannel channel, DisconnectPacket packet)
     {
         PeersLog.ChannelClosing(_logger, channel.Identifier, packet.Reason ?? "no reason given");
         _ = channel.ShutdownAsync($"peer disconnected: {packet.Reason}");
     }
 
-    internal void HandlePeerGroup(PeerChannel channel, CollectionSharePacket packet)
+    private void HandlePeerGroup(PeerChannel channel, CollectionSharePacket packet)
     {
         int merged = 0, skipped = 0;
         foreach (var record in packet.Peers)
@@ -87,10 +91,10 @@ public sealed partial class PeerNetwork
         PeersLog.PeersMerged(_logger, channel.Identifier, merged, skipped);
     }
 
-    internal void HandleDataTransmission(PeerChannel channel, DataTransmissionPacket packet) =>
+    private void HandleDataTransmission(PeerChannel channel, DataTransmissionPacket packet) =>
         Raise(DataTransmissionReceived, new DataTransmissionReceivedEventArgs(channel, packet), nameof(DataTransmissionReceived));
 
-    internal void HandlePureMessage(PeerChannel channel, PureMessagePacket packet)
+    private void HandlePureMessage(PeerChannel channel, PureMessagePacket packet)
     {
         if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
             PeersLog.MessageReceived(_logger, channel.Identifier, packet.Message.Length > 200 ? packet.Message[..200] + "…" : packet.Message);

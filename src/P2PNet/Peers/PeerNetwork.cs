@@ -25,11 +25,16 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly bool _ownsIdentity;
-    private readonly ConcurrentDictionary<PeerId, GenericPeer> _known = new();
+    private readonly KnownPeerStore _known;
     private readonly ConcurrentDictionary<PeerId, PeerChannel> _active = new();
     // Channels being opened, by peer; the value completes when that attempt ends (either way).
     private readonly ConcurrentDictionary<PeerId, ChannelOpening> _opening = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PeerChannelServices _channelServices;
+    // Background work the network starts (closing a blocked connection after its grace), awaited on stop.
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    // How long an inbound connection blocked by identifier stays open so that its channel stream can be told why.
+    private static readonly TimeSpan BlockedChannelGrace = TimeSpan.FromSeconds(2);
     private int _started;
     private int _disposed;
 
@@ -40,6 +45,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<PeerNetwork>();
         _ownsIdentity = Options.Identity is null;
+        _known = new KnownPeerStore(Options.MaxKnownPeers, IsInUse);
         Identity = Options.Identity ?? Identity.Generate();
         Host = new SwarmHost(Identity, Options.Swarm, _loggerFactory, meterFactory);
         Ping = new PingService(Host);
@@ -47,7 +53,9 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         Metrics = new PeerNetworkMetrics(meterFactory, () => _active.Count, () => _known.Count);
         TrustPolicy = new IncomingPeerTrustPolicy();
         TrustPolicy.BlockListChanged += (_, _) => _ = EnforceBlockListsAsync();
-        PacketHandleProtocol = new PacketHandleProtocol(this);
+        PacketHandleProtocol = new PacketHandleProtocol(HandleIdentity, HandleDisconnect, HandlePeerGroup, HandleDataTransmission, HandlePureMessage);
+        _channelServices = new PeerChannelServices(Options, Metrics, PacketHandleProtocol.Dispatch, () => DataReceived is not null,
+            args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync);
         InboundConnectingPeersQueue = new InboundConnectingPeersQueue(Options.InboundQueueCapacity);
         Host.SetStreamHandler(PeerChannel.ProtocolId, ServeInboundChannelAsync);
         Host.ConnectionOpened += OnConnectionOpened;
@@ -81,7 +89,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     public InboundConnectingPeersQueue InboundConnectingPeersQueue { get; }
 
     /// <summary>A snapshot of the peers this node knows (connected or heard of), by identifier.</summary>
-    public IReadOnlyCollection<IPeer> KnownPeers => [.. _known.Values];
+    public IReadOnlyCollection<IPeer> KnownPeers => _known.Snapshot();
 
     /// <summary>A snapshot of the channels that are open (or reconnecting).</summary>
     public IReadOnlyCollection<PeerChannel> ActivePeerChannels => [.. _active.Values];
@@ -174,6 +182,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         finally
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_background.Keys).ConfigureAwait(false);
             await Host.DisposeAsync().ConfigureAwait(false);
             lock (_filesLock) _files?.Dispose();
             Metrics.Dispose();
@@ -185,10 +194,6 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     /// <inheritdoc />
     public ValueTask DisposeAsync() => new(StopAsync());
 
-    internal bool HasDataReceivedHandlers => DataReceived is not null;
-
-    internal void RaiseDataReceived(PacketReceivedEventArgs args) => Raise(DataReceived, args, nameof(DataReceived));
-
     /// <summary>Raises <see cref="ChannelOpening"/> for a new channel, then starts it on its first session.</summary>
     private void Start(PeerChannel channel, PeerChannel.Session session)
     {
@@ -196,7 +201,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         channel.Start(session);
     }
 
-    internal void OnChannelClosed(PeerChannel channel, bool gaveUp)
+    private void OnChannelClosed(PeerChannel channel, bool gaveUp)
     {
         if (_active.TryRemove(new KeyValuePair<PeerId, PeerChannel>(channel.Identifier, channel)))
             Raise(PeerRemoved, channel, nameof(PeerRemoved));
@@ -215,6 +220,15 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         DisplayName = Options.DisplayName,
         AgentVersion = "p2pnet/" + (typeof(PeerNetwork).Assembly.GetName().Version?.ToString(3) ?? "0.1.0"),
     };
+
+    /// <summary>Keeps <paramref name="task"/> until it ends, so that stopping awaits it.</summary>
+    private void Track(Task task)
+    {
+        if (task.IsCompleted) return;
+        _background.TryAdd(task, 0);
+        _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _background,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     private void Raise<T>(EventHandler<T>? handler, T args, string name)
     {

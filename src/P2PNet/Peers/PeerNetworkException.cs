@@ -19,6 +19,8 @@ public enum PeerNetworkError
     NoAddress,
     /// <summary>The network is not running.</summary>
     Stopped,
+    /// <summary>The remote (its application, its inbound queue or its decision timeout) rejected the channel.</summary>
+    Rejected,
 }
 
 /// <summary>A peer-layer operation was refused; <see cref="Error"/> says why.</summary>

@@ -17,12 +17,15 @@ internal sealed class PeerNetworkMetrics : IDisposable
     private readonly Counter<long> _received;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _refused;
+    private readonly bool _ownsMeter;
 
     /// <param name="factory">The meter factory (null: a meter of our own).</param>
     /// <param name="channels">Reads the number of active channels, for the <c>p2pnet.channel.count</c> gauge.</param>
     /// <param name="knownPeers">Reads the number of known peers, for the <c>p2pnet.known_peer.count</c> gauge.</param>
     public PeerNetworkMetrics(IMeterFactory? factory, Func<int>? channels = null, Func<int>? knownPeers = null)
     {
+        // A factory's meters are shared and owned by the factory (it caches them by name): dispose only our own.
+        _ownsMeter = factory is null;
         _meter = factory?.Create(P2PNetTelemetry.PeersMeterName) ?? new Meter(P2PNetTelemetry.PeersMeterName);
         _sent = _meter.CreateCounter<long>("p2pnet.channel.sent.packets", "{packet}", "Packets written to channels");
         _received = _meter.CreateCounter<long>("p2pnet.channel.received.packets", "{packet}", "Packets accepted by the trust policy");
@@ -60,5 +63,8 @@ internal sealed class PeerNetworkMetrics : IDisposable
         span.Dispose();
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter) _meter.Dispose();
+    }
 }

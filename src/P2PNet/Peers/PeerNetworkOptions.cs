@@ -43,8 +43,17 @@ public sealed record PeerNetworkOptions
     /// <summary>Time the application has to accept a queued inbound peer before it is rejected. Default 60 s.</summary>
     public TimeSpan InboundDecisionTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Time allowed for a channel to open (the peer's hello). Default 70 s, beyond the decision timeout.</summary>
+    /// <summary>
+    /// Time a dialer allows for its channel to open: the listener's hello (or refusal), which comes after the
+    /// listener's application decided. Default 70 s, beyond <see cref="InboundDecisionTimeout"/>.
+    /// </summary>
     public TimeSpan ChannelOpenTimeout { get; init; } = TimeSpan.FromSeconds(70);
+
+    /// <summary>
+    /// Time a listener allows a dialer, from the moment its channel stream opens, to send its hello. The peer is
+    /// placed (event or queue) only once its hello has been read; one that sends none loses the stream. Default 10 s.
+    /// </summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// When two nodes dial each other at once, the dial of the node whose PeerId sorts lower is kept on both sides;

@@ -17,4 +17,12 @@ public sealed class DisconnectPacket : NetworkPacket
 
     /// <summary>Optional human-readable reason (at most <see cref="PacketCodec.MaxTextLength"/> characters).</summary>
     public string? Reason { get; set; }
+
+    /// <summary>
+    /// Set only when this Disconnect is a refusal sent instead of the channel's hello: the name of the
+    /// <see cref="PeerNetworkError"/> the refusing side reports (for example <c>Blocked</c>, <c>Duplicate</c>,
+    /// <c>Rejected</c>, <c>WrongNetwork</c>; at most <see cref="PacketCodec.MaxTextLength"/> characters). Peers that
+    /// do not know the field ignore it. See docs/protocol.md.
+    /// </summary>
+    public string? Refusal { get; set; }
 }

@@ -1,0 +1,43 @@
+namespace P2PNet.Peers;
+
+/// <summary>Hands a packet that passed the trust check to its handler (a <see cref="PacketHandleProtocol"/>).</summary>
+internal delegate void PacketDispatcher(PeerChannel channel, Peers.Packets.NetworkPacket packet);
+
+/// <summary>
+/// What a <see cref="PeerChannel"/> needs from its owner, injected once per network and shared by all its channels:
+/// the settings and counters, the packet dispatcher, the network-wide packet event, the callback when a channel
+/// closes for good, a delegate that reopens a session of an outbound channel, and one that opens a channel with a
+/// peer again. The channel holds no reference to <see cref="PeerNetwork"/>.
+/// </summary>
+internal sealed class PeerChannelServices(
+    PeerNetworkOptions options,
+    PeerNetworkMetrics metrics,
+    PacketDispatcher dispatch,
+    Func<bool> hasPacketListeners,
+    Action<PacketReceivedEventArgs> packetReceived,
+    Action<PeerChannel, bool> closed,
+    Func<PeerChannel, CancellationToken, Task<PeerChannel.Session>> reopen,
+    Func<IPeer, CancellationToken, Task<PeerChannel>> open)
+{
+    public PeerNetworkOptions Options => options;
+
+    public PeerNetworkMetrics Metrics => metrics;
+
+    /// <summary>Invokes the handler of the packet's type.</summary>
+    public PacketDispatcher Dispatch => dispatch;
+
+    /// <summary>True when someone listens to the network-wide packet event (so its args are worth allocating).</summary>
+    public bool HasPacketListeners => hasPacketListeners();
+
+    /// <summary>Raises the network-wide packet event.</summary>
+    public void PacketReceived(PacketReceivedEventArgs args) => packetReceived(args);
+
+    /// <summary>The channel closed for good; <c>gaveUp</c> when it stopped reconnecting after its last retry.</summary>
+    public void Closed(PeerChannel channel, bool gaveUp) => closed(channel, gaveUp);
+
+    /// <summary>Dials the channel's peer again and opens a new session (reconnects).</summary>
+    public Task<PeerChannel.Session> ReopenAsync(PeerChannel channel, CancellationToken cancellationToken) => reopen(channel, cancellationToken);
+
+    /// <summary>Opens (or returns) a channel with the peer.</summary>
+    public Task<PeerChannel> OpenAsync(IPeer peer, CancellationToken cancellationToken) => open(peer, cancellationToken);
+}
