@@ -2,6 +2,8 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using P2PNet.Core;
+using P2PNet.Peers;
+using P2PNet.Swarm;
 using P2PNet.Hosting;
 
 namespace P2PNet.Sample.Worker;
@@ -25,7 +27,7 @@ public static class SampleHost
             builder.Services.AddOpenTelemetry()
                 .ConfigureResource(r => r.AddService("p2pnet-sample-worker"))
                 .WithMetrics(m => m
-                    .AddMeter(P2PNetTelemetry.SwarmMeterName, P2PNetTelemetry.PeersMeterName)
+                    .AddMeter(SwarmHost.MeterName, PeerNetwork.MeterName)
                     .AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval * 1000))
                 .WithTracing(t => t
                     .AddSource(P2PNetTelemetry.ActivitySourceName)

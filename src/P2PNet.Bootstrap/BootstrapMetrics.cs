@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using P2PNet.Core;
+using P2PNet.Peers;
+using P2PNet.Swarm;
 
 namespace P2PNet.Bootstrap;
 
@@ -12,7 +14,7 @@ internal static class BootstrapMetrics
     private static readonly string[] Meters =
     [
         "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.RateLimiting",
-        P2PNetTelemetry.SwarmMeterName, P2PNetTelemetry.PeersMeterName,
+        SwarmHost.MeterName, PeerNetwork.MeterName,
     ];
 
     public static void AddPrometheus(IServiceCollection services) =>

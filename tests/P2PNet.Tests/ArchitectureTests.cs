@@ -35,7 +35,7 @@ public sealed partial class ArchitectureTests
             violations.AddRange(Failing(Types.InAssembly(Library).That().ResideInNamespaceStartingWith($"P2PNet.{Layers[i]}")
                 .ShouldNot().HaveDependencyOnAny(above), $"{Layers[i]} uses a layer above it"));
         }
-        Assert.Empty(violations);
+        Assert.True(violations.Count == 0, string.Join('\n', violations));
     }
 
     [Fact]

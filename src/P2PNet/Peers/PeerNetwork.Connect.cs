@@ -27,7 +27,16 @@ public sealed partial class PeerNetwork
         if (IsRefused(null, address) is not null)
             throw new PeerNetworkException(PeerNetworkError.Blocked, $"{address.ToIPEndPoint()?.Address} is blocked");
 
-        var connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
+        Connection connection;
+        try
+        {
+            connection = await Host.DialAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DialException ex) when (ex.Error == DialError.Self)
+        {
+            // An address of ours the host recognised only once the handshake named us.
+            throw new PeerNetworkException(PeerNetworkError.Self, $"refusing to connect to ourselves ({ex.Message})", ex);
+        }
         var remote = connection.RemotePeerId;
         if (remote == Identifier)
         {
@@ -213,12 +222,27 @@ public sealed partial class PeerNetwork
         MuxedStream stream;
         try
         {
-            stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not ConnectionRefusedException
+                && connection.Refusal is null && FindNoProtocol(ex) is null && !connection.IsOpen)
+            {
+                connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
+                stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null && !connection.IsOpen)
+        catch (ConnectionRefusedException ex) when (ex.ByRemote)
         {
-            connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
-            stream = await connection.OpenStreamAsync(PeerChannel.ProtocolId, cancellationToken).ConfigureAwait(false);
+            // The remote's host refused us after the handshake (its gater or limits) and said why.
+            throw new PeerNetworkException(ex.Reason switch
+            {
+                RefusalReason.Blocked => PeerNetworkError.Blocked,
+                RefusalReason.Duplicate => PeerNetworkError.Duplicate,
+                RefusalReason.WrongNetwork => PeerNetworkError.WrongNetwork,
+                _ => PeerNetworkError.Rejected,
+            }, $"{connection.RemotePeerId} refused the connection ({ex.Reason}): {ex.Refusal.Message}", ex);
         }
         var reader = PeerChannel.CreateReader(stream);
         try

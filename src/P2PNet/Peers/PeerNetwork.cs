@@ -58,11 +58,21 @@ public sealed partial class PeerNetwork : IAsyncDisposable
             args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync);
         InboundConnectingPeersQueue = new InboundConnectingPeersQueue(Options.InboundQueueCapacity);
         Host.SetStreamHandler(PeerChannel.ProtocolId, ServeInboundChannelAsync);
+        // The block lists act at the host: blocked IPs never cost a handshake, blocked identifiers are told why.
+        var blockList = new BlockListGater(TrustPolicy, (peer, address, reason) =>
+        {
+            Metrics.PeerRefused("blocked");
+            if (peer is not null) PeersLog.PeerRefused(_logger, peer, address, reason); // blocked IPs: the host logs them, rate-limited
+        });
+        Host.Gater = Host.Gater is { } gater ? new CompositeConnectionGater(gater, blockList) : blockList;
         Host.ConnectionOpened += OnConnectionOpened;
     }
 
     /// <summary>The settings.</summary>
     public PeerNetworkOptions Options { get; }
+
+    /// <summary>The meter of the peer network (channels, known peers, packets, refused peers), for OpenTelemetry's <c>AddMeter</c>.</summary>
+    public const string MeterName = "P2PNet.Peers";
 
     /// <summary>This node's identity.</summary>
     public Identity Identity { get; }

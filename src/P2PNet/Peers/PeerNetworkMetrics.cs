@@ -26,7 +26,7 @@ internal sealed class PeerNetworkMetrics : IDisposable
     {
         // A factory's meters are shared and owned by the factory (it caches them by name): dispose only our own.
         _ownsMeter = factory is null;
-        _meter = factory?.Create(P2PNetTelemetry.PeersMeterName) ?? new Meter(P2PNetTelemetry.PeersMeterName);
+        _meter = factory?.Create(PeerNetwork.MeterName) ?? new Meter(PeerNetwork.MeterName);
         _sent = _meter.CreateCounter<long>("p2pnet.channel.sent.packets", "{packet}", "Packets written to channels");
         _received = _meter.CreateCounter<long>("p2pnet.channel.received.packets", "{packet}", "Packets accepted by the trust policy");
         _dropped = _meter.CreateCounter<long>("p2pnet.channel.dropped.packets", "{packet}", "Packets dropped by the trust policy");

@@ -55,6 +55,9 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _dialMetrics = new SwarmDialMetrics(PeerStore, () => _observed.Candidates().Count);
     }
 
+    /// <summary>The meter of the libp2p host (connections, streams, handshakes, dials, limits), for OpenTelemetry's <c>AddMeter</c>.</summary>
+    public const string MeterName = "P2PNet.Swarm";
+
     /// <summary>This host's identity.</summary>
     public Identity Identity { get; }
 

@@ -26,7 +26,7 @@ internal sealed class SwarmMetrics : IDisposable
     {
         // A factory's meters are shared and owned by the factory (it caches them by name): dispose only our own.
         _ownsMeter = factory is null;
-        _meter = factory?.Create(P2PNetTelemetry.SwarmMeterName) ?? new Meter(P2PNetTelemetry.SwarmMeterName);
+        _meter = factory?.Create(SwarmHost.MeterName) ?? new Meter(SwarmHost.MeterName);
         _limitHits = _meter.CreateCounter<long>("p2pnet.swarm.limit.hits", "{hit}", "Connections or streams refused by a resource limit");
         _refused = _meter.CreateCounter<long>("p2pnet.swarm.connections.refused", "{connection}", "Connections refused by the gater or a limit");
         _inboundStreams = _meter.CreateUpDownCounter<long>("p2pnet.swarm.streams.inbound", "{stream}", "Inbound streams being served");
