@@ -40,6 +40,8 @@ internal static class BootstrapAnswers
         {
             envelope = JsonSerializer.Deserialize(body, BootstrapJsonContext.Default.BootstrapEnvelope);
             if (envelope is null) throw new BootstrapException(BootstrapError.MalformedAnswer, "empty answer");
+            // Null when the answer omits it: the source-generated reader does not keep an init default.
+            if (envelope.Payload is null) throw new BootstrapException(BootstrapError.MalformedAnswer, "answer envelope has no payload");
             payload = Convert.FromBase64String(envelope.Payload);
         }
         catch (Exception ex) when (ex is JsonException or FormatException)
