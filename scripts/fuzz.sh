@@ -44,8 +44,19 @@ export AFL_FORKSRV_INIT_TMOUT=${AFL_FORKSRV_INIT_TMOUT:-30000}
 resume=()
 # Continue an earlier session of this harness (its queue) instead of starting from the seeds again.
 if [ -f "$work/findings/default/fuzzer_stats" ]; then resume=(-i -); else resume=(-i "fuzz/corpus/$name"); fi
-afl-fuzz "${resume[@]}" -o "$work/findings" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-20000}" -m none -- "$bin/P2PNet.Fuzz" "$name" \
-  > "$work/afl.log" 2>&1 || { tail -n 30 "$work/afl.log" >&2; exit 1; }
+run_afl() {
+  afl-fuzz "${resume[@]}" -o "$work/findings" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-20000}" -m none -- "$bin/P2PNet.Fuzz" "$name" \
+    > "$work/afl.log" 2>&1
+}
+# Harnesses whose code runs on pool threads (yamux, live) can leave the very first dry run's map empty on a
+# loaded machine, which afl reports as "No instrumentation detected": try again then.
+for attempt in 1 2 3; do
+  if run_afl; then break; fi
+  if [ "$attempt" -lt 3 ] && grep -q "No instrumentation detected" "$work/afl.log"; then
+    rm -rf "$work/findings"; resume=(-i "fuzz/corpus/$name"); continue
+  fi
+  tail -n 30 "$work/afl.log" >&2; exit 1
+done
 
 stats="$work/findings/default/fuzzer_stats"
 get() { grep -E "^$1 " "$stats" | sed 's/.*: //'; }

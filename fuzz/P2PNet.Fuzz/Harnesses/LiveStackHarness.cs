@@ -43,13 +43,30 @@ internal static class LiveStackHarness
 
     private static async Task SendAsync(LiveNode node, bool asStream, byte[] payload, CancellationToken cancellationToken)
     {
-        var raw = await new TcpTransport().DialAsync(node.Address, cancellationToken).ConfigureAwait(false);
+        TransportConnection raw;
+        try
+        {
+            raw = await new TcpTransport().DialAsync(node.Address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            throw new FuzzFailureException("the node refused a TCP connection", ex);
+        }
         await using var rawStream = raw.Stream;
-        await MultistreamSelect.SelectAsync(raw.Stream, [NoiseHandshake.ProtocolId], cancellationToken).ConfigureAwait(false);
-        var noise = await NoiseHandshake.SecureOutboundAsync(raw.Stream, node.ClientKey, node.PeerId, cancellationToken).ConfigureAwait(false);
+        NoiseStream noise;
+        try
+        {
+            await MultistreamSelect.SelectAsync(raw.Stream, [NoiseHandshake.ProtocolId], cancellationToken).ConfigureAwait(false);
+            noise = await NoiseHandshake.SecureOutboundAsync(raw.Stream, node.ClientKey, node.PeerId, cancellationToken).ConfigureAwait(false);
+            await MultistreamSelect.SelectAsync(noise, [YamuxSession.ProtocolId], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // Nothing fuzzed has been sent yet: a node that refuses a genuine peer is broken, not defending itself.
+            throw new FuzzFailureException("the node refused a genuine handshake", ex);
+        }
         await using (noise.ConfigureAwait(false))
         {
-            await MultistreamSelect.SelectAsync(noise, [YamuxSession.ProtocolId], cancellationToken).ConfigureAwait(false);
             if (!asStream)
             {
                 await noise.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
@@ -92,7 +109,7 @@ internal static class LiveStackHarness
             Address = address;
             ClientKey = NoiseStaticKey.Create(client);
             // A node task that faults and is never awaited is a bug even when nothing crashes.
-            TaskScheduler.UnobservedTaskException += (_, e) => _fault ??= e.Exception;
+            TaskScheduler.UnobservedTaskException += (_, e) => Interlocked.CompareExchange(ref _fault, e.Exception, null);
         }
 
         public PeerNetwork Network { get; }
@@ -117,7 +134,8 @@ internal static class LiveStackHarness
 
         public void ThrowIfFaulted()
         {
-            if (_fault is { } fault) throw new FuzzFailureException("a node task faulted unobserved", fault);
+            // Reported once: in afl's persistent mode the process goes on with the next input.
+            if (Interlocked.Exchange(ref _fault, null) is { } fault) throw new FuzzFailureException("a node task faulted unobserved", fault);
         }
 
         public async Task WaitIdleAsync(TimeSpan limit)

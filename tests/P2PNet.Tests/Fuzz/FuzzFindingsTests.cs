@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Text;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Peers.Bootstrap;
 
 namespace P2PNet.Tests.Fuzz;
@@ -16,5 +18,45 @@ public sealed class FuzzFindingsTests
     {
         var ex = Assert.Throws<BootstrapException>(() => BootstrapAnswers.Open(Encoding.UTF8.GetBytes(body), "identity"));
         Assert.Equal(BootstrapError.MalformedAnswer, ex.Error);
+    }
+
+    [Fact]
+    public async Task Yamux_protocol_error_does_not_surface_as_an_unobserved_task_exception()
+    {
+        // A session that ends on a protocol violation faults Completion; its owner (a swarm connection) only checks
+        // IsCompleted. Before the fix, collecting that task raised TaskScheduler.UnobservedTaskException.
+        string marker = "unsupported yamux version 10";
+        var unobserved = new List<Exception>();
+        EventHandler<UnobservedTaskExceptionEventArgs> onUnobserved = (_, e) =>
+        {
+            if (e.Exception.ToString().Contains(marker, StringComparison.Ordinal)) lock (unobserved) unobserved.Add(e.Exception);
+        };
+        TaskScheduler.UnobservedTaskException += onUnobserved;
+        try
+        {
+            for (int i = 0; i < 8; i++) await EndSessionOnBadVersionAsync();
+            for (int i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= onUnobserved;
+        }
+        lock (unobserved) Assert.Empty(unobserved);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task EndSessionOnBadVersionAsync()
+    {
+        byte[] frame = Convert.FromHexString("0A000000000000000000000000"); // version 10
+        var session = new YamuxSession(new MemoryStream(frame), isClient: false);
+        // WhenAny does not observe the fault; only the session itself may.
+        var ended = await Task.WhenAny(session.Completion, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.Same(session.Completion, ended);
+        Assert.True(session.Completion.IsFaulted);
+        await session.DisposeAsync();
     }
 }
