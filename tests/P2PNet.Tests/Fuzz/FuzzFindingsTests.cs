@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
 using P2PNet.Peers.Bootstrap;
 
@@ -58,5 +59,18 @@ public sealed class FuzzFindingsTests
         Assert.Same(session.Completion, ended);
         Assert.True(session.Completion.IsFaulted);
         await session.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(0x1939_24C9)] // from fuzz/corpus/key/crash-key-type-varint
+    [InlineData(int.MaxValue)]
+    [InlineData(-1)] // a ten-byte varint
+    public void Public_key_with_a_large_type_value_round_trips(int type)
+    {
+        // A peer's key of an unknown type parses; writing it back (e.g. to derive its PeerId in identify) must not throw.
+        var key = new PublicKey((KeyType)type, new byte[32]);
+        var again = PublicKey.FromProtobuf(key.ToProtobuf());
+        Assert.Equal(key, again);
+        Assert.Equal(key.ToPeerId(), again.ToPeerId());
     }
 }
