@@ -84,7 +84,7 @@ internal static class LiveStackHarness
                     await stream.CloseWriteAsync(cancellationToken).ConfigureAwait(false);
                     // Whatever the node answers; a handler waiting for more is ended by our deadline.
                     using var quick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    quick.CancelAfter(TimeSpan.FromMilliseconds(500));
+                    quick.CancelAfter(TimeSpan.FromMilliseconds(100));
                     await DrainAsync(stream, quick.Token).ConfigureAwait(false);
                 }
             }
@@ -95,7 +95,7 @@ internal static class LiveStackHarness
     {
         byte[] buffer = new byte[4096];
         using var quick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        quick.CancelAfter(TimeSpan.FromMilliseconds(500));
+        quick.CancelAfter(TimeSpan.FromMilliseconds(100));
         while (await stream.ReadAsync(buffer, quick.Token).ConfigureAwait(false) > 0) { }
     }
 
