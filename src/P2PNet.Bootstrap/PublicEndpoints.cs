@@ -123,7 +123,7 @@ internal sealed class PublicEndpoints
     /// <summary>Checks every field against the protocol limits; returns what is wrong, or null.</summary>
     internal static string? Invalid(BootstrapRegistration registration)
     {
-        // Null when the body omits it or says null: the source-generated reader does not keep an init default.
+        // Null when the body omits it or says null (found by fuzzing: the JSON reader does not always keep the initializer).
         if (registration.PeerId is not { Length: > 0 and <= BootstrapLimits.MaxPeerIdLength } || !PeerId.TryParse(registration.PeerId, out var id))
             return "peerId is not a PeerId";
         if (!ValidNetwork(registration.Network)) return $"network must be 1..{BootstrapLimits.MaxNetworkLength} printable characters";
