@@ -121,9 +121,10 @@ internal sealed class PublicEndpoints
     }
 
     /// <summary>Checks every field against the protocol limits; returns what is wrong, or null.</summary>
-    private static string? Invalid(BootstrapRegistration registration)
+    internal static string? Invalid(BootstrapRegistration registration)
     {
-        if (registration.PeerId.Length is 0 or > BootstrapLimits.MaxPeerIdLength || !PeerId.TryParse(registration.PeerId, out var id))
+        // Null when the body omits it or says null (found by fuzzing: the JSON reader does not always keep the initializer).
+        if (registration.PeerId is not { Length: > 0 and <= BootstrapLimits.MaxPeerIdLength } || !PeerId.TryParse(registration.PeerId, out var id))
             return "peerId is not a PeerId";
         if (!ValidNetwork(registration.Network)) return $"network must be 1..{BootstrapLimits.MaxNetworkLength} printable characters";
         if (registration.Addresses is null || registration.Addresses.Count is 0 or > BootstrapLimits.MaxAddresses)

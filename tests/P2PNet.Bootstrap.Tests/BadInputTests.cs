@@ -45,6 +45,20 @@ public sealed class BadInputTests
         Assert.Equal(["/ip4/127.0.0.1/tcp/4001"], stored.Single().Addresses);
     }
 
+    [Theory]
+    [InlineData("{\"addresses\":[\"/ip4/127.0.0.1/tcp/4001\"],\"network\":\"test\"}")] // found by fuzz/corpus/bootstrap-server
+    [InlineData("{\"peerId\":null,\"addresses\":[\"/ip4/127.0.0.1/tcp/4001\"],\"network\":\"test\"}")]
+    [InlineData("{\"peerId\":null,\"addresses\":null,\"network\":null}")]
+    public async Task Registration_without_a_peer_id_is_refused_as_invalid(string body)
+    {
+        using var folder = new TempFolder();
+        await using var server = await TestServer.StartAsync(folder.Path);
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(new Uri(server.Url(), "v1/register"), new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid", await TestServer.ErrorCodeAsync(response));
+    }
+
     [Fact]
     public async Task Malformed_json_and_oversized_bodies_are_refused()
     {

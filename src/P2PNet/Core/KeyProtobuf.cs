@@ -9,7 +9,8 @@ internal static class KeyProtobuf
 {
     public static byte[] Write(KeyType type, ReadOnlySpan<byte> data)
     {
-        var buffer = new byte[1 + 1 + 1 + CodedOutputStream.ComputeLengthSize(data.Length) + data.Length];
+        // The type is sized too: a key read from a peer may carry any enum value, up to 10 varint bytes.
+        var buffer = new byte[1 + CodedOutputStream.ComputeEnumSize((int)type) + 1 + CodedOutputStream.ComputeLengthSize(data.Length) + data.Length];
         var output = new CodedOutputStream(buffer);
         output.WriteTag(1, WireFormat.WireType.Varint);
         output.WriteEnum((int)type);

@@ -445,8 +445,17 @@ public sealed class YamuxSession : IStreamMuxer
         await read.ConfigureAwait(false);
         await keepAlive.ConfigureAwait(false);
         _abort.Dispose();
-        if (_error is { } error) _completion.TrySetException(error);
-        else _completion.TrySetResult();
+        if (_error is { } error)
+        {
+            _completion.TrySetException(error);
+            // The error also reaches every stream and the log; a session whose owner only checks IsCompleted
+            // must not raise TaskScheduler.UnobservedTaskException for it (found by the live-stack fuzzer).
+            _ = _completion.Task.Exception;
+        }
+        else
+        {
+            _completion.TrySetResult();
+        }
     }
 
     private async Task WriteLoopAsync()

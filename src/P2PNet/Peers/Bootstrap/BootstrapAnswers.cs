@@ -40,6 +40,8 @@ internal static class BootstrapAnswers
         {
             envelope = JsonSerializer.Deserialize(body, BootstrapJsonContext.Default.BootstrapEnvelope);
             if (envelope is null) throw new BootstrapException(BootstrapError.MalformedAnswer, "empty answer");
+            // Null when the answer omits it or says null (found by fuzzing).
+            if (envelope.Payload is null) throw new BootstrapException(BootstrapError.MalformedAnswer, "answer envelope has no payload");
             payload = Convert.FromBase64String(envelope.Payload);
         }
         catch (Exception ex) when (ex is JsonException or FormatException)

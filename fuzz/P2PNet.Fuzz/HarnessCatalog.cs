@@ -1,0 +1,31 @@
+using P2PNet.Fuzz.Harnesses;
+
+namespace P2PNet.Fuzz;
+
+/// <summary>Every harness by name; the corpus of each lives in fuzz/corpus/&lt;name&gt;/.</summary>
+public static class HarnessCatalog
+{
+    /// <summary>All harnesses, in the order docs/fuzzing.md lists them.</summary>
+    public static IReadOnlyList<Harness> All { get; } =
+    [
+        new("multiaddr-text", "Multiaddr.Parse, with text and binary round trips", CoreHarnesses.MultiaddrTextAsync),
+        new("multiaddr-binary", "Multiaddr.FromBytes, with text and binary round trips", CoreHarnesses.MultiaddrBinaryAsync),
+        new("key", "PublicKey.FromProtobuf, PeerId.FromBytes, Identity.ImportPrivateKeyProtobuf", CoreHarnesses.KeyAsync),
+        new("peerid-text", "PeerId.Parse (base58)", CoreHarnesses.PeerIdTextAsync),
+        new("multistream", "MultistreamSelect.ListenAsync and SelectAsync over a byte stream", WireHarnesses.MultistreamAsync),
+        new("noise-handshake", "Noise XX messages, raw and with a genuine peer carrying a fuzzed libp2p payload", NoiseHarnesses.HandshakeAsync),
+        new("noise-transport", "NoiseStream transport frames, raw and sealed (reassembly checked)", NoiseHarnesses.TransportAsync),
+        new("yamux", "YamuxSession fed a byte stream, accepting and serving every stream", YamuxHarness.RunAsync),
+        new("identify", "IdentifyProtocol.ReadAsync", WireHarnesses.IdentifyAsync),
+        new("dns", "DnsCodec.Decode (mDNS), with re-encoding", DiscoveryHarnesses.DnsAsync),
+        new("lan-announcement", "LanAnnouncement.Decode, with re-encoding", DiscoveryHarnesses.LanAnnouncementAsync),
+        new("packet", "PacketCodec.TryReadFrame over a segmented pipe buffer, with re-encoding", PacketHarnesses.PacketAsync),
+        new("channel-hello", "The ChannelHello JSON inside a hello frame", PacketHarnesses.ChannelHelloAsync),
+        new("bootstrap-client", "BootstrapChannel reading identity, register, peers, my-ip and error answers", BootstrapHarnesses.ClientAsync),
+        new("bootstrap-server", "The server's registration JSON and validation", BootstrapHarnesses.ServerAsync),
+        new("live", "A real node on loopback TCP fed yamux frames or stream bytes after a genuine handshake", LiveStackHarness.RunAsync),
+    ];
+
+    /// <summary>The harness called <paramref name="name"/>, or null.</summary>
+    public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);
+}
