@@ -67,6 +67,30 @@ public sealed class AotCliTests
     }
 
     [BuiltArtifactFact(Variable)]
+    public async Task Aot_share_and_get_verify_a_file()
+    {
+        string dir = Directory.CreateTempSubdirectory("p2pnet-aot-share").FullName;
+        try
+        {
+            string source = Path.Combine(dir, "data.bin");
+            await File.WriteAllBytesAsync(source, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1_500_000));
+            await using var share = Start("share", source, "--listen", "/ip4/127.0.0.1/tcp/0");
+            string ticket = (await share.ExpectAsync("get: p2pnet get ", Timeout))["get: p2pnet get ".Length..];
+            string outDir = Directory.CreateDirectory(Path.Combine(dir, "out")).FullName;
+
+            await using var get = Start("get", ticket, "-o", outDir);
+            string saved = await get.ExpectAsync("saved ", Timeout);
+            Assert.StartsWith($"saved {Path.Combine(outDir, "data.bin")} 1500000 bytes ", saved);
+            Assert.Equal(0, await get.WaitForExitAsync(Timeout));
+            Assert.Equal(await File.ReadAllBytesAsync(source), await File.ReadAllBytesAsync(Path.Combine(outDir, "data.bin")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [BuiltArtifactFact(Variable)]
     public async Task Aot_ping_to_nobody_fails_with_a_clear_message()
     {
         using var id = Identity.Generate();
