@@ -11,6 +11,9 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- discovery [--rounds R]
 // discovery: time to find a peer by mDNS and LAN broadcast vs one raw multicast datagram, and a ten-node full
 // mesh through peer exchange vs ten nodes told every address; runs itself in a private namespace (root).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- scale [--channels 1000,5000,10000] [--cycles N] [--attack N]
+// scale: memory per idle PeerChannel on each side, memory/FDs/KnownPeers over connect-message-disconnect cycles and
+// admission of a good peer while idle sockets are held; a server and client processes (re-launched children).
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -23,7 +26,13 @@ switch (mode)
         return await BootstrapBench.RunAsync(rest);
     case "discovery":
         return await DiscoveryBench.RunAsync(rest);
+    case "scale":
+        return await ScaleBench.RunAsync(rest);
+    case "scale-server":
+        return await ScaleBench.ServerAsync(rest);
+    case "scale-client":
+        return await ScaleBench.ClientAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap or discovery");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery or scale");
         return 2;
 }

@@ -123,6 +123,9 @@ public sealed class YamuxSession : IStreamMuxer
 
     internal int StreamCount { get { lock (_sync) return _streams.Count; } }
 
+    /// <summary>The secured connection underneath (tests inspect its buffering).</summary>
+    internal Stream Transport => _connection;
+
     /// <summary>True while the read loop holds a rented input buffer (tests check that an idle session holds none).</summary>
     internal bool HoldsReadBuffer => Volatile.Read(ref _readBuffer).Length != 0;
 

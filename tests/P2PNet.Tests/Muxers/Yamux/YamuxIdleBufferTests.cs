@@ -43,6 +43,33 @@ public class YamuxIdleBufferTests
     }
 
     [Fact]
+    public async Task A_zero_byte_read_waits_for_data_or_fin_without_consuming()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var accept = pair.Server.AcceptStreamAsync().AsTask();
+        await using var client = await pair.Client.OpenStreamAsync();
+        await client.WriteAsync(new byte[] { 1 });
+        await using var server = (YamuxStream)(await accept.WaitAsync(Timeout))!;
+        byte[] one = new byte[1];
+        Assert.Equal(1, await server.ReadAsync(one).AsTask().WaitAsync(Timeout));
+
+        var wait = server.ReadAsync(Memory<byte>.Empty).AsTask();
+        await Task.Yield();
+        Assert.False(wait.IsCompleted);
+        await client.WriteAsync(new byte[] { 2, 3 });
+        Assert.Equal(0, await wait.WaitAsync(Timeout));
+        Assert.Equal(2, server.BufferedBytes); // nothing taken
+        byte[] two = new byte[2];
+        await server.ReadExactlyAsync(two).AsTask().WaitAsync(Timeout);
+        Assert.Equal(new byte[] { 2, 3 }, two);
+
+        wait = server.ReadAsync(Memory<byte>.Empty).AsTask();
+        await client.CloseWriteAsync();
+        Assert.Equal(0, await wait.WaitAsync(Timeout));
+        Assert.Equal(0, await server.ReadAsync(one).AsTask().WaitAsync(Timeout)); // FIN: end of stream
+    }
+
+    [Fact]
     public async Task A_burst_of_240_streams_past_the_accept_backlog_all_echo()
     {
         // The default backlog is 64: the burst of 240 is held, not reset, as the stream limit (256) is not reached.
