@@ -22,6 +22,7 @@ namespace P2PNet.Bench;
 internal static class ScaleBench
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(10);
+    private const string IdleProtocol = "/p2pnet/scale-idle/1.0.0";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -38,7 +39,11 @@ internal static class ScaleBench
             }
         }
         Console.WriteLine($"P2PNet scale benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, channels {string.Join('/', channels)}, cycles {cycles}, attack {attack}");
-        if (channels.Length > 0 && channels[^1] > 0) await IdleChannelsAsync(channels, perClient);
+        if (channels.Length > 0 && channels[^1] > 0)
+        {
+            await IdleChannelsAsync(channels, perClient, raw: true);
+            await IdleChannelsAsync(channels, perClient, raw: false);
+        }
         if (cycles > 0) await CyclesAsync(cycles);
         if (attack > 0) await AdmissionAsync(attack);
         return 0;
@@ -46,10 +51,12 @@ internal static class ScaleBench
 
     // ------------------------------------------------------------------ (a) idle channels
 
-    private static async Task IdleChannelsAsync(int[] checkpoints, int perClient)
+    private static async Task IdleChannelsAsync(int[] checkpoints, int perClient, bool raw)
     {
         Console.WriteLine();
-        Console.WriteLine("(a) idle PeerChannels (TCP + Noise + yamux + channel), after a forced GC");
+        Console.WriteLine(raw
+            ? "(a1) idle connections without a PeerChannel (TCP + Noise + yamux + one open stream), after a forced GC"
+            : "(a2) idle PeerChannels (TCP + Noise + yamux + channel, one PeerNetwork per client channel), after a forced GC");
         await using var server = await Child.StartAsync("scale-server");
         string address = server.Ready;
         var serverBase = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
@@ -73,12 +80,13 @@ internal static class ScaleBench
                     int want = target / clientCount + (i < target % clientCount ? 1 : 0);
                     int more = want - held[i];
                     held[i] = Math.Max(held[i], want);
-                    if (more > 0) steps.Add(clients[i].AskAsync($"CONNECT {more}", "OK"));
+                    if (more > 0) steps.Add(clients[i].AskAsync($"{(raw ? "CONNECTRAW" : "CONNECT")} {more}", "OK"));
                 }
                 await Task.WhenAll(steps);
-                await PollAsync(async () => Mem.Parse(await server.AskAsync("MEASURE", "MEM")).Channels >= target, "the server to see every channel");
+                string measure = raw ? "MEASURERAW" : "MEASURE";
+                await PollAsync(async () => Mem.Parse(await server.AskAsync(measure, "MEM")).Channels >= target, "the server to see every channel");
                 double seconds = watch.Elapsed.TotalSeconds;
-                var s = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
+                var s = Mem.Parse(await server.AskAsync(measure, "MEM"));
                 long clientHeap = 0, clientRss = 0;
                 for (int i = 0; i < clientCount; i++)
                 {
@@ -94,7 +102,7 @@ internal static class ScaleBench
         {
             foreach (var client in clients) await client.DisposeAsync();
         }
-        await PollAsync(async () => Mem.Parse(await server.AskAsync("MEASURE", "MEM")).Channels == 0, "the server to close every channel");
+        await PollAsync(async () => Mem.Parse(await server.AskAsync(raw ? "MEASURERAW" : "MEASURE", "MEM")).Channels == 0, "the server to close every channel");
         var after = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
         Console.WriteLine($"server after all channels closed: heap {Mem.MiB(after.Heap)} (start {Mem.MiB(serverBase.Heap)}), RSS {Mem.MiB(after.Rss)} (start {Mem.MiB(serverBase.Rss)}), FDs {after.Fds} (start {serverBase.Fds})");
     }
@@ -145,6 +153,7 @@ internal static class ScaleBench
         await using var server = await Child.StartAsync("scale-server");
         await using var attacker = await Child.StartAsync("scale-client", "--addr", server.Ready);
         await using var good = await Child.StartAsync("scale-client", "--addr", server.Ready);
+        await good.AskAsync("ADMIT", "ADMIT"); // warm-up (JIT) in the good peer's process
         string idle = await good.AskAsync("ADMIT", "ADMIT");
         Console.WriteLine($"idle node           : {idle["ADMIT ".Length..]}");
         await attacker.AskAsync($"ATTACK {sockets}", "OK");
@@ -169,7 +178,7 @@ internal static class ScaleBench
     public static async Task<int> ServerAsync(string[] args)
     {
         _ = args;
-        long messages = 0;
+        long messages = 0, idleStreams = 0;
         var options = new PeerNetworkOptions
         {
             ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
@@ -178,12 +187,29 @@ internal static class ScaleBench
         };
         await using var network = new PeerNetwork(options);
         network.MessageReceived += (_, _) => Interlocked.Increment(ref messages);
+        // (a1): a stream that stays open and idle until the client closes its connection.
+        network.Host.SetStreamHandler(IdleProtocol, async (stream, _, ct) =>
+        {
+            Interlocked.Increment(ref idleStreams);
+            try
+            {
+                while (await stream.ReadAsync(new byte[1], ct) > 0) { }
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                Interlocked.Decrement(ref idleStreams);
+            }
+        });
         var addresses = await network.StartAsync();
         Console.WriteLine($"READY {addresses[0].WithPeerId(network.Identifier)}");
         while (Console.ReadLine() is { } line)
         {
             if (line == "QUIT") break;
             if (line == "MEASURE") Console.WriteLine(Mem.Measure(network.ActivePeerChannels.Count, network.KnownPeers.Count, Interlocked.Read(ref messages)));
+            if (line == "MEASURERAW") Console.WriteLine(Mem.Measure((int)Interlocked.Read(ref idleStreams), network.KnownPeers.Count, 0));
         }
         return 0;
     }
@@ -193,6 +219,9 @@ internal static class ScaleBench
     {
         var target = Multiaddr.Parse(args[Array.IndexOf(args, "--addr") + 1]);
         var held = new List<PeerNetwork>();
+        using var rawId = Identity.Generate();
+        await using var rawHost = new SwarmHost(rawId, new SwarmOptions { MaxConnections = 100_000 });
+        var rawHeld = new List<(Connection Connection, MuxedStream Stream)>();
         var attack = new List<Socket>();
         Console.WriteLine("READY");
         try
@@ -205,7 +234,7 @@ internal static class ScaleBench
                     case "QUIT":
                         return 0;
                     case "MEASURE":
-                        Console.WriteLine(Mem.Measure(held.Count, 0, 0));
+                        Console.WriteLine(Mem.Measure(held.Count + rawHeld.Count, 0, 0));
                         break;
                     case "CONNECT":
                         int more = int.Parse(parts[1], CultureInfo.InvariantCulture);
@@ -219,6 +248,18 @@ internal static class ScaleBench
                         });
                         held.AddRange(opened);
                         Console.WriteLine($"OK {held.Count}");
+                        break;
+                    case "CONNECTRAW":
+                        // Dialing the address without /p2p/ makes every dial a new connection to the same PeerId.
+                        int count = int.Parse(parts[1], CultureInfo.InvariantCulture);
+                        var raws = new (Connection, MuxedStream)[count];
+                        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+                        {
+                            var connection = await rawHost.DialAsync(target.WithoutPeerId(), ct);
+                            raws[i] = (connection, await connection.OpenStreamAsync(IdleProtocol, ct));
+                        });
+                        rawHeld.AddRange(raws);
+                        Console.WriteLine($"OK {rawHeld.Count}");
                         break;
                     case "CYCLE":
                         int cycles = int.Parse(parts[1], CultureInfo.InvariantCulture);
@@ -272,6 +313,7 @@ internal static class ScaleBench
         {
             foreach (var socket in attack) socket.Dispose();
             foreach (var network in held) await network.DisposeAsync();
+            foreach (var (connection, _) in rawHeld) await connection.DisposeAsync();
         }
 
         static PeerNetwork NewClient() => new(new PeerNetworkOptions { ListenAddresses = [] });
