@@ -1,5 +1,4 @@
 using P2PNet.Tests.Support;
-using P2PNet.Transports.Tcp;
 
 namespace P2PNet.Tests.Transports;
 
@@ -11,9 +10,9 @@ public class ReadBufferedStreamTests
     [Fact]
     public async Task Small_reads_rent_while_bytes_wait_and_return_when_drained()
     {
-        var (client, server) = await LoopbackTcp.ConnectAsync();
+        var (client, buffered) = await LoopbackTcp.ConnectBufferedAsync();
         await using var _ = client;
-        await using var buffered = new ReadBufferedStream(server);
+        await using var __ = buffered;
         Assert.False(buffered.HoldsBuffer);
 
         byte[] one = new byte[1];

@@ -45,6 +45,7 @@ public sealed class NoiseStream : Stream
     private int _plainCount;
 
     private bool _readFaulted;
+    private bool _dataSignalled; // a zero-byte read just saw bytes arrive: the next read need not wait again
     private int _reading;
     private int _writing;
     private int _disposed;
@@ -153,7 +154,11 @@ public sealed class NoiseStream : Stream
             if (buffer.IsEmpty)
             {
                 // Zero-byte read: done when something is buffered, else wait for the inner stream without a buffer.
-                if (_plainCount == 0 && _rawCount == 0) await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (_plainCount == 0 && _rawCount == 0)
+                {
+                    await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    _dataSignalled = true;
+                }
                 return 0;
             }
             while (true)
@@ -164,9 +169,10 @@ public sealed class NoiseStream : Stream
                 byte[]? raw = _readBuffer;
                 if (raw is null)
                 {
-                    await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    if (!_dataSignalled) await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                     raw = RentReadBuffer();
                 }
+                _dataSignalled = false;
                 int read = await Inner.ReadAsync(raw.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
                 if (!OnInnerRead(read)) return 0;
             }

@@ -17,12 +17,21 @@ namespace P2PNet.Transports.Tcp;
 internal sealed class ReadBufferedStream : Stream
 {
     private const int BufferSize = 4096;
+    private const int MaxZeroByteWaits = 64;
     private readonly Stream _inner;
+    private readonly Socket? _socket;
     private byte[]? _buffer;
     private int _start;
     private int _end;
 
     public ReadBufferedStream(Stream inner) => _inner = inner;
+
+    /// <summary>Over a connected socket (owned): lets zero-byte reads tell a stale wake-up from the end of the stream.</summary>
+    public ReadBufferedStream(Socket socket)
+    {
+        _inner = new NetworkStream(socket, ownsSocket: true);
+        _socket = socket;
+    }
 
     /// <summary>Bytes read from the socket and not yet handed out; a rented buffer exists only while this is non-zero.</summary>
     internal int BufferedBytes => _end - _start;
@@ -69,16 +78,21 @@ internal sealed class ReadBufferedStream : Stream
     }
 
     /// <summary>
-    /// A zero-byte read on the socket. On Linux one often completes on a stale readiness event with nothing to
-    /// read, which would make an idle connection rent and hold a buffer; then it is repeated once. Bounded: at the
-    /// end of the stream it completes every time, and the real read that follows returns 0.
+    /// Waits for bytes with a zero-byte read on the socket, unless some are already there. On Linux such a read
+    /// often completes on a stale readiness event with nothing to read (even twice in a row while the connection
+    /// is being written), which would make an idle connection rent and hold buffers at every layer; then it waits
+    /// again. The end of the stream (readable, nothing to read) or an error returns, and the real read reports it.
     /// </summary>
     private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
     {
-        for (int attempt = 0; attempt < 2; attempt++)
+        if (_inner is not NetworkStream network) return; // nothing to wait on cheaply: the real read waits
+        if (network.DataAvailable) return;
+        for (int attempt = 0; attempt < MaxZeroByteWaits; attempt++)
         {
             await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-            if (_inner is not NetworkStream network || network.DataAvailable) return;
+            if (network.DataAvailable) return;
+            // Without the socket, the end of the stream cannot be told from a stale wake-up: bound the retries.
+            if (_socket is null ? attempt >= 1 : _socket.Poll(0, SelectMode.SelectRead)) return;
         }
     }
 

@@ -1,6 +1,5 @@
 using P2PNet.Muxers.Yamux;
 using P2PNet.Tests.Support;
-using P2PNet.Transports.Tcp;
 
 namespace P2PNet.Tests.Muxers.Yamux;
 
@@ -28,9 +27,8 @@ internal sealed class YamuxTestPair : IAsyncDisposable
     /// <summary>Over the TCP transport's read buffering, whose zero-byte reads let idle sessions give their buffers back.</summary>
     public static async Task<YamuxTestPair> CreateBufferedAsync(YamuxOptions? options = null)
     {
-        var (client, server) = await LoopbackTcp.ConnectAsync();
-        return new YamuxTestPair(new YamuxSession(new ReadBufferedStream(client), isClient: true, options),
-            new YamuxSession(new ReadBufferedStream(server), isClient: false, options));
+        var (client, server) = await LoopbackTcp.ConnectBufferedAsync();
+        return new YamuxTestPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using P2PNet.Core;
 using P2PNet.Security.Noise;
 using P2PNet.Tests.Support;
-using P2PNet.Transports.Tcp;
 
 namespace P2PNet.Tests.Security.Noise;
 
@@ -16,8 +15,8 @@ public class NoiseStreamIdleBufferTests
     {
         using var alice = Identity.Generate();
         using var bob = Identity.Generate();
-        var (clientInner, serverInner) = await LoopbackTcp.ConnectAsync();
-        var (client, server) = await NoisePair.HandshakeAsync(new ReadBufferedStream(clientInner), new ReadBufferedStream(serverInner), alice, bob);
+        var (clientInner, serverInner) = await LoopbackTcp.ConnectBufferedAsync();
+        var (client, server) = await NoisePair.HandshakeAsync(clientInner, serverInner, alice, bob);
         await using (client)
         await using (server)
         {
@@ -43,8 +42,8 @@ public class NoiseStreamIdleBufferTests
     {
         using var alice = Identity.Generate();
         using var bob = Identity.Generate();
-        var (clientInner, serverInner) = await LoopbackTcp.ConnectAsync();
-        var (client, server) = await NoisePair.HandshakeAsync(new ReadBufferedStream(clientInner), new ReadBufferedStream(serverInner), alice, bob);
+        var (clientInner, serverInner) = await LoopbackTcp.ConnectBufferedAsync();
+        var (client, server) = await NoisePair.HandshakeAsync(clientInner, serverInner, alice, bob);
         await using (client)
         await using (server)
         {
@@ -70,8 +69,8 @@ public class NoiseStreamIdleBufferTests
     {
         using var alice = Identity.Generate();
         using var bob = Identity.Generate();
-        var (clientInner, serverInner) = await LoopbackTcp.ConnectAsync();
-        var (client, server) = await NoisePair.HandshakeAsync(new ReadBufferedStream(clientInner), new ReadBufferedStream(serverInner), alice, bob);
+        var (clientInner, serverInner) = await LoopbackTcp.ConnectBufferedAsync();
+        var (client, server) = await NoisePair.HandshakeAsync(clientInner, serverInner, alice, bob);
         await using (client)
         await using (server)
         {
@@ -93,8 +92,8 @@ public class NoiseStreamIdleBufferTests
     {
         using var alice = Identity.Generate();
         using var bob = Identity.Generate();
-        var (clientInner, serverInner) = await LoopbackTcp.ConnectAsync();
-        var (client, server) = await NoisePair.HandshakeAsync(new ReadBufferedStream(clientInner), new ReadBufferedStream(serverInner), alice, bob);
+        var (clientInner, serverInner) = await LoopbackTcp.ConnectBufferedAsync();
+        var (client, server) = await NoisePair.HandshakeAsync(clientInner, serverInner, alice, bob);
         await using (client)
         await using (server)
         {
