@@ -85,14 +85,25 @@ internal sealed class ReadBufferedStream : Stream
     /// </summary>
     private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
     {
-        if (_inner is not NetworkStream network) return; // nothing to wait on cheaply: the real read waits
-        if (network.DataAvailable) return;
-        for (int attempt = 0; attempt < MaxZeroByteWaits; attempt++)
+        if (_inner is not NetworkStream network)
         {
             await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
             if (network.DataAvailable) return;
-            // Without the socket, the end of the stream cannot be told from a stale wake-up: bound the retries.
-            if (_socket is null ? attempt >= 1 : _socket.Poll(0, SelectMode.SelectRead)) return;
+            for (int attempt = 0; attempt < MaxZeroByteWaits; attempt++)
+            {
+                await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (network.DataAvailable) return;
+                // Without the socket, the end of the stream cannot be told from a stale wake-up: bound the retries.
+                if (_socket is null ? attempt >= 1 : _socket.Poll(0, SelectMode.SelectRead)) return;
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // A failed or closed socket: the real read that follows reports it.
         }
     }
 
