@@ -14,6 +14,9 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- transfer [--mib N] [--throttled-mib M]
 // transfer: verified file transfer against `p2pnet share` children: vs /perf, 1 vs 4 providers (throttled and
 // not), re-fetched bytes after kill -9, receiver memory, tree hashing vs raw BLAKE3.
+//   dotnet run -c Release --project bench/P2PNet.Bench -- scale [--channels 1000,5000,10000] [--cycles N] [--attack N]
+// scale: memory per idle PeerChannel on each side, memory/FDs/KnownPeers over connect-message-disconnect cycles and
+// admission of a good peer while idle sockets are held; a server and client processes (re-launched children).
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -28,7 +31,13 @@ switch (mode)
         return await DiscoveryBench.RunAsync(rest);
     case "transfer":
         return await TransferBench.RunAsync(rest);
+    case "scale":
+        return await ScaleBench.RunAsync(rest);
+    case "scale-server":
+        return await ScaleBench.ServerAsync(rest);
+    case "scale-client":
+        return await ScaleBench.ClientAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery or transfer");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer or scale");
         return 2;
 }

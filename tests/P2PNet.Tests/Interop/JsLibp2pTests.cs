@@ -188,6 +188,17 @@ public sealed class JsLibp2pTests
         await js.ExpectAsync("DONE", Timeout);
     }
 
+    [Fact]
+    public async Task Js_opens_240_streams_at_once_and_none_is_reset()
+    {
+        // Far past yamux's accept backlog (64) but below its stream limit (256): the burst waits, nothing is reset.
+        await using var node = await new Node().ListenAsync();
+        await using var js = LineProcess.StartJs("dial", node.Address.ToString(), "--pings", "1", "--no-identify",
+            "--echo-streams", "240", "--echo-bytes", (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("ECHO_OK 240", await js.ExpectAsync("ECHO_", TimeSpan.FromSeconds(90)));
+        await js.ExpectAsync("DONE", Timeout);
+    }
+
     private static Dictionary<string, string> ParseIdentifyLine(string line)
     {
         // IDENTIFY <id> protocols=a,b addrs=x,y agent=<rest of line>

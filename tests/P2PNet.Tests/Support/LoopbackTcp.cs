@@ -8,6 +8,19 @@ internal static class LoopbackTcp
 {
     public static async Task<(NetworkStream Client, NetworkStream Server)> ConnectAsync()
     {
+        var (client, server) = await ConnectSocketsAsync();
+        return (new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true));
+    }
+
+    /// <summary>As the TCP transport wraps its sockets: read buffering with zero-byte reads.</summary>
+    public static async Task<(P2PNet.Transports.Tcp.ReadBufferedStream Client, P2PNet.Transports.Tcp.ReadBufferedStream Server)> ConnectBufferedAsync()
+    {
+        var (client, server) = await ConnectSocketsAsync();
+        return (new(client), new(server));
+    }
+
+    private static async Task<(Socket Client, Socket Server)> ConnectSocketsAsync()
+    {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         try
@@ -17,7 +30,7 @@ internal static class LoopbackTcp
             await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint).WaitAsync(TimeSpan.FromSeconds(10));
             var server = await accept.WaitAsync(TimeSpan.FromSeconds(10));
             server.NoDelay = true;
-            return (new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true));
+            return (client, server);
         }
         finally
         {

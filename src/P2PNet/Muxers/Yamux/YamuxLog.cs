@@ -28,4 +28,7 @@ internal static partial class YamuxLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "yamux internal error")]
     public static partial void InternalError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Debug, Message = "yamux: more than {Backlog} inbound streams wait to be accepted; further ones are held up to the stream limit (logged once per session)")]
+    public static partial void AcceptBacklogExceeded(ILogger logger, int backlog);
 }

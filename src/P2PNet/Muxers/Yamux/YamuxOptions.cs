@@ -18,7 +18,11 @@ public sealed record YamuxOptions
     /// <summary>Most concurrently open inbound streams (default 256); further SYNs are answered with RST.</summary>
     public int MaxStreams { get; init; } = 256;
 
-    /// <summary>Most inbound streams waiting for <see cref="YamuxSession.AcceptStreamAsync"/> (default 64); further SYNs are answered with RST.</summary>
+    /// <summary>
+    /// Inbound streams expected to wait for <see cref="YamuxSession.AcceptStreamAsync"/> at most (default 64). Past it
+    /// new streams are still held, unacknowledged, up to <see cref="MaxStreams"/> (the remote's ACK backlog throttles it
+    /// meanwhile) rather than reset; the session logs once that accepting lags.
+    /// </summary>
     public int AcceptBacklog { get; init; } = 64;
 
     /// <summary>Most outbound streams not yet acknowledged by the remote (default 256, per the libp2p spec); opening more waits.</summary>

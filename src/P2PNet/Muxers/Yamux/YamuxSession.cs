@@ -29,13 +29,13 @@ public sealed class YamuxSession : IStreamMuxer
     /// <summary>The multistream-select protocol id of yamux.</summary>
     public const string ProtocolId = "/yamux/1.0.0";
 
-    /// <summary>Size of the read loop's input buffer.</summary>
+    /// <summary>Size of the read loop's input buffer (rented only while bytes wait in it).</summary>
     internal const int ReadBufferSize = 64 * 1024;
 
     /// <summary>Data bodies at least this large are read straight from the connection into the stream's buffer.</summary>
     internal const int DirectReadThreshold = 16 * 1024;
 
-    /// <summary>Coalescing buffer of the write loop (small frames are copied into it and written together).</summary>
+    /// <summary>Coalescing buffer of the write loop (small frames are copied into it and written together); rented while frames are queued.</summary>
     internal const int WriteBufferSize = 64 * 1024;
 
     /// <summary>Data bodies at least this large are written from their own buffer instead of being coalesced.</summary>
@@ -56,6 +56,8 @@ public sealed class YamuxSession : IStreamMuxer
     private uint _highestRemoteId;
     private uint _nextPingId;
     private int _inboundCount;
+    private int _pendingAccept;
+    private bool _backlogLogged;
     private int _unackedOutbound;
     private TaskCompletionSource? _ackWaiter;
     private bool _localGoAway;
@@ -75,8 +77,9 @@ public sealed class YamuxSession : IStreamMuxer
     private readonly Task _run;
     private int _disposed;
 
-    // Read loop state (touched by the read loop only).
+    // Read loop state (touched by the read loop only); the buffer is empty ([]) while nothing is buffered.
     private byte[] _readBuffer = [];
+    private byte[]? _writeBuffer;
     private int _readStart;
     private int _readEnd;
 
@@ -99,7 +102,9 @@ public sealed class YamuxSession : IStreamMuxer
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _acceptQueue = Channel.CreateBounded<YamuxStream>(new BoundedChannelOptions(_options.AcceptBacklog)
+        // Every queued stream is counted against MaxStreams, so the queue never holds more than that; streams
+        // beyond AcceptBacklog wait here instead of being reset (the remote's ACK backlog throttles it meanwhile).
+        _acceptQueue = Channel.CreateBounded<YamuxStream>(new BoundedChannelOptions(_options.MaxStreams)
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
@@ -117,6 +122,18 @@ public sealed class YamuxSession : IStreamMuxer
     public Task Completion => _completion.Task;
 
     internal int StreamCount { get { lock (_sync) return _streams.Count; } }
+
+    /// <summary>The secured connection underneath (tests inspect its buffering).</summary>
+    internal Stream Transport => _connection;
+
+    /// <summary>True while the read loop holds a rented input buffer (tests check that an idle session holds none).</summary>
+    internal bool HoldsReadBuffer => Volatile.Read(ref _readBuffer).Length != 0;
+
+    /// <summary>True while the write loop holds its rented coalescing buffer.</summary>
+    internal bool HoldsWriteBuffer => Volatile.Read(ref _writeBuffer) is not null;
+
+    /// <summary>Inbound streams queued and not yet handed out by <see cref="AcceptStreamAsync"/>.</summary>
+    internal int PendingAcceptCount => Volatile.Read(ref _pendingAccept);
 
     /// <summary>Opens an outbound stream; its SYN is queued at once. Waits while the ACK backlog is full.</summary>
     public async ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken = default)
@@ -166,6 +183,7 @@ public sealed class YamuxSession : IStreamMuxer
         {
             while (reader.TryRead(out var stream))
             {
+                Interlocked.Decrement(ref _pendingAccept);
                 if (_shuttingDown && _error is not null) return null; // after a failure nothing queued is trustworthy
                 if (stream.IsReset) continue;
                 if (!_shuttingDown)
@@ -460,26 +478,36 @@ public sealed class YamuxSession : IStreamMuxer
 
     private async Task WriteLoopAsync()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+        byte[]? buffer = null;
         var reader = _writeQueue.Reader;
         var token = _abort.Token;
         try
         {
             while (true)
             {
-                if (!HasControl() && !reader.TryPeek(out _)
-                    && !await reader.WaitToReadAsync(token).ConfigureAwait(false) && !HasControl())
+                if (!HasControl() && !reader.TryPeek(out _))
                 {
-                    // Queue completed and drained: the graceful go-away goes last.
-                    YamuxFrameHeader? last;
-                    lock (_controlSync) (last, _finalGoAway) = (_finalGoAway, null);
-                    if (last is { } goAway)
+                    // Nothing to write: give the coalescing buffer back while idle, rent it again when frames come.
+                    ReturnWriteBuffer(ref buffer);
+                    if (!await reader.WaitToReadAsync(token).ConfigureAwait(false) && !HasControl())
                     {
-                        goAway.Write(buffer);
-                        await _connection.WriteAsync(buffer.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
-                        await _connection.FlushAsync(token).ConfigureAwait(false);
+                        // Queue completed and drained: the graceful go-away goes last.
+                        YamuxFrameHeader? last;
+                        lock (_controlSync) (last, _finalGoAway) = (_finalGoAway, null);
+                        if (last is { } goAway)
+                        {
+                            byte[] header = new byte[YamuxFrameHeader.Size];
+                            goAway.Write(header);
+                            await _connection.WriteAsync(header, token).ConfigureAwait(false);
+                            await _connection.FlushAsync(token).ConfigureAwait(false);
+                        }
+                        break;
                     }
-                    break;
+                }
+                if (buffer is null)
+                {
+                    buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+                    Volatile.Write(ref _writeBuffer, buffer);
                 }
                 int pos = 0, batch = 0;
                 while (true)
@@ -551,7 +579,7 @@ public sealed class YamuxSession : IStreamMuxer
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnWriteBuffer(ref buffer);
             _writeQueue.Writer.TryComplete();
             while (reader.TryRead(out var left))
             {
@@ -560,9 +588,25 @@ public sealed class YamuxSession : IStreamMuxer
         }
     }
 
+    private void ReturnWriteBuffer(ref byte[]? buffer)
+    {
+        if (buffer is null) return;
+        Volatile.Write(ref _writeBuffer, null);
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = null;
+    }
+
+    private void ReturnReadBuffer()
+    {
+        _readStart = _readEnd = 0;
+        if (_readBuffer.Length == 0) return;
+        byte[] buffer = _readBuffer;
+        Volatile.Write(ref _readBuffer, []);
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
     private async Task ReadLoopAsync()
     {
-        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
         try
         {
             while (await FillAsync(YamuxFrameHeader.Size).ConfigureAwait(false))
@@ -594,8 +638,7 @@ public sealed class YamuxSession : IStreamMuxer
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(_readBuffer);
-            _readBuffer = [];
+            ReturnReadBuffer();
         }
     }
 
@@ -710,6 +753,7 @@ public sealed class YamuxSession : IStreamMuxer
         if (IsLocalId(id)) throw new YamuxException(YamuxError.InvalidStreamId, $"remote opened stream {id} with this side's parity");
         string? rejected = null;
         YamuxStream? stream = null;
+        bool backlogExceeded = false;
         lock (_sync)
         {
             if (_streams.ContainsKey(id)) throw new YamuxException(YamuxError.DuplicateStream, $"SYN for stream {id}, which is open");
@@ -720,9 +764,10 @@ public sealed class YamuxSession : IStreamMuxer
             else
             {
                 stream = new YamuxStream(this, id, outbound: false, _options);
+                // Cannot fail: the queue's capacity is MaxStreams and every queued stream is counted.
                 if (!_acceptQueue.Writer.TryWrite(stream))
                 {
-                    rejected = "accept backlog full";
+                    rejected = "the session is closing";
                     stream = null;
                 }
                 else
@@ -730,9 +775,15 @@ public sealed class YamuxSession : IStreamMuxer
                     stream.Counted = true;
                     _inboundCount++;
                     _streams.Add(id, stream);
+                    if (Interlocked.Increment(ref _pendingAccept) > _options.AcceptBacklog && !_backlogLogged)
+                    {
+                        _backlogLogged = true;
+                        backlogExceeded = true;
+                    }
                 }
             }
         }
+        if (backlogExceeded) YamuxLog.AcceptBacklogExceeded(_logger, _options.AcceptBacklog);
         if (rejected is not null)
         {
             YamuxLog.StreamRejected(_logger, id, rejected);
@@ -759,7 +810,15 @@ public sealed class YamuxSession : IStreamMuxer
     private async ValueTask<bool> FillAsync(int count)
     {
         if (_readEnd - _readStart >= count) return true;
-        if (_readStart > 0)
+        if (_readStart == _readEnd)
+        {
+            // Drained: return the buffer and wait for bytes with a zero-byte read (Kestrel's model), so an idle
+            // session holds no input buffer; the rent and the read below then complete without waiting.
+            ReturnReadBuffer();
+            await _connection.ReadAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+            Volatile.Write(ref _readBuffer, ArrayPool<byte>.Shared.Rent(ReadBufferSize));
+        }
+        else if (_readStart > 0)
         {
             _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
             _readEnd -= _readStart;

@@ -7,6 +7,8 @@ namespace P2PNet.Muxers.Yamux;
 /// One yamux stream. Reads drain a bounded receive buffer (never more than the receive window) and return 0
 /// after the remote half-closed; writes wait for send window and are queued to the session's single writer.
 /// One concurrent reader and one concurrent writer are supported; the synchronous Read/Write are not.
+/// A zero-byte read waits until data, the remote's FIN, a reset or the session's end is there, without taking
+/// anything: a reader (e.g. a PipeReader with zero-byte reads) can wait so without holding a buffer.
 /// </summary>
 public sealed class YamuxStream : MuxedStream
 {
@@ -79,7 +81,11 @@ public sealed class YamuxStream : MuxedStream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (buffer.IsEmpty) return 0;
+        if (buffer.IsEmpty)
+        {
+            await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
         while (true)
         {
             TaskCompletionSource? waiter = null;
@@ -106,6 +112,21 @@ public sealed class YamuxStream : MuxedStream
             {
                 if (credit > 0) _session.SendWindowUpdate(this, (uint)credit);
                 return read;
+            }
+            await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource waiter;
+            lock (_sync)
+            {
+                if (_reset) throw ResetError();
+                if (_count > 0 || _remoteFin || _sessionError is not null) return; // the next read returns or throws at once
+                waiter = _readWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
             await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }

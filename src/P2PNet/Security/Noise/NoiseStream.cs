@@ -13,13 +13,21 @@ namespace P2PNet.Security.Noise;
 /// one writer may run concurrently). Callers with several writers must serialize them. Disposing the stream
 /// disposes the inner stream. After any exception from a read or write the nonces may be out of step with the
 /// peer, so the stream must be disposed.
+/// <para>
+/// The read buffer is rented only while bytes are in flight: a read with nothing buffered first waits with a
+/// zero-byte read on the inner stream (Kestrel's socket transport does the same), and the buffer goes back to
+/// the pool when a read drains it, so an idle connection holds none. A zero-byte read on this stream completes
+/// once plaintext may be available, without renting, so the layer above can wait the same way.
+/// </para>
 /// </remarks>
 public sealed class NoiseStream : Stream
 {
     /// <summary>Largest plaintext carried by one frame: the Noise message limit minus the AEAD tag.</summary>
     public const int MaxPlaintextPerFrame = NoiseHandshake.MaxMessageLength - NoiseCipherState.TagLength;
 
-    private const int MaxFrameSize = NoiseHandshake.LengthPrefixSize + NoiseHandshake.MaxMessageLength;
+    // The 2-byte length prefix is consumed before the body is gathered, so a whole body (at most 65,535 bytes)
+    // fits a 64 KiB rent, which stays in the pool's 64 KiB bucket instead of the 128 KiB one.
+    private const int ReadBufferSize = 64 * 1024;
 
     // Frames of one large write are gathered into a buffer of about this size and sent with one inner write.
     private const int WriteBatchSize = 256 * 1024;
@@ -28,14 +36,16 @@ public sealed class NoiseStream : Stream
     private readonly NoiseCipherState _receive;
 
     // Holds raw frames read from the inner stream; a frame whose plaintext does not fit the caller's buffer is
-    // decrypted in place and served from here by later reads.
+    // decrypted in place and served from here by later reads. Rented while bytes are buffered, null otherwise.
     private byte[]? _readBuffer;
+    private int _frameLength = -1; // body length of the frame whose prefix was consumed, -1 before a prefix
     private int _rawStart;
     private int _rawCount;
     private int _plainStart;
     private int _plainCount;
 
     private bool _readFaulted;
+    private bool _dataSignalled; // a zero-byte read just saw bytes arrive: the next read need not wait again
     private int _reading;
     private int _writing;
     private int _disposed;
@@ -47,8 +57,13 @@ public sealed class NoiseStream : Stream
         _receive = receive;
         RemotePublicKey = remotePublicKey;
         RemotePeerId = remotePeerId;
-        _readBuffer = ArrayPool<byte>.Shared.Rent(MaxFrameSize);
     }
+
+    /// <summary>Bytes received and not yet handed out (raw or decrypted); the read buffer is rented only while this is non-zero.</summary>
+    internal int BufferedBytes => _rawCount + _plainCount;
+
+    /// <summary>True while the read buffer is rented (tests check that an idle stream holds none).</summary>
+    internal bool HoldsReadBuffer => Volatile.Read(ref _readBuffer) is not null;
 
     /// <summary>The authenticated remote peer.</summary>
     public PeerId RemotePeerId { get; }
@@ -110,12 +125,14 @@ public sealed class NoiseStream : Stream
                 int result = TryReadBuffered(buffer);
                 if (result > 0) return result;
                 if (result == 0) continue; // an empty frame: keep going, 0 would mean end of stream
-                int read = Inner.Read(ReadBuffer.AsSpan(_rawStart + _rawCount));
+                byte[] raw = _readBuffer ?? RentReadBuffer();
+                int read = Inner.Read(raw.AsSpan(_rawStart + _rawCount));
                 if (!OnInnerRead(read)) return 0;
             }
         }
         finally
         {
+            ReturnReadBufferIfDrained();
             ExitRead();
         }
     }
@@ -131,21 +148,38 @@ public sealed class NoiseStream : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (buffer.IsEmpty) return 0;
         EnterRead();
         try
         {
+            if (buffer.IsEmpty)
+            {
+                // Zero-byte read: done when something is buffered, else wait for the inner stream without a buffer.
+                if (_plainCount == 0 && _rawCount == 0)
+                {
+                    await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    _dataSignalled = true;
+                }
+                return 0;
+            }
             while (true)
             {
                 int result = TryReadBuffered(buffer.Span);
                 if (result > 0) return result;
                 if (result == 0) continue;
-                int read = await Inner.ReadAsync(ReadBuffer.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
+                byte[]? raw = _readBuffer;
+                if (raw is null)
+                {
+                    if (!_dataSignalled) await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    raw = RentReadBuffer();
+                }
+                _dataSignalled = false;
+                int read = await Inner.ReadAsync(raw.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
                 if (!OnInnerRead(read)) return 0;
             }
         }
         finally
         {
+            ReturnReadBufferIfDrained();
             ExitRead();
         }
     }
@@ -232,7 +266,23 @@ public sealed class NoiseStream : Stream
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    private byte[] ReadBuffer => _readBuffer ?? throw new ObjectDisposedException(nameof(NoiseStream));
+    private byte[] RentReadBuffer()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        _rawStart = 0;
+        Volatile.Write(ref _readBuffer, buffer);
+        return buffer;
+    }
+
+    /// <summary>Called by the reader as a read ends: an empty buffer goes back to the pool until bytes arrive again.</summary>
+    private void ReturnReadBufferIfDrained()
+    {
+        if (_rawCount != 0 || _plainCount != 0) return;
+        _rawStart = 0;
+        byte[]? buffer = Interlocked.Exchange(ref _readBuffer, null);
+        if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+    }
 
     private void Release()
     {
@@ -275,25 +325,37 @@ public sealed class NoiseStream : Stream
     /// </summary>
     private int TryReadBuffered(Span<byte> destination)
     {
-        byte[] buffer = ReadBuffer;
-        if (_plainCount > 0) return TakePlaintext(buffer, destination);
         // After a failed frame the receive nonce is out of step for good: refuse further reads.
-        if (_readFaulted) throw new NoiseException(NoiseError.DecryptFailed, "the Noise stream failed earlier and cannot be read");
-        if (_rawCount < NoiseHandshake.LengthPrefixSize) return NeedInput(buffer, NoiseHandshake.LengthPrefixSize);
-        int length = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(_rawStart));
-        if (length < NoiseCipherState.TagLength)
+        if (_readFaulted && _plainCount == 0) throw new NoiseException(NoiseError.DecryptFailed, "the Noise stream failed earlier and cannot be read");
+        byte[]? buffer = Volatile.Read(ref _readBuffer);
+        if (buffer is null)
         {
-            _readFaulted = true;
-            throw new NoiseException(NoiseError.DecryptFailed, $"transport frame of {length} bytes is shorter than its tag");
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            return -1; // nothing buffered: the caller rents once bytes arrive
         }
-        int frameSize = NoiseHandshake.LengthPrefixSize + length;
-        if (_rawCount < frameSize) return NeedInput(buffer, frameSize);
+        if (_plainCount > 0) return TakePlaintext(buffer, destination);
+        if (_frameLength < 0)
+        {
+            if (_rawCount < NoiseHandshake.LengthPrefixSize) return NeedInput(buffer, NoiseHandshake.LengthPrefixSize);
+            int prefix = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(_rawStart));
+            if (prefix < NoiseCipherState.TagLength)
+            {
+                _readFaulted = true;
+                throw new NoiseException(NoiseError.DecryptFailed, $"transport frame of {prefix} bytes is shorter than its tag");
+            }
+            _frameLength = prefix;
+            _rawStart += NoiseHandshake.LengthPrefixSize;
+            _rawCount -= NoiseHandshake.LengthPrefixSize;
+        }
+        int length = _frameLength;
+        if (_rawCount < length) return NeedInput(buffer, length);
 
-        Span<byte> ciphertext = buffer.AsSpan(_rawStart + NoiseHandshake.LengthPrefixSize, length);
+        Span<byte> ciphertext = buffer.AsSpan(_rawStart, length);
         int plaintextLength = length - NoiseCipherState.TagLength;
-        int plaintextStart = _rawStart + NoiseHandshake.LengthPrefixSize;
-        _rawStart += frameSize;
-        _rawCount -= frameSize;
+        int plaintextStart = _rawStart;
+        _rawStart += length;
+        _rawCount -= length;
+        _frameLength = -1;
         // Fits: decrypt straight into the caller's buffer, no extra copy; otherwise in place, served later.
         bool direct = plaintextLength <= destination.Length;
         try
@@ -340,7 +402,7 @@ public sealed class NoiseStream : Stream
             _rawCount += read;
             return true;
         }
-        if (_rawCount == 0) return false;
+        if (_rawCount == 0 && _frameLength < 0) return false;
         throw new NoiseException(NoiseError.Truncated, "connection closed in the middle of a Noise frame");
     }
 

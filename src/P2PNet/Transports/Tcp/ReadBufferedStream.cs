@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Net.Sockets;
+
 namespace P2PNet.Transports.Tcp;
 
 /// <summary>
@@ -5,15 +8,36 @@ namespace P2PNet.Transports.Tcp;
 /// each of which would otherwise be a syscall of its own. Reads at least as large as the buffer (the
 /// Noise transport's) bypass it when it is empty; writes pass straight through.
 /// </summary>
+/// <remarks>
+/// The buffer is rented only while it holds bytes: a small read first waits with a zero-byte read on the
+/// socket (as Kestrel's socket transport does), rents once bytes are there and returns the buffer when a
+/// read drains it, so an idle connection holds none. A zero-byte read is passed through (or completes at once
+/// while bytes are buffered), so the layers above can wait the same way.
+/// </remarks>
 internal sealed class ReadBufferedStream : Stream
 {
     private const int BufferSize = 4096;
+    private const int MaxZeroByteWaits = 64;
     private readonly Stream _inner;
-    private readonly byte[] _buffer = new byte[BufferSize];
+    private readonly Socket? _socket;
+    private byte[]? _buffer;
     private int _start;
     private int _end;
 
     public ReadBufferedStream(Stream inner) => _inner = inner;
+
+    /// <summary>Over a connected socket (owned): lets zero-byte reads tell a stale wake-up from the end of the stream.</summary>
+    public ReadBufferedStream(Socket socket)
+    {
+        _inner = new NetworkStream(socket, ownsSocket: true);
+        _socket = socket;
+    }
+
+    /// <summary>Bytes read from the socket and not yet handed out; a rented buffer exists only while this is non-zero.</summary>
+    internal int BufferedBytes => _end - _start;
+
+    /// <summary>True while a buffer is rented (tests check that an idle stream holds none).</summary>
+    internal bool HoldsBuffer => _buffer is not null;
 
     public override bool CanRead => true;
     public override bool CanWrite => true;
@@ -23,26 +47,87 @@ internal sealed class ReadBufferedStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        if (destination.IsEmpty) return 0;
-        if (_start == _end)
+        if (_start != _end) return destination.IsEmpty ? 0 : Take(destination.Span);
+        if (destination.IsEmpty)
         {
-            if (destination.Length >= BufferSize) return await _inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
-            _start = 0;
-            _end = await _inner.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
-            if (_end == 0) return 0;
+            await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        if (destination.Length >= BufferSize) return await _inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+        // Wait for bytes without holding a buffer; the rent below then completes the read synchronously.
+        await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+        byte[] buffer = _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        int read;
+        try
+        {
+            read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReturnBuffer();
+            throw;
+        }
+        _start = 0;
+        _end = read;
+        if (read == 0)
+        {
+            ReturnBuffer();
+            return 0;
         }
         return Take(destination.Span);
     }
 
+    /// <summary>
+    /// Waits for bytes with a zero-byte read on the socket, unless some are already there. On Linux such a read
+    /// often completes on a stale readiness event with nothing to read (even twice in a row while the connection
+    /// is being written), which would make an idle connection rent and hold buffers at every layer; then it waits
+    /// again. The end of the stream (readable, nothing to read) or an error returns, and the real read reports it.
+    /// </summary>
+    private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        if (_inner is not NetworkStream network)
+        {
+            await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            if (network.DataAvailable) return;
+            for (int attempt = 0; attempt < MaxZeroByteWaits; attempt++)
+            {
+                await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (network.DataAvailable) return;
+                // Without the socket, the end of the stream cannot be told from a stale wake-up: bound the retries.
+                if (_socket is null ? attempt >= 1 : _socket.Poll(0, SelectMode.SelectRead)) return;
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // A failed or closed socket: the real read that follows reports it.
+        }
+    }
+
     public override int Read(Span<byte> destination)
     {
-        if (destination.IsEmpty) return 0;
-        if (_start == _end)
+        if (_start != _end) return destination.IsEmpty ? 0 : Take(destination);
+        if (destination.Length >= BufferSize || destination.IsEmpty) return _inner.Read(destination);
+        byte[] buffer = _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        int read;
+        try
         {
-            if (destination.Length >= BufferSize) return _inner.Read(destination);
-            _start = 0;
-            _end = _inner.Read(_buffer);
-            if (_end == 0) return 0;
+            read = _inner.Read(buffer);
+        }
+        catch
+        {
+            ReturnBuffer();
+            throw;
+        }
+        _start = 0;
+        _end = read;
+        if (read == 0)
+        {
+            ReturnBuffer();
+            return 0;
         }
         return Take(destination);
     }
@@ -52,7 +137,16 @@ internal sealed class ReadBufferedStream : Stream
         int n = Math.Min(destination.Length, _end - _start);
         _buffer.AsSpan(_start, n).CopyTo(destination);
         _start += n;
+        if (_start == _end) ReturnBuffer();
         return n;
+    }
+
+    private void ReturnBuffer()
+    {
+        _start = _end = 0;
+        byte[]? buffer = _buffer;
+        _buffer = null;
+        if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -78,6 +172,7 @@ internal sealed class ReadBufferedStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    // The buffer is left to the GC on dispose: a read may still be in flight on another thread.
     protected override void Dispose(bool disposing)
     {
         if (disposing) _inner.Dispose();

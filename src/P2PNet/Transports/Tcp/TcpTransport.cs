@@ -76,6 +76,6 @@ public sealed class TcpTransport : ITransport
         socket.NoDelay = true;
         var local = Multiaddr.FromEndPoint((IPEndPoint)socket.LocalEndPoint!);
         var remote = Multiaddr.FromEndPoint((IPEndPoint)socket.RemoteEndPoint!);
-        return new TransportConnection(new ReadBufferedStream(new NetworkStream(socket, ownsSocket: true)), local, remote) { Socket = socket, Transport = TcpTransport.Name };
+        return new TransportConnection(new ReadBufferedStream(socket), local, remote) { Socket = socket, Transport = TcpTransport.Name };
     }
 }

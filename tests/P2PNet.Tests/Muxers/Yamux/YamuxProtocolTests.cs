@@ -178,22 +178,26 @@ public class YamuxProtocolTests
     }
 
     [Fact]
-    public async Task Full_accept_backlog_resets_new_streams()
+    public async Task Streams_past_the_accept_backlog_are_held_not_reset()
     {
-        var (raw, server) = await CreateAsync(new YamuxOptions { AcceptBacklog = 1 });
+        var (raw, server) = await CreateAsync(new YamuxOptions { AcceptBacklog = 1, MaxStreams = 4 });
         await using (raw)
         await using (server)
         {
-            await raw.WriteAsync(Frame(WindowUpdate, Syn, 1, 0));
-            await raw.WriteAsync(Frame(WindowUpdate, Syn, 3, 0));
-            var (type, flags, id, _) = await ReadFrameAsync(raw);
-            Assert.Equal((WindowUpdate, Rst, 3u), (type, flags, id));
-            // Data already in flight for the rejected stream is discarded; the session stays healthy.
-            await raw.WriteAsync(Frame(Data, 0, 3, 4));
-            await raw.WriteAsync(new byte[4]);
+            for (uint id = 1; id <= 7; id += 2) await raw.WriteAsync(Frame(WindowUpdate, Syn, id, 0));
             await raw.WriteAsync(Frame(Ping, Syn, 0, 9));
-            (type, flags, _, uint opaque) = await ReadFrameAsync(raw);
+            // Nothing is reset: the first frame back is the pong, although three streams are past the backlog.
+            var (type, flags, _, opaque) = await ReadFrameAsync(raw);
             Assert.Equal((Ping, Ack, 9u), (type, flags, opaque));
+            Assert.Equal(4, server.PendingAcceptCount);
+            for (uint id = 1; id <= 7; id += 2)
+            {
+                var stream = Assert.IsType<YamuxStream>(await server.AcceptStreamAsync().AsTask().WaitAsync(Timeout));
+                Assert.Equal(id, stream.Id);
+                (type, flags, uint acked, _) = await ReadFrameAsync(raw);
+                Assert.Equal((WindowUpdate, Ack, id), (type, flags, acked));
+            }
+            Assert.Equal(0, server.PendingAcceptCount);
             Assert.False(server.Completion.IsCompleted);
         }
     }

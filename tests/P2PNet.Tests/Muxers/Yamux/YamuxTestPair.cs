@@ -24,6 +24,13 @@ internal sealed class YamuxTestPair : IAsyncDisposable
         return new YamuxTestPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
     }
 
+    /// <summary>Over the TCP transport's read buffering, whose zero-byte reads let idle sessions give their buffers back.</summary>
+    public static async Task<YamuxTestPair> CreateBufferedAsync(YamuxOptions? options = null)
+    {
+        var (client, server) = await LoopbackTcp.ConnectBufferedAsync();
+        return new YamuxTestPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Client.DisposeAsync();
