@@ -7,7 +7,8 @@ namespace P2PNet.Swarm;
 /// in the <c>p2pnet.swarm.limit.hits</c> metric and is logged at most once per <see cref="LogInterval"/> per limit.
 /// </summary>
 /// <remarks>
-/// Per-IP limits count exact addresses. Loopback addresses (127.0.0.0/8, ::1) have their own, higher per-IP
+/// Per-IP limits count IPv4 addresses exactly and IPv6 addresses by their /64 prefix (one subscriber usually
+/// holds a whole /64, so counting each IPv6 address would let it take every handshake slot). Loopback addresses (127.0.0.0/8, ::1) have their own, higher per-IP
 /// limits so that many nodes on one machine, and tests opening many connections from 127.0.0.1, keep working,
 /// while one loopback address still cannot take every handshake slot.
 /// </remarks>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 
@@ -45,6 +46,7 @@ internal sealed class ResourceManager
     /// </summary>
     public InboundSlot? TryAdmit(IPAddress? ip, out string? limit)
     {
+        ip = ip is null ? null : IpKey(ip);
         lock (_lock)
         {
             if (_pendingHandshakes >= _options.MaxPendingInboundHandshakes)
@@ -77,6 +79,20 @@ internal sealed class ResourceManager
             limit = null;
         }
         return new InboundSlot(this, ip);
+    }
+
+    /// <summary>
+    /// The key an address is counted under: IPv6 by its /64 prefix (one subscriber usually owns a whole /64 and
+    /// could otherwise take every handshake slot with fresh addresses), IPv4 and loopback by the address itself.
+    /// </summary>
+    internal static IPAddress IpKey(IPAddress ip)
+    {
+        if (ip.AddressFamily != AddressFamily.InterNetworkV6 || ip.IsIPv4MappedToIPv6 || IPAddress.IsLoopback(ip))
+            return ip;
+        Span<byte> bytes = stackalloc byte[16];
+        ip.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes);
     }
 
     private void EndHandshake(IPAddress? ip, bool keepConnection)
