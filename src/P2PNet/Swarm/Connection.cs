@@ -216,7 +216,9 @@ public sealed partial class Connection : IAsyncDisposable
         timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
         var refusal = await RefusalProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         _refusal = refusal;
-        SwarmLog.RefusedByRemote(_logger, RemotePeerId, refusal.Reason, refusal.Message);
+        // Rate-limited: a remote minting throwaway keys could otherwise make each of our dials log a line.
+        if (_host.Resources.ShouldLog("refused/remote", out _, burst: 10))
+            SwarmLog.RefusedByRemote(_logger, RemotePeerId, refusal.Reason, refusal.Message);
         // Close now (not awaited: disposal waits for this handler); the refuser closes its side once we have.
         _ = DisposeAsync().AsTask();
     }
@@ -233,14 +235,17 @@ public sealed partial class Connection : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(refusal);
         if (!IsOpen) return;
-        SwarmLog.SecuredRefused(_logger, RemotePeerId, Direction, RemoteAddress, refusal.Reason, refusal.Message);
+        // The same rate limit as refusals at admission: a flood of throwaway-key peers must not flood the log.
+        if (_host.Resources.ShouldLog("refused/secured", out _, burst: 10))
+            SwarmLog.SecuredRefused(_logger, RemotePeerId, Direction, RemoteAddress, refusal.Reason, refusal.Message);
         try
         {
             await RefusalProtocol.SendAsync(_upgraded.Muxer, refusal, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            SwarmLog.RefusalNotSent(_logger, RemotePeerId, ex.Message);
+            if (_host.Resources.ShouldLog("refused/not-sent", out _, burst: 10))
+                SwarmLog.RefusalNotSent(_logger, RemotePeerId, ex.Message);
         }
         finally
         {

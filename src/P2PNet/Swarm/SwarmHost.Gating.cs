@@ -90,7 +90,8 @@ public sealed partial class SwarmHost
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // A peer without the protocol (js-libp2p) or one that closed first: it just sees the close.
-            SwarmLog.RefusalNotSent(_logger, upgraded.RemotePeerId, ex.Message);
+            if (_resources.ShouldLog("refused/not-sent", out _, burst: 10))
+                SwarmLog.RefusalNotSent(_logger, upgraded.RemotePeerId, ex.Message);
         }
         finally
         {
