@@ -21,6 +21,13 @@ public sealed record IdentifyOptions
     /// <summary>How long changes are gathered before one push goes out. Default 100 ms.</summary>
     public TimeSpan PushDebounce { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Least time between the starts of two push rounds, on top of <see cref="PushDebounce"/>: changes that keep
+    /// coming (a flapping interface, observed addresses confirmed and lost) still send at most one round per
+    /// interval. Default 1 s.
+    /// </summary>
+    public TimeSpan MinPushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most pushes in flight at once. Default 16.</summary>
     public int MaxConcurrentPushes { get; init; } = 16;
 }

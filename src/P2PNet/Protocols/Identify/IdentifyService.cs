@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,7 +27,16 @@ public sealed class IdentifyService : IAsyncDisposable
     private readonly Channel<byte> _changes = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping;
     private readonly Task _pushLoop = Task.CompletedTask;
+    // What we say about ourselves apart from the observed address, shared by the answers given within
+    // SnapshotLifetime: Addresses enumerates the network interfaces, too slow to repeat for every asker.
+    // A local change drops it at once.
+    private volatile LocalSnapshot? _snapshot;
+    private int _snapshotsBuilt;
     private int _disposed;
+
+    private static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(1);
+
+    private sealed record LocalSnapshot(IdentifyInfo Info, long Taken);
 
     /// <summary>Registers the identify handlers on <paramref name="host"/>.</summary>
     public IdentifyService(SwarmHost host, IdentifyOptions? options = null, ILoggerFactory? loggerFactory = null)
@@ -42,15 +52,19 @@ public sealed class IdentifyService : IAsyncDisposable
         };
         if (_options.IdentifyOnConnect) host.ConnectionOpened += (_, c) => _ = IdentifyInBackgroundAsync(c);
         _stopping = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
-        if (_options.PushOnChange)
-        {
-            host.ProtocolsChanged += OnLocalChange;
-            host.AddressesChanged += OnLocalChange;
-            _pushLoop = PushLoopAsync(_stopping.Token);
-        }
+        host.ProtocolsChanged += OnLocalChange;
+        host.AddressesChanged += OnLocalChange;
+        if (_options.PushOnChange) _pushLoop = PushLoopAsync(_stopping.Token);
     }
 
-    private void OnLocalChange(object? sender, EventArgs e) => _changes.Writer.TryWrite(0);
+    private void OnLocalChange(object? sender, EventArgs e)
+    {
+        _snapshot = null;
+        if (_options.PushOnChange) _changes.Writer.TryWrite(0);
+    }
+
+    /// <summary>How many times our own identify was built (for tests: once per push round, not per target).</summary>
+    internal int SnapshotsBuilt => Volatile.Read(ref _snapshotsBuilt);
 
     /// <summary>Raised each time a peer's identify information arrives and checks out.</summary>
     public event EventHandler<PeerIdentifiedEventArgs>? PeerIdentified;
@@ -59,15 +73,30 @@ public sealed class IdentifyService : IAsyncDisposable
     public IdentifyInfo? Get(PeerId peer) => _peers.GetValueOrDefault(peer);
 
     /// <summary>What we tell a peer that asks on <paramref name="connection"/>.</summary>
-    public IdentifyInfo LocalInfo(Connection? connection) => new()
+    public IdentifyInfo LocalInfo(Connection? connection) => BuildLocalInfo() with { ObservedAddr = connection?.RemoteAddress };
+
+    private IdentifyInfo BuildLocalInfo()
     {
-        ProtocolVersion = _options.ProtocolVersion,
-        AgentVersion = _options.AgentVersion,
-        PublicKey = _host.Identity.PublicKey,
-        ListenAddrs = _host.Addresses,
-        ObservedAddr = connection?.RemoteAddress,
-        Protocols = [.. _host.Protocols.Order(StringComparer.Ordinal)],
-    };
+        Interlocked.Increment(ref _snapshotsBuilt);
+        return new()
+        {
+            ProtocolVersion = _options.ProtocolVersion,
+            AgentVersion = _options.AgentVersion,
+            PublicKey = _host.Identity.PublicKey,
+            ListenAddrs = _host.Addresses,
+            Protocols = [.. _host.Protocols.Order(StringComparer.Ordinal)],
+        };
+    }
+
+    // The shared snapshot, rebuilt when older than SnapshotLifetime (or dropped by a local change).
+    private IdentifyInfo CachedLocalInfo()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_snapshot is { } s && Stopwatch.GetElapsedTime(s.Taken, now) < SnapshotLifetime) return s.Info;
+        var info = BuildLocalInfo();
+        _snapshot = new LocalSnapshot(info, now);
+        return info;
+    }
 
     /// <summary>Asks the peer on <paramref name="connection"/> who it is, checks its key and records the answer.</summary>
     /// <exception cref="IdentifyException">The answer is malformed or its key is not the connection's PeerId.</exception>
@@ -90,15 +119,21 @@ public sealed class IdentifyService : IAsyncDisposable
     }
 
     /// <summary>Sends our current identify to the peer on <paramref name="connection"/> (<c>/ipfs/id/push/1.0.0</c>).</summary>
-    public async Task PushAsync(Connection connection, CancellationToken cancellationToken = default)
+    public Task PushAsync(Connection connection, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        return PushAsync(connection, BuildLocalInfo(), cancellationToken);
+    }
+
+    // Pushes `local` (our identify without the observed address, built once per round) with this connection's observed address.
+    private async Task PushAsync(Connection connection, IdentifyInfo local, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
         var stream = await connection.OpenStreamAsync(IdentifyProtocol.PushId, timeout.Token).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            await IdentifyProtocol.WriteAsync(stream, LocalInfo(connection), timeout.Token).ConfigureAwait(false);
+            await IdentifyProtocol.WriteAsync(stream, local with { ObservedAddr = connection.RemoteAddress }, timeout.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
         }
     }
@@ -106,18 +141,28 @@ public sealed class IdentifyService : IAsyncDisposable
     private async Task PushLoopAsync(CancellationToken ct)
     {
         await Task.Yield();
+        long lastRound = 0;
         try
         {
             while (await _changes.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
                 // Several changes in a row (handlers registered at start-up, a burst of confirmations) make one push.
                 await Task.Delay(_options.PushDebounce, ct).ConfigureAwait(false);
+                // Changes that keep coming still make at most one round per MinPushInterval.
+                if (lastRound != 0)
+                {
+                    var wait = _options.MinPushInterval - Stopwatch.GetElapsedTime(lastRound);
+                    if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
+                }
                 while (_changes.Reader.TryRead(out _))
                 {
                 }
                 var targets = _host.Connections.Where(c => c.IsOpen && SupportsPush(c.RemotePeerId)).ToArray();
+                if (targets.Length == 0) continue;
+                lastRound = Stopwatch.GetTimestamp();
+                var local = BuildLocalInfo(); // once per round, not per target
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPushes, CancellationToken = ct };
-                await Parallel.ForEachAsync(targets, parallel, PushQuietlyAsync).ConfigureAwait(false);
+                await Parallel.ForEachAsync(targets, parallel, (c, token) => PushQuietlyAsync(c, local, token)).ConfigureAwait(false);
             }
         }
         catch (Exception) when (ct.IsCancellationRequested)
@@ -130,11 +175,11 @@ public sealed class IdentifyService : IAsyncDisposable
     private bool SupportsPush(PeerId peer) =>
         Get(peer) is not { } info || info.Protocols.Count == 0 || info.Protocols.Contains(IdentifyProtocol.PushId, StringComparer.Ordinal);
 
-    private async ValueTask PushQuietlyAsync(Connection connection, CancellationToken ct)
+    private async ValueTask PushQuietlyAsync(Connection connection, IdentifyInfo local, CancellationToken ct)
     {
         try
         {
-            await PushAsync(connection, ct).ConfigureAwait(false);
+            await PushAsync(connection, local, ct).ConfigureAwait(false);
             IdentifyLog.Pushed(_logger, connection.RemotePeerId);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -167,7 +212,7 @@ public sealed class IdentifyService : IAsyncDisposable
 
     private async Task ServeAsync(MuxedStream stream, Connection connection, CancellationToken cancellationToken)
     {
-        await IdentifyProtocol.WriteAsync(stream, LocalInfo(connection), cancellationToken).ConfigureAwait(false);
+        await IdentifyProtocol.WriteAsync(stream, CachedLocalInfo() with { ObservedAddr = connection.RemoteAddress }, cancellationToken).ConfigureAwait(false);
         await stream.CloseWriteAsync(cancellationToken).ConfigureAwait(false);
     }
 
