@@ -134,7 +134,15 @@ public sealed partial class SwarmHost : IAsyncDisposable
     /// and an existing live connection to it, or a dial to it already in flight, is reused. Our own PeerId, or one of our own listen addresses
     /// without <c>/p2p/</c>, is refused locally with <see cref="DialException"/> (<see cref="DialError.Self"/>).
     /// </summary>
-    public async Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    public Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        // The whole call is owned by the host (DisposeAsync awaits it), not only its transport dial and upgrade.
+        var dial = DialAddressAsync(address, cancellationToken);
+        Track(dial);
+        return dial;
+    }
+
+    private async Task<Connection> DialAddressAsync(Multiaddr address, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -145,17 +153,37 @@ public sealed partial class SwarmHost : IAsyncDisposable
     }
 
     // Transport dial and upgrade of one address, timed as one dial; no reuse, only the connection gater's dial check.
-    private Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken) =>
-        _metrics.TimeDialAsync(address, () => DialOnceAsync(address, expected, cancellationToken));
+    // Tracked like inbound upgrades, so that DisposeAsync waits for every dial in flight.
+    private Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    {
+        var dial = _metrics.TimeDialAsync(address, () => DialOnceAsync(address, expected, cancellationToken));
+        Track(dial);
+        return dial;
+    }
 
     private async Task<Connection> DialOnceAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
     {
         CheckDial(expected, address);
-        var raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), cancellationToken).ConfigureAwait(false);
+        // The host stopping ends the dial too: DisposeAsync awaits it.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stoppingToken);
+        var ct = linked.Token;
+        TransportConnection raw;
+        try
+        {
+            raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (StoppedOnly(cancellationToken))
+        {
+            throw new ObjectDisposedException(nameof(SwarmHost), ex);
+        }
         UpgradedConnection upgraded;
         try
         {
-            upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Outbound, () => _upgrader.UpgradeOutboundAsync(raw, expected, cancellationToken)).ConfigureAwait(false);
+            upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Outbound, () => _upgrader.UpgradeOutboundAsync(raw, expected, ct)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (StoppedOnly(cancellationToken))
+        {
+            throw new ObjectDisposedException(nameof(SwarmHost), ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -172,6 +200,9 @@ public sealed partial class SwarmHost : IAsyncDisposable
         return Register(upgraded, inboundSlot: null);
     }
 
+    // The host stopping, not the caller, ended a dial: it fails as the host being disposed, not as a cancellation.
+    private bool StoppedOnly(CancellationToken callerToken) => _stoppingToken.IsCancellationRequested && !callerToken.IsCancellationRequested;
+
     // The upgraded connection passed the gater and holds a per-peer slot (AdmitSecured); from here its close releases both.
     private Connection Register(UpgradedConnection upgraded, ResourceManager.InboundSlot? inboundSlot)
     {
@@ -182,7 +213,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
         connection.Start();
         if (_disposed != 0)
         {
-            _ = connection.DisposeAsync().AsTask();
+            // Registered while the host stops: closed, and awaited by DisposeAsync.
+            Track(connection.DisposeAsync().AsTask());
             throw new ObjectDisposedException(nameof(SwarmHost));
         }
         try
@@ -233,6 +265,22 @@ public sealed partial class SwarmHost : IAsyncDisposable
         return result.Count > 0 ? result : [bound];
     }
 
+    // Owns `task` until it ends (its outcome is its caller's to observe), so that DisposeAsync awaits it.
+    private void Track(Task task)
+    {
+        if (task.IsCompleted) return;
+        var done = task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _pending.TryAdd(done, 0);
+        _ = done.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
+            _pending, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    // Until none is left: a task still running may add another (a dial that registers, then closes, a connection).
+    private async Task AwaitPendingAsync()
+    {
+        while (!_pending.IsEmpty) await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -242,9 +290,10 @@ public sealed partial class SwarmHost : IAsyncDisposable
         lock (_listeners) listeners = [.. _listeners];
         foreach (var (listener, _) in listeners) await listener.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(listeners.Select(l => l.Loop)).ConfigureAwait(false);
-        await Task.WhenAll(_pending.Keys).ConfigureAwait(false);
+        await AwaitPendingAsync().ConfigureAwait(false);
         await StopDialingAsync().ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await AwaitPendingAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _upgrader.Dispose();
         _metrics.Dispose();
