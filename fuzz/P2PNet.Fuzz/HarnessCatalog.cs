@@ -23,6 +23,8 @@ public static class HarnessCatalog
         new("channel-hello", "The ChannelHello JSON inside a hello frame", PacketHarnesses.ChannelHelloAsync),
         new("bootstrap-client", "BootstrapChannel reading identity, register, peers, my-ip and error answers", BootstrapHarnesses.ClientAsync),
         new("bootstrap-server", "The server's registration JSON and validation", BootstrapHarnesses.ServerAsync),
+        new("transfer", "TransferProtocol request decoding, and ReceiveRangeAsync verifying a response stream against a fixed file", TransferHarnesses.TransferAsync),
+        new("ticket", "TransferTicket.TryParse, with a stable round trip", TransferHarnesses.TicketAsync),
         new("live", "A real node on loopback TCP fed yamux frames or stream bytes after a genuine handshake", LiveStackHarness.RunAsync),
     ];
 

@@ -9,6 +9,7 @@ using P2PNet.Fuzz.Harnesses;
 using P2PNet.Peers.Bootstrap;
 using P2PNet.Peers.Packets;
 using P2PNet.Protocols.Identify;
+using P2PNet.Protocols.Transfer;
 using P2PNet.Wire;
 
 namespace P2PNet.Fuzz;
@@ -125,6 +126,25 @@ internal static class SeedCorpus
         Put("bootstrap-client", "wrapped-ip", Cat([0x83], Utf8("{\"address\":\"::ffff:127.0.0.1\",\"issuedAt\":NOW}")));
         var registration = BootstrapSigning.Sign(new BootstrapRegistration { PeerId = id.ToString(), Addresses = [Addr], Network = "fuzz", Timestamp = 1 }, peer);
         Put("bootstrap-server", "signed", JsonSerializer.SerializeToUtf8Bytes(registration, ctx.BootstrapRegistration));
+
+        // Transfer: requests (bare and framed), and genuine responses for ranges of each fixed file (byte 0: file << 1 | 1).
+        var files = TransferHarnesses.Files;
+        var cid = MerkleTree.ComputeId(files[2]);
+        byte[] secret = [.. Enumerable.Range(1, TransferProtocol.SecretSize).Select(i => (byte)i)];
+        byte[] request = TransferProtocol.EncodeRequest(new TransferRequest(cid, secret, 1, 3));
+        Put("transfer", "request", Cat([0x00], request));
+        Put("transfer", "request-no-secret", Cat([0x00], TransferProtocol.EncodeRequest(new TransferRequest(cid, ReadOnlyMemory<byte>.Empty, 0, TransferProtocol.MaxGroupsPerRequest))));
+        Put("transfer", "request-framed", Cat([0x02 | (7 << 2)], LengthPrefix(request)));
+        Put("transfer", "response-empty", Cat([0x01, 0, 0, 255], TransferHarnesses.Response(files[0], 0, 1)));
+        Put("transfer", "response-short", Cat([0x03, 0, 0, 255], TransferHarnesses.Response(files[1], 0, 1)));
+        Put("transfer", "response-all", Cat([0x05, 0, 4, 255], TransferHarnesses.Response(files[2], 0, 5)));
+        Put("transfer", "response-middle-small-reads", Cat([0x05, 1, 2, 0], TransferHarnesses.Response(files[2], 1, 3)));
+        Put("transfer", "response-last", Cat([0x05, 4, 0, 255], TransferHarnesses.Response(files[2], 4, 1)));
+
+        // Tickets: with and without secret and addresses.
+        Put("ticket", "seed", Utf8(new TransferTicket(cid, files[2].Length, "file.bin", secret, addresses).ToString()));
+        Put("ticket", "no-secret", Utf8(new TransferTicket(cid, files[2].Length, "Ünïcode name.txt", ReadOnlyMemory<byte>.Empty, []).ToString()));
+        Put("ticket", "peer-address", Utf8(new TransferTicket(MerkleTree.ComputeId([]), 0, "empty", secret, [Multiaddr.Parse(Addr).WithPeerId(id)]).ToString()));
     }
 
     private static byte[] LengthPrefix(byte[] body)

@@ -3,6 +3,7 @@ using System.Text;
 using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
 using P2PNet.Peers.Bootstrap;
+using P2PNet.Protocols.Transfer;
 
 namespace P2PNet.Tests.Fuzz;
 
@@ -72,5 +73,37 @@ public sealed class FuzzFindingsTests
         var again = PublicKey.FromProtobuf(key.ToProtobuf());
         Assert.Equal(key, again);
         Assert.Equal(key.ToPeerId(), again.ToPeerId());
+    }
+
+    [Theory]
+    [InlineData("ffffffffffffffffff0103")] // first group: an eleven-byte varint
+    [InlineData("0180")] // first group: a varint cut short
+    [InlineData("018000")] // first group: not minimally encoded
+    [InlineData("0080")] // group count: not minimally encoded
+    public void Transfer_request_with_a_bad_varint_is_malformed(string rangeHex)
+    {
+        var request = new TransferRequest(new ContentId(new byte[32]), ReadOnlyMemory<byte>.Empty, 0, 1);
+        byte[] body = TransferProtocol.EncodeRequest(request);
+        byte[] bad = [.. body.AsSpan(0, body.Length - 2), .. Convert.FromHexString(rangeHex)];
+        var ex = Assert.Throws<TransferException>(() => TransferProtocol.DecodeRequest(bad));
+        Assert.Equal(TransferError.Malformed, ex.Error);
+    }
+
+    [Fact]
+    public void Content_id_with_a_non_minimal_varint_is_refused_not_thrown()
+    {
+        byte[] bytes = [0x81, 0x00, .. new ContentId(new byte[32]).ToBytes().AsSpan(1)]; // version 1 written in two bytes
+        Assert.False(ContentId.TryFromBytes(bytes, out _));
+    }
+
+    [Fact]
+    public void Ticket_with_an_overlong_size_varint_is_refused_not_thrown()
+    {
+        var ticket = new TransferTicket(new ContentId(new byte[32]), 5, "a.bin", ReadOnlyMemory<byte>.Empty, []);
+        Assert.True(TransferTicket.TryParse(ticket.ToString(), out _, out _));
+        // Version, the CID with its length, then the size: an eleven-byte varint in its place.
+        byte[] body = [1, ContentId.EncodedSize, .. ticket.Id.ToBytes(), .. Enumerable.Repeat((byte)0xFF, 10), 1, 5, .. "a.bin"u8, 0, 0];
+        Assert.False(TransferTicket.TryParse(TransferTicket.Prefix + Base32.Encode(body), out _, out string? error));
+        Assert.Equal("the ticket has no size", error);
     }
 }

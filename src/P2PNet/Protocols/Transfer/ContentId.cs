@@ -56,13 +56,13 @@ public sealed class ContentId : IEquatable<ContentId>
     public static bool TryFromBytes(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out ContentId? cid)
     {
         cid = null;
-        if (!Varint.TryRead(bytes, out ulong version, out int n) || version != 1) return false;
+        if (!TransferVarint.TryRead(bytes, out ulong version, out int n) || version != 1) return false;
         bytes = bytes[n..];
-        if (!Varint.TryRead(bytes, out ulong codec, out n) || codec != RawCodec) return false;
+        if (!TransferVarint.TryRead(bytes, out ulong codec, out n) || codec != RawCodec) return false;
         bytes = bytes[n..];
-        if (!Varint.TryRead(bytes, out ulong code, out n) || code != TreeHashCode) return false;
+        if (!TransferVarint.TryRead(bytes, out ulong code, out n) || code != TreeHashCode) return false;
         bytes = bytes[n..];
-        if (!Varint.TryRead(bytes, out ulong length, out n) || length != DigestSize) return false;
+        if (!TransferVarint.TryRead(bytes, out ulong length, out n) || length != DigestSize) return false;
         bytes = bytes[n..];
         if (bytes.Length != DigestSize) return false;
         cid = new ContentId(bytes);

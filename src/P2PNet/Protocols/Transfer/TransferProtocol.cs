@@ -60,9 +60,9 @@ public static class TransferProtocol
         if (body.Length < 1 || body[0] is not (0 or SecretSize) || body.Length < 1 + body[0]) throw Malformed("the request's secret has a wrong length");
         byte[] secret = body.Slice(1, body[0]).ToArray();
         body = body[(1 + secret.Length)..];
-        if (!Varint.TryRead(body, out ulong first, out int n)) throw Malformed("the request has no first group");
+        if (!TransferVarint.TryRead(body, out ulong first, out int n)) throw Malformed("the request has no first group");
         body = body[n..];
-        if (!Varint.TryRead(body, out ulong count, out n) || n != body.Length) throw Malformed("the request has no group count, or trailing bytes");
+        if (!TransferVarint.TryRead(body, out ulong count, out n) || n != body.Length) throw Malformed("the request has no group count, or trailing bytes");
         if (first > long.MaxValue / MerkleTree.GroupSize || count == 0 || count > MaxGroupsPerRequest) throw new TransferException(TransferError.BadRange, $"bad range: {count} groups from {first}");
         return new TransferRequest(id, secret, (long)first, (long)count);
     }

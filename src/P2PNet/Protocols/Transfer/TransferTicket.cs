@@ -56,7 +56,7 @@ public sealed record TransferTicket(ContentId Id, long Size, string Name, ReadOn
         if (rest.Length < 1 || rest[0] != Version) return Fail("unknown ticket version", out error);
         rest = rest[1..];
         if (!TryBytes(ref rest, ContentId.EncodedSize, out var cidBytes) || !ContentId.TryFromBytes(cidBytes, out var id)) return Fail("the ticket has no valid content id", out error);
-        if (!Varint.TryRead(rest, out ulong size, out int n) || size > long.MaxValue) return Fail("the ticket has no size", out error);
+        if (!TransferVarint.TryRead(rest, out ulong size, out int n) || size > long.MaxValue) return Fail("the ticket has no size", out error);
         rest = rest[n..];
         if (!TryBytes(ref rest, 4 * FileNames.MaxLength, out var nameBytes)) return Fail("the ticket has no name", out error);
         string name;
@@ -96,7 +96,7 @@ public sealed record TransferTicket(ContentId Id, long Size, string Name, ReadOn
     private static bool TryBytes(ref ReadOnlySpan<byte> rest, int max, out ReadOnlySpan<byte> value)
     {
         value = default;
-        if (!Varint.TryRead(rest, out ulong length, out int n) || length > (ulong)max || (ulong)(rest.Length - n) < length) return false;
+        if (!TransferVarint.TryRead(rest, out ulong length, out int n) || length > (ulong)max || (ulong)(rest.Length - n) < length) return false;
         value = rest.Slice(n, (int)length);
         rest = rest[(n + (int)length)..];
         return true;
