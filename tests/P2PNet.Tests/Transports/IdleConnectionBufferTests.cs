@@ -40,11 +40,9 @@ public class IdleConnectionBufferTests
         var noise = sessions.Select(s => (NoiseStream)s.Transport).ToArray();
         bool Idle() => sessions.All(s => !s.HoldsReadBuffer && !s.HoldsWriteBuffer) && noise.All(n => !n.HoldsReadBuffer)
             && noise.All(n => n.Inner is not ReadBufferedStream b || !b.HoldsBuffer);
-        await Poll.UntilAsync(Idle, Timeout, "the idle connection to give its buffers back").ContinueWith(_ => { });
-        Assert.All(sessions, s => Assert.False(s.HoldsReadBuffer));
-        Assert.All(sessions, s => Assert.False(s.HoldsWriteBuffer));
-        Assert.All(noise, n => Assert.False(n.HoldsReadBuffer));
-        Assert.All(noise, n => Assert.False(((ReadBufferedStream)n.Inner).HoldsBuffer));
+        // A spurious socket wake-up (Linux completes zero-byte reads with nothing to read) may rent a buffer for a
+        // moment; what matters is that the idle connection gives every buffer back, so poll for that state.
+        await Poll.UntilAsync(Idle, Timeout, "the idle connection to give its buffers back");
         Assert.False(pending.IsCompleted);
     }
 }
