@@ -112,9 +112,8 @@ public sealed class IdentifyService : IAsyncDisposable
             await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
             info = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         }
-        Accept(connection, info);
         // Only an answer to our own question says where the peer sees us now; a push may be stale.
-        if (info.ObservedAddr is { } observed) _host.RecordObservedAddress(connection, observed);
+        Accept(connection, info, recordObserved: true);
         return info;
     }
 
@@ -235,9 +234,12 @@ public sealed class IdentifyService : IAsyncDisposable
         Accept(connection, merged);
     }
 
-    private void Accept(Connection connection, IdentifyInfo info)
+    // Validates, stores and records the answer (and, for our own request, the observed address) before
+    // PeerIdentified is raised, so that a handler sees everything the answer changed.
+    private void Accept(Connection connection, IdentifyInfo info, bool recordObserved = false)
     {
         info.Validate(connection.RemotePeerId);
+        if (recordObserved && info.ObservedAddr is { } observed) _host.RecordObservedAddress(connection, observed);
         _peers[connection.RemotePeerId] = info;
         _host.PeerStore.RecordIdentify(connection.RemotePeerId, info.PublicKey, info.ListenAddrs, info.Protocols, info.AgentVersion, info.ProtocolVersion);
         IdentifyLog.Identified(_logger, connection.RemotePeerId, info.AgentVersion ?? "?", info.Protocols.Count, info.ListenAddrs.Count);
