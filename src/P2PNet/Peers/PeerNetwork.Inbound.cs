@@ -90,6 +90,13 @@ public sealed partial class PeerNetwork
         }
 
         PeerChannel? accepted = null;
+        // A refused dialer may dial again the moment it reads the refusal: free the slot before telling it, or its
+        // next attempt would meet this one and be refused as a duplicate.
+        void Release()
+        {
+            _opening.TryRemove(new KeyValuePair<PeerId, ChannelOpening>(remote, opening));
+            opening.Ended();
+        }
         var span = PeerNetworkMetrics.StartChannelOpen(remote, ConnectionDirection.Inbound);
         try
         {
@@ -103,12 +110,14 @@ public sealed partial class PeerNetwork
             }
             catch (PeerNetworkException ex)
             {
+                Release();
                 await RefuseAsync(connection, stream, reader, ex.Error, ex.Message, "handshake", closeConnection: true, helloRead: true).ConfigureAwait(false);
                 return null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Garbage, a packet, the stream ending or no hello in time: no reply to a peer that broke the protocol.
+                Release();
                 await RefuseAsync(connection, stream, reader, null, $"no valid hello: {ex.Message}", "handshake", closeConnection: true, helloRead: true).ConfigureAwait(false);
                 return null;
             }
@@ -121,6 +130,7 @@ public sealed partial class PeerNetwork
             {
                 peer.Detach();
                 ForgetRefused(peer, added);
+                Release();
                 await RefuseAsync(connection, stream, reader, PeerNetworkError.Rejected, rejection, "rejected", closeConnection: true, helloRead: true).ConfigureAwait(false);
                 return null;
             }
@@ -135,6 +145,7 @@ public sealed partial class PeerNetwork
             {
                 peer.Detach();
                 ForgetRefused(peer, added); // it went away before its channel opened
+                Release();
                 await RefuseAsync(connection, stream, reader, null, $"the dialer left: {ex.Message}", "handshake", closeConnection: true, helloRead: true).ConfigureAwait(false);
                 return null;
             }
