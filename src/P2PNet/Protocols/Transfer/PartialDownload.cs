@@ -76,7 +76,11 @@ internal sealed class PartialDownload : IDisposable
                 RandomAccess.Write(bits, header, 0);
                 RandomAccess.Write(bits, bitfield, HeaderSize);
             }
-            var data = File.OpenHandle(dataPath, resume ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+            // A fresh file reserves its blocks up front (fallocate): a full disk fails here, before anything is fetched,
+            // and the writes then fill reserved blocks, which costs the kernel a good part less than growing a sparse file.
+            var data = resume
+                ? File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read)
+                : File.OpenHandle(dataPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
             if (!resume) RandomAccess.SetLength(data, size);
             return new PartialDownload(destination, size, data, bits, bitfield);
         }
