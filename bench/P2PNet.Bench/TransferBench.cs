@@ -267,18 +267,30 @@ internal static class TransferBench
         int memory = (int)Math.Min(size, 256L << 20);
         byte[] bytes = GC.AllocateUninitializedArray<byte>(memory);
         using (var file = File.OpenRead(path)) file.ReadExactly(bytes);
+        using var self = Process.GetCurrentProcess();
+        double CpuSeconds()
+        {
+            self.Refresh();
+            return self.TotalProcessorTime.TotalSeconds;
+        }
+        double cpu0 = CpuSeconds();
         watch.Restart();
         using (var hasher = Blake3.Hasher.New())
         {
             for (int o = 0; o < memory; o += 1 << 20) hasher.Update(bytes.AsSpan(o, Math.Min(1 << 20, memory - o)));
             hasher.Finalize(digest);
         }
-        double rawMemory = memory / watch.Elapsed.TotalSeconds;
+        double rawMemory = memory / watch.Elapsed.TotalSeconds, rawCpu = CpuSeconds() - cpu0;
+        cpu0 = CpuSeconds();
         watch.Restart();
         MerkleTree.ComputeId(bytes);
-        double treeMemory = memory / watch.Elapsed.TotalSeconds;
+        double treeMemory = memory / watch.Elapsed.TotalSeconds, treeCpu = CpuSeconds() - cpu0;
+        cpu0 = CpuSeconds();
+        for (int o = 0; o < memory; o += MerkleTree.GroupSize) SHA256.HashData(bytes.AsSpan(o, Math.Min(MerkleTree.GroupSize, memory - o)), digest);
+        double shaCpu = CpuSeconds() - cpu0;
+        double gib = memory / 1073741824.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"hashing {memory >> 20} MiB in memory, one thread: tree (MerkleTree.ComputeId) {treeMemory / 1e6:0} MB/s; raw BLAKE3 Update {rawMemory / 1e6:0} MB/s ({treeMemory / rawMemory:0.00}x)"));
+            $"hashing {memory >> 20} MiB in memory, one thread: tree (MerkleTree.ComputeId) {treeMemory / 1e6:0} MB/s; raw BLAKE3 Update {rawMemory / 1e6:0} MB/s ({treeMemory / rawMemory:0.00}x); CPU s per GiB: tree {treeCpu / gib:0.00}, raw BLAKE3 {rawCpu / gib:0.00}, SHA-256 16 KiB leaves {shaCpu / gib:0.00}"));
     }
 
     private static async Task<(Process Process, TransferTicket Ticket)> StartShareAsync(string cli, string file, long? maxRate, List<Process> children, PeerId? allow = null)
