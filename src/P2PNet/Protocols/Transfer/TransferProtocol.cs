@@ -10,7 +10,7 @@ namespace P2PNet.Protocols.Transfer;
 /// byte and, when Ok, the top node, then walks the tree depth-first from the top: at each inner node on the way
 /// to the range it sends both children's hashes, at each leaf in the range the group's bytes. The receiver knows
 /// the shape from the file size, checks every pair against its parent before trusting it and every 16 KiB group
-/// against its leaf before handing it on, so it holds one path of hashes and one group, never the range.
+/// against its leaf before handing it on, so it holds one path of hashes and one batch of groups, never the range.
 /// </summary>
 public static class TransferProtocol
 {
