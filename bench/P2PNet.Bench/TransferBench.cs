@@ -18,10 +18,16 @@ namespace P2PNet.Bench;
 /// </summary>
 internal static class TransferBench
 {
+    private static (double Receiver, double Provider) Minus((double Receiver, double Provider) a, (double Receiver, double Provider) b) =>
+        (a.Receiver - b.Receiver, a.Provider - b.Provider);
+
     public static async Task<int> RunAsync(string[] args)
     {
         int mib = Arg(args, "--mib", 1024);
         int throttledMib = Arg(args, "--throttled-mib", 160);
+        // --rows hash,one,four,throttled,kill,js (default all): a subset for quick iterations.
+        int at = Array.IndexOf(args, "--rows");
+        var rows = new HashSet<string>(at >= 0 && at + 1 < args.Length ? args[at + 1].Split(',') : ["hash", "one", "four", "throttled", "kill", "js"]);
         long size = (long)mib << 20;
         string dir = Directory.CreateTempSubdirectory("p2pnet-bench-transfer-").FullName;
         var children = new List<Process>();
@@ -31,28 +37,49 @@ internal static class TransferBench
             string big = Path.Combine(dir, "big.bin");
             WriteRandom(big, size);
             string small = Path.Combine(dir, "small.bin");
-            WriteRandom(small, (long)throttledMib << 20);
+            if (rows.Contains("throttled")) WriteRandom(small, (long)throttledMib << 20);
 
             // Tree hashing vs the raw hash over the same bytes (page cache warm after writing).
-            HashRows(big, size);
+            if (rows.Contains("hash")) HashRows(big, size);
 
             using var identity = Identity.Generate();
             await using var host = new SwarmHost(identity);
             var perf = new PerfService(host);
-            using var transfer = new TransferService(host);
+            // --groups-per-request N / --requests N tune the fetch (defaults: TransferOptions').
+            var fetchOptions = new TransferOptions
+            {
+                GroupsPerRequest = Arg(args, "--groups-per-request", TransferOptions.Default.GroupsPerRequest),
+                RequestsPerProvider = Arg(args, "--requests", TransferOptions.Default.RequestsPerProvider),
+            };
+            using var transfer = new TransferService(host, fetchOptions);
 
             var (one, oneTicket) = await StartShareAsync(cli, big, null, children);
             var oneConn = await host.DialAsync(oneTicket.Addresses[0]);
-            var perfResult = await perf.RunAsync(oneConn, 0, (ulong)size);
-            double perfRate = perfResult.DownloadBytesPerSecond;
-            Row("perf download (baseline)", size, perfResult.DownloadTime);
+            // Warm-up, untimed: a short /perf run and a short fetch, so both timed rows run tiered-up code (the transfer's
+            // hashing is managed SIMD, slow until the JIT's second tier replaces it).
+            await perf.RunAsync(oneConn, 0, 64UL << 20);
+            await transfer.FetchAsync(oneTicket.Id, oneTicket.Size, [oneConn], Path.Combine(dir, "warm.bin"),
+                new FetchOptions { Secret = oneTicket.Secret, Overwrite = true }, null, new CancellationTokenSource(TimeSpan.FromSeconds(3)).Token)
+                .ContinueWith(_ => { }, TaskScheduler.Default);
+            foreach (string leftover in Directory.GetFiles(dir, "warm.bin*")) File.Delete(leftover);
 
+            var cpu = Cpu(one);
+            var perfResult = await perf.RunAsync(oneConn, 0, (ulong)size);
+            var perfCpu = Minus(Cpu(one), cpu);
+            double perfRate = perfResult.DownloadBytesPerSecond;
+            Row("perf download (baseline)", size, perfResult.DownloadTime, CpuNote(perfCpu, size));
+
+            if (!rows.Overlaps(["one", "four", "throttled", "kill", "js"])) return 0;
+            cpu = Cpu(one);
             var (rate1, time1, heap, rss) = await FetchAsync(transfer, oneTicket, [oneConn], Path.Combine(dir, "out1.bin"), measureMemory: true);
-            Row("transfer 1 provider", size, time1, $"{rate1 / perfRate:0.00}x of perf (aim >= 0.8x)");
+            var transferCpu = Minus(Cpu(one), cpu);
+            Row("transfer 1 provider", size, time1, $"{rate1 / perfRate:0.00}x of perf (aim >= 0.8x) " + CpuNote(transferCpu, size)
+                + string.Create(CultureInfo.InvariantCulture, $"; CPU per byte {(transferCpu.Receiver + transferCpu.Provider) / (perfCpu.Receiver + perfCpu.Provider):0.00}x perf's"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"receiver memory during the fetch: managed heap growth {heap / 1048576.0:0.0} MiB, RSS growth {rss / 1048576.0:0.0} MiB (aim <= 64 MiB each)"));
             File.Delete(Path.Combine(dir, "out1.bin"));
 
+            if (!rows.Overlaps(["four", "throttled", "kill", "js"])) return 0;
             // Four providers of the same file, unthrottled (the same process serves 1 of them).
             var conns = new List<Connection> { oneConn };
             for (int i = 0; i < 3; i++)
@@ -81,8 +108,8 @@ internal static class TransferBench
             var (rateT4, timeT4, _, _) = await FetchAsync(transfer, smallTicket, throttled, Path.Combine(dir, "t4.bin"), false);
             Row("transfer 4 providers at 20 MB/s each", smallTicket.Size, timeT4, $"{rateT4 / rateT1:0.00}x of 1 (aim >= 3.5x)");
 
-            await KillAndResumeAsync(cli, oneTicket, Path.Combine(dir, "killed.bin"));
-            await JsPerfRowsAsync(host, children);
+            if (rows.Contains("kill")) await KillAndResumeAsync(cli, oneTicket, Path.Combine(dir, "killed.bin"));
+            if (rows.Contains("js")) await JsPerfRowsAsync(host, children);
             return 0;
         }
         finally
@@ -203,17 +230,23 @@ internal static class TransferBench
 
     private static void HashRows(string path, long size)
     {
-        var watch = Stopwatch.StartNew();
-        string treePath = path + TreeFile.Suffix;
-        using (TreeFile.CreateOrOpenAsync(path, treePath).GetAwaiter().GetResult())
-        {
-        }
-        double tree = size / watch.Elapsed.TotalSeconds;
-        File.Delete(treePath);
-
+        // From the page cache: the raw hash streams the file through one Blake3.Hasher (1 MiB reads, Update, as a
+        // plain file hash would); the tree is TreeFile's build (leaves, inner levels, the tree file written).
         byte[] buffer = new byte[1 << 20];
         byte[] digest = new byte[32];
-        watch.Restart();
+        // Warm-up, untimed: both BLAKE3 paths (streaming Update, one-shot leaves) and SHA-256 tiered up before timing.
+        byte[] warm = new byte[64 << 20];
+        for (int i = 0; i < 3; i++)
+        {
+            using (var hasher = Blake3.Hasher.New())
+            {
+                for (int o = 0; o < warm.Length; o += 1 << 20) hasher.Update(warm.AsSpan(o, 1 << 20));
+                hasher.Finalize(digest);
+            }
+            MerkleTree.ComputeId(warm);
+            for (int o = 0; o < warm.Length; o += MerkleTree.GroupSize) SHA256.HashData(warm.AsSpan(o, MerkleTree.GroupSize), digest);
+        }
+        var watch = Stopwatch.StartNew();
         using (var file = File.OpenRead(path))
         using (var hasher = Blake3.Hasher.New())
         {
@@ -224,6 +257,14 @@ internal static class TransferBench
         double raw = size / watch.Elapsed.TotalSeconds;
 
         watch.Restart();
+        string treePath = path + TreeFile.Suffix;
+        using (TreeFile.CreateOrOpenAsync(path, treePath).GetAwaiter().GetResult())
+        {
+        }
+        double tree = size / watch.Elapsed.TotalSeconds;
+        File.Delete(treePath);
+
+        watch.Restart();
         using (var file = File.OpenRead(path))
         {
             int n;
@@ -232,7 +273,36 @@ internal static class TransferBench
         }
         double sha = size / watch.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"hashing: tree (BLAKE3 16 KiB leaves, written to disk) {tree / 1e6:0} MB/s; raw streaming BLAKE3 {raw / 1e6:0} MB/s ({tree / raw:0.00}x, aim >= 0.8x); SHA-256 16 KiB leaves {sha / 1e6:0} MB/s"));
+            $"hashing from the file: tree (BLAKE3 16 KiB leaves, levels, tree file written) {tree / 1e6:0} MB/s; raw streaming BLAKE3 (Blake3.Hasher.Update) {raw / 1e6:0} MB/s ({tree / raw:0.00}x, aim >= 0.8x); SHA-256 16 KiB leaves {sha / 1e6:0} MB/s"));
+
+        // The same bytes in memory on one thread: the hash work alone (per-leaf calls, inner nodes) against Update.
+        int memory = (int)Math.Min(size, 256L << 20);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(memory);
+        using (var file = File.OpenRead(path)) file.ReadExactly(bytes);
+        using var self = Process.GetCurrentProcess();
+        double CpuSeconds()
+        {
+            self.Refresh();
+            return self.TotalProcessorTime.TotalSeconds;
+        }
+        double cpu0 = CpuSeconds();
+        watch.Restart();
+        using (var hasher = Blake3.Hasher.New())
+        {
+            for (int o = 0; o < memory; o += 1 << 20) hasher.Update(bytes.AsSpan(o, Math.Min(1 << 20, memory - o)));
+            hasher.Finalize(digest);
+        }
+        double rawMemory = memory / watch.Elapsed.TotalSeconds, rawCpu = CpuSeconds() - cpu0;
+        cpu0 = CpuSeconds();
+        watch.Restart();
+        MerkleTree.ComputeId(bytes);
+        double treeMemory = memory / watch.Elapsed.TotalSeconds, treeCpu = CpuSeconds() - cpu0;
+        cpu0 = CpuSeconds();
+        for (int o = 0; o < memory; o += MerkleTree.GroupSize) SHA256.HashData(bytes.AsSpan(o, Math.Min(MerkleTree.GroupSize, memory - o)), digest);
+        double shaCpu = CpuSeconds() - cpu0;
+        double gib = memory / 1073741824.0;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"hashing {memory >> 20} MiB in memory, one thread: tree (MerkleTree.ComputeId) {treeMemory / 1e6:0} MB/s; raw BLAKE3 Update {rawMemory / 1e6:0} MB/s ({treeMemory / rawMemory:0.00}x); CPU s per GiB: tree {treeCpu / gib:0.00}, raw BLAKE3 {rawCpu / gib:0.00}, SHA-256 16 KiB leaves {shaCpu / gib:0.00}"));
     }
 
     private static async Task<(Process Process, TransferTicket Ticket)> StartShareAsync(string cli, string file, long? maxRate, List<Process> children, PeerId? allow = null)
@@ -294,6 +364,17 @@ internal static class TransferBench
             return 0;
         }
     }
+
+    // CPU seconds of the receiver (this process) and of the provider child: a load-independent cost, unlike the rate.
+    private static (double Receiver, double Provider) Cpu(Process provider)
+    {
+        provider.Refresh();
+        using var self = Process.GetCurrentProcess();
+        return (self.TotalProcessorTime.TotalSeconds, provider.TotalProcessorTime.TotalSeconds);
+    }
+
+    private static string CpuNote((double Receiver, double Provider) cpu, long bytes) => string.Create(CultureInfo.InvariantCulture,
+        $"[CPU per GiB: receiver {cpu.Receiver / (bytes / 1073741824.0):0.00} s, provider {cpu.Provider / (bytes / 1073741824.0):0.00} s]");
 
     private static void Row(string name, long bytes, TimeSpan time, string? note = null) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -10,7 +10,7 @@ namespace P2PNet.Protocols.Transfer;
 /// byte and, when Ok, the top node, then walks the tree depth-first from the top: at each inner node on the way
 /// to the range it sends both children's hashes, at each leaf in the range the group's bytes. The receiver knows
 /// the shape from the file size, checks every pair against its parent before trusting it and every 16 KiB group
-/// against its leaf before handing it on, so it holds one path of hashes and one group, never the range.
+/// against its leaf before handing it on, so it holds one path of hashes and one batch of groups, never the range.
 /// </summary>
 public static class TransferProtocol
 {
@@ -86,6 +86,9 @@ public static class TransferProtocol
         return DecodeRequest(body);
     }
 
+    /// <summary>Bytes the responder gathers (proof nodes and groups) before one write to the stream.</summary>
+    internal const int SendChunkSize = 256 * 1024;
+
     /// <summary>
     /// Answers Ok and streams groups [<paramref name="firstGroup"/>, +<paramref name="groupCount"/>) of the file with
     /// their proof nodes. The caller has checked the range against <see cref="TreeFile.LevelCounts"/>.
@@ -93,42 +96,49 @@ public static class TransferProtocol
     public static async Task SendRangeAsync(Stream stream, TreeFile tree, SafeFileHandle data, long firstGroup, long groupCount, CancellationToken cancellationToken = default) =>
         await SendRangeAsync(stream, tree, data, firstGroup, groupCount, null, null, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// The responder's walk: proof nodes come from memory (<see cref="TreeFile.ReadProofsAsync"/>: one read per
+    /// uncached level for the whole request), groups are gathered into a 256 KiB chunk with the nodes between them
+    /// and read from the file with one vectored read straight into their places, then the chunk goes out in one write.
+    /// <paramref name="onChunk"/> runs before each write (the caller renews its idle timeout there).
+    /// </summary>
     internal static async Task SendRangeAsync(Stream stream, TreeFile tree, SafeFileHandle data, long firstGroup, long groupCount, ByteRateLimiter? limiter,
-        Action? onGroup, CancellationToken cancellationToken)
+        Action? onChunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(data);
         var walk = new Walk(tree.Size, firstGroup, groupCount);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MerkleTree.GroupSize);
+        using var proofs = await tree.ReadProofsAsync(firstGroup, groupCount, cancellationToken).ConfigureAwait(false);
+        // A chunk, plus one group and the nodes on a path that may precede it.
+        byte[] output = ArrayPool<byte>.Shared.Rent(SendChunkSize + MerkleTree.GroupSize + (walk.Top + 2) * 2 * MerkleTree.HashSize);
+        var groups = new List<Memory<byte>>(SendChunkSize / MerkleTree.GroupSize + 1);
+        long groupsOffset = 0, groupsBytes = 0;
+        int position = 0;
         try
         {
-            buffer[0] = (byte)TransferStatus.Ok;
-            await stream.WriteAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false);
-            await tree.ReadAsync(walk.Top, 0, buffer.AsMemory(0, MerkleTree.HashSize), cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(buffer.AsMemory(0, MerkleTree.HashSize), cancellationToken).ConfigureAwait(false);
+            output[position++] = (byte)TransferStatus.Ok;
+            proofs.Top.CopyTo(output.AsSpan(position));
+            position += MerkleTree.HashSize;
             await SendNodeAsync(walk.Top, 0).ConfigureAwait(false);
+            await FlushAsync().ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(output);
         }
 
-        async Task SendNodeAsync(int level, long index)
+        async ValueTask SendNodeAsync(int level, long index)
         {
             if (level == 0)
             {
                 int length = MerkleTree.GroupLength(tree.Size, index);
-                int read = length == 0 ? 0 : await RandomAccess.ReadAsync(data, buffer.AsMemory(0, length), index * MerkleTree.GroupSize, cancellationToken).ConfigureAwait(false);
-                while (read < length)
-                {
-                    int more = await RandomAccess.ReadAsync(data, buffer.AsMemory(read, length - read), index * MerkleTree.GroupSize + read, cancellationToken).ConfigureAwait(false);
-                    if (more == 0) throw new IOException("the shared file shrank; share it again");
-                    read += more;
-                }
-                onGroup?.Invoke();
-                if (limiter is not null) await limiter.WaitAsync(length, cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                if (groups.Count == 0) groupsOffset = index * MerkleTree.GroupSize;
+                groups.Add(output.AsMemory(position, length));
+                groupsBytes += length;
+                position += length;
+                if (position >= SendChunkSize) await FlushAsync().ConfigureAwait(false);
                 return;
             }
             if (!walk.HasRight(level, index))
@@ -136,10 +146,51 @@ public static class TransferProtocol
                 await SendNodeAsync(level - 1, 2 * index).ConfigureAwait(false);
                 return;
             }
-            await tree.ReadAsync(level - 1, 2 * index, buffer.AsMemory(0, 2 * MerkleTree.HashSize), cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(buffer.AsMemory(0, 2 * MerkleTree.HashSize), cancellationToken).ConfigureAwait(false);
+            proofs.Pair(level - 1, 2 * index).CopyTo(output.AsSpan(position));
+            position += 2 * MerkleTree.HashSize;
             if (walk.Intersects(level - 1, 2 * index)) await SendNodeAsync(level - 1, 2 * index).ConfigureAwait(false);
             if (walk.Intersects(level - 1, 2 * index + 1)) await SendNodeAsync(level - 1, 2 * index + 1).ConfigureAwait(false);
+        }
+
+        async ValueTask FlushAsync()
+        {
+            if (position == 0) return;
+            if (groups.Count > 0)
+            {
+                await ReadGroupsAsync(data, groups, groupsOffset, groupsBytes, cancellationToken).ConfigureAwait(false);
+                groups.Clear();
+                groupsBytes = 0;
+            }
+            onChunk?.Invoke();
+            if (limiter is not null) await limiter.WaitAsync(position, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(output.AsMemory(0, position), cancellationToken).ConfigureAwait(false);
+            position = 0;
+        }
+    }
+
+    // Consecutive groups of the file into their (scattered) places in the chunk: one vectored read, and a slow path for a short one.
+    private static async ValueTask ReadGroupsAsync(SafeFileHandle data, List<Memory<byte>> groups, long offset, long total, CancellationToken cancellationToken)
+    {
+        long read = await RandomAccess.ReadAsync(data, groups, offset, cancellationToken).ConfigureAwait(false);
+        if (read == total) return;
+        long skip = read;
+        offset += read;
+        foreach (var group in groups)
+        {
+            if (skip >= group.Length)
+            {
+                skip -= group.Length;
+                continue;
+            }
+            var rest = group[(int)skip..];
+            skip = 0;
+            while (!rest.IsEmpty)
+            {
+                int more = await RandomAccess.ReadAsync(data, rest, offset, cancellationToken).ConfigureAwait(false);
+                if (more == 0) throw new IOException("the shared file shrank; share it again");
+                rest = rest[more..];
+                offset += more;
+            }
         }
     }
 
@@ -150,20 +201,38 @@ public static class TransferProtocol
     /// Throws <see cref="TransferException"/>: the status as an error, Corrupt on the first bad hash, Truncated when
     /// the stream ends early.
     /// </summary>
-    public static async Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount,
+    public static Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount,
         Func<long, ReadOnlyMemory<byte>, ValueTask> onGroup, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onGroup);
+        return ReceiveRangeAsync(stream, id, size, firstGroup, groupCount, 1, (group, _, bytes) => onGroup(group, bytes), cancellationToken);
+    }
+
+    /// <summary>
+    /// The receiver's walk. Each group is read from the stream straight into its place in a batch of up to
+    /// <paramref name="batchGroups"/> consecutive groups and verified there; <paramref name="onGroups"/> gets each
+    /// full batch (first group, count, contiguous bytes), so the caller writes the file in large sequential writes.
+    /// When the stream fails (bad hash, early end, reset, timeout) the groups of the batch that did verify are still
+    /// handed on before the error surfaces, so nothing verified is lost.
+    /// </summary>
+    internal static async Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount, int batchGroups,
+        Func<long, int, ReadOnlyMemory<byte>, ValueTask> onGroups, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(id);
-        ArgumentNullException.ThrowIfNull(onGroup);
+        ArgumentNullException.ThrowIfNull(onGroups);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchGroups, 1);
         var walk = new Walk(size, firstGroup, groupCount);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MerkleTree.GroupSize);
-        // One expected hash per level on the current path: the receiver's whole state besides the group buffer.
+        byte[] batch = ArrayPool<byte>.Shared.Rent(batchGroups * MerkleTree.GroupSize);
+        long batchFirst = 0;
+        int batchCount = 0, batchBytes = 0;
+        bool delivering = false;
+        // One expected hash per level on the current path: the receiver's whole state besides the batch.
         byte[] path = new byte[(walk.Top + 1) * MerkleTree.HashSize * 2];
         try
         {
-            await FillAsync(buffer.AsMemory(0, 1)).ConfigureAwait(false);
-            var status = (TransferStatus)buffer[0];
+            await FillAsync(path.AsMemory(0, 1)).ConfigureAwait(false);
+            var status = (TransferStatus)path[0];
             if (status != TransferStatus.Ok)
             {
                 throw status switch
@@ -177,25 +246,32 @@ public static class TransferProtocol
             }
             var top = path.AsMemory(walk.Top * 2 * MerkleTree.HashSize, MerkleTree.HashSize);
             await FillAsync(top).ConfigureAwait(false);
-            Span<byte> digest = stackalloc byte[MerkleTree.HashSize];
-            MerkleTree.HashRoot(size, top.Span, digest);
-            if (!digest.SequenceEqual(id.Digest)) throw new TransferException(TransferError.Corrupt, "the top node does not match the content id");
+            if (!RootMatches(size, top.Span, id)) throw new TransferException(TransferError.Corrupt, "the top node does not match the content id");
             await ReceiveNodeAsync(walk.Top, 0, top).ConfigureAwait(false);
+            await DeliverAsync().ConfigureAwait(false);
+        }
+        catch when (batchCount > 0 && !delivering)
+        {
+            await DeliverAsync().ConfigureAwait(false);
+            throw;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(batch);
         }
 
-        async Task ReceiveNodeAsync(int level, long index, ReadOnlyMemory<byte> expected)
+        async ValueTask ReceiveNodeAsync(int level, long index, ReadOnlyMemory<byte> expected)
         {
             if (level == 0)
             {
                 int length = MerkleTree.GroupLength(size, index);
-                await FillAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
-                if (!LeafMatches(buffer.AsSpan(0, length), expected.Span))
+                var slot = batch.AsMemory(batchBytes, length);
+                await FillAsync(slot).ConfigureAwait(false);
+                if (!LeafMatches(slot.Span, expected.Span))
                     throw new TransferException(TransferError.Corrupt, $"group {index} does not match its leaf hash");
-                await onGroup(index, buffer.AsMemory(0, length)).ConfigureAwait(false);
+                if (batchCount++ == 0) batchFirst = index;
+                batchBytes += length;
+                if (batchCount == batchGroups) await DeliverAsync().ConfigureAwait(false);
                 return;
             }
             if (!walk.HasRight(level, index))
@@ -211,12 +287,29 @@ public static class TransferProtocol
             if (walk.Intersects(level - 1, 2 * index + 1)) await ReceiveNodeAsync(level - 1, 2 * index + 1, pair[MerkleTree.HashSize..]).ConfigureAwait(false);
         }
 
+        async ValueTask DeliverAsync()
+        {
+            if (batchCount == 0) return;
+            delivering = true;
+            await onGroups(batchFirst, batchCount, batch.AsMemory(0, batchBytes)).ConfigureAwait(false);
+            delivering = false;
+            batchCount = 0;
+            batchBytes = 0;
+        }
+
         async ValueTask FillAsync(Memory<byte> into)
         {
             if (into.Length == 0) return;
             int read = await stream.ReadAtLeastAsync(into, into.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (read < into.Length) throw new TransferException(TransferError.Truncated, "the provider's stream ended early");
         }
+    }
+
+    private static bool RootMatches(long size, ReadOnlySpan<byte> top, ContentId id)
+    {
+        Span<byte> digest = stackalloc byte[MerkleTree.HashSize];
+        MerkleTree.HashRoot(size, top, digest);
+        return digest.SequenceEqual(id.Digest);
     }
 
     private static bool LeafMatches(ReadOnlySpan<byte> group, ReadOnlySpan<byte> expected)

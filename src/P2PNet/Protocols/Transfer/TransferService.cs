@@ -18,11 +18,13 @@ namespace P2PNet.Protocols.Transfer;
 /// A fetch queues the missing ranges (1 MiB by default) and gives each provider a few workers that pull the next
 /// range when they finish one, so fast providers take more of the file. A provider that sends one bad group, stalls
 /// or refuses is dropped for the fetch and the unverified rest of its range goes back on the queue. Memory per
-/// worker is one group, one read buffer and one path of hashes, whatever the file size.
+/// worker is one 64 KiB batch of groups and one path of hashes, whatever the file size.
 /// </remarks>
 public sealed class TransferService : IDisposable
 {
-    private const int ReadBufferSize = 64 * 1024;
+    /// <summary>Groups the receiver verifies into one buffer before one write to the partial file and its bitfield (64 KiB).</summary>
+    internal const int WriteBatchGroups = 4;
+
 
     private readonly TransferOptions _options;
     private readonly ILogger _logger;
@@ -130,12 +132,27 @@ public sealed class TransferService : IDisposable
         destination = Path.GetFullPath(destination);
         if (Directory.Exists(destination)) throw new TransferException(TransferError.Destination, $"{destination} is a folder");
         if (File.Exists(destination) && !options.Overwrite) throw new TransferException(TransferError.Destination, $"{destination} exists (overwrite it with --force)");
-        if (Path.GetDirectoryName(destination) is { } parent) Directory.CreateDirectory(parent);
-
-        using var partial = PartialDownload.Open(destination, id, size);
+        PartialDownload opened;
+        try
+        {
+            if (Path.GetDirectoryName(destination) is { } parent) Directory.CreateDirectory(parent);
+            opened = PartialDownload.Open(destination, id, size);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TransferException(TransferError.Destination, $"cannot write {destination}{PartialDownload.Suffix}: {ex.Message}", ex);
+        }
+        using var partial = opened;
         var run = new FetchRun(this, id, partial, providers, options, progress);
         await run.RunAsync(cancellationToken).ConfigureAwait(false);
-        partial.Complete(options.Overwrite);
+        try
+        {
+            partial.Complete(options.Overwrite);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TransferException(TransferError.Destination, $"cannot move {destination}{PartialDownload.Suffix} to {destination}: {ex.Message}", ex);
+        }
         TransferLog.Fetched(_logger, id, destination, run.Fetched, run.Resumed);
         _metrics.Fetched(run.Fetched);
         return new FetchResult(destination, id, size, run.Resumed, run.Fetched, run.Discarded, run.Dropped);
@@ -200,9 +217,8 @@ public sealed class TransferService : IDisposable
         }
         try
         {
-            // Coalesces proof nodes and 16 KiB groups into 64 KiB writes: a quarter of the Noise and yamux frames.
-            var writer = new BufferedStream(stream, ReadBufferSize);
-            await TransferProtocol.SendRangeAsync(writer, share!.Tree, share.Data, request.FirstGroup, request.GroupCount, _limiter,
+            // The walk gathers proof nodes and groups into 256 KiB writes itself (TransferProtocol.SendChunkSize).
+            await TransferProtocol.SendRangeAsync(stream, share!.Tree, share.Data, request.FirstGroup, request.GroupCount, _limiter,
                 () => idle.CancelAfter(_options.IdleTimeout), idle.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
             TransferLog.Served(_logger, request.GroupCount, request.FirstGroup, request.Id, peer);
@@ -229,6 +245,7 @@ public sealed class TransferService : IDisposable
         private long _fetched;
         private long _discarded;
         private int _dropped;
+        private Exception? _fatal;
 
         public long Resumed { get; } = partial.VerifiedBytes;
 
@@ -252,16 +269,21 @@ public sealed class TransferService : IDisposable
 
             long started = Stopwatch.GetTimestamp();
             using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // Cancelled by the caller or by a local failure (the destination cannot be written) that ends every worker.
+            using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var reporter = ReportAsync(done.Token);
             var workers = new List<Task>();
             foreach (var connection in providers)
             {
                 var provider = new Provider(connection);
-                for (int i = 0; i < Math.Max(1, opts.RequestsPerProvider); i++) workers.Add(WorkAsync(provider, cancellationToken));
+                for (int i = 0; i < Math.Max(1, opts.RequestsPerProvider); i++) workers.Add(WorkAsync(provider, abort));
             }
             try
             {
                 await Task.WhenAll(workers).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Volatile.Read(ref _fatal) is not null && !cancellationToken.IsCancellationRequested)
+            {
             }
             finally
             {
@@ -270,12 +292,14 @@ public sealed class TransferService : IDisposable
             }
             Report(Fetched / Math.Max(1e-3, Stopwatch.GetElapsedTime(started).TotalSeconds));
             cancellationToken.ThrowIfCancellationRequested();
+            if (Volatile.Read(ref _fatal) is { } fatal) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
             if (!partial.IsComplete)
                 throw new TransferException(TransferError.NoProviders, $"every provider was dropped with {partial.Size - partial.VerifiedBytes} bytes missing; run the fetch again to resume");
         }
 
-        private async Task WorkAsync(Provider provider, CancellationToken cancellationToken)
+        private async Task WorkAsync(Provider provider, CancellationTokenSource abort)
         {
+            var cancellationToken = abort.Token;
             await foreach (var range in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (provider.Dead)
@@ -287,6 +311,14 @@ public sealed class TransferService : IDisposable
                 {
                     await FetchRangeAsync(provider, range.First, range.Count, cancellationToken).ConfigureAwait(false);
                     Finished(range);
+                }
+                catch (TransferException ex) when (ex.Error == TransferError.Destination)
+                {
+                    // Our disk, not the provider: every worker stops, the verified groups stay in the partial file.
+                    Interlocked.CompareExchange(ref _fatal, ex, null);
+                    _queue.Writer.TryComplete();
+                    await abort.CancelAsync().ConfigureAwait(false);
+                    return;
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -324,21 +356,17 @@ public sealed class TransferService : IDisposable
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             idle.CancelAfter(timeout);
             var stream = await provider.Connection.OpenStreamAsync(TransferProtocol.Id, idle.Token).ConfigureAwait(false);
-            var reader = new BufferedStream(stream, ReadBufferSize);
-            await using (reader.ConfigureAwait(false))
+            await using (stream.ConfigureAwait(false))
             {
                 try
                 {
                     await TransferProtocol.WriteRequestAsync(stream, new TransferRequest(id, options.Secret, first, count), idle.Token).ConfigureAwait(false);
                     await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
-                    await TransferProtocol.ReceiveRangeAsync(reader, id, partial.Size, first, count, (group, bytes) =>
+                    // Read straight from the stream (no buffer in between): groups land in the batch they are verified in.
+                    await TransferProtocol.ReceiveRangeAsync(stream, id, partial.Size, first, count, WriteBatchGroups, (group, groups, bytes) =>
                     {
                         idle.CancelAfter(timeout);
-                        if (!partial.IsVerified(group))
-                        {
-                            partial.WriteGroup(group, bytes.Span);
-                            Interlocked.Add(ref _fetched, bytes.Length);
-                        }
+                        Interlocked.Add(ref _fetched, partial.WriteGroups(group, groups, bytes.Span));
                         return ValueTask.CompletedTask;
                     }, idle.Token).ConfigureAwait(false);
                 }
