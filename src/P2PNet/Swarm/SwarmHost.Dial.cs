@@ -306,7 +306,7 @@ public sealed partial class SwarmHost
             if (list.Count > 1 && Preferred(peer, list) is { } preferred && preferred.Direction == KeptDirection(peer))
                 redundant.AddRange(list.Where(c => c.IsOpen && c.Direction != preferred.Direction));
         }
-        PeerStore.OnConnected(peer, connection.RemotePublicKey);
+        PeerStore.OnConnected(peer, connection.RemotePublicKey, connection.Direction);
         foreach (var c in redundant) CloseWhenIdle(c);
     }
 
@@ -321,7 +321,7 @@ public sealed partial class SwarmHost
         }
         if (removed)
         {
-            PeerStore.OnDisconnected(connection.RemotePeerId);
+            PeerStore.OnDisconnected(connection.RemotePeerId, connection.Direction);
             ForgetObservations(connection);
         }
     }
