@@ -162,8 +162,9 @@ public sealed class PeerStore
 
     /// <summary>
     /// Records what <paramref name="peer"/> said in identify: its key (checked against the PeerId), its listen
-    /// addresses (they replace the earlier identify addresses; other sources stay), protocols and versions. A peer
-    /// connected to us only inbound and not stored yet gets a provisional entry (see the class remarks).
+    /// addresses (they replace the earlier identify addresses; other sources stay), protocols and versions. Identify
+    /// runs over a connection: a peer not stored yet is added only while connected (an answer that arrives after the
+    /// connection closed adds nothing), provisionally when it connected to us only inbound (see the class remarks).
     /// </summary>
     /// <exception cref="ArgumentException">The key is not <paramref name="peer"/>'s.</exception>
     public bool RecordIdentify(PeerId peer, PublicKey? key, IReadOnlyList<Multiaddr> listenAddresses, IReadOnlyList<string> protocols,
@@ -405,11 +406,11 @@ public sealed class PeerStore
         return true;
     }
 
-    // A peer connected only inbound is provisional; otherwise (an outbound connection, or none: an application's call) vouched for.
+    // Vouched for with an outbound connection, else provisional (which is created only while connected).
     private Standing StandingOfConnected(PeerId peer)
     {
         lock (_lock)
-            return _connected.TryGetValue(peer, out var counts) && counts.Outbound == 0 && counts.Inbound > 0 ? Standing.Provisional : Standing.Vouched;
+            return _connected.TryGetValue(peer, out var counts) && counts.Outbound > 0 ? Standing.Vouched : Standing.Provisional;
     }
 
     /// <summary>
@@ -440,6 +441,8 @@ public sealed class PeerStore
             else
             {
                 if (create is not { } standing) return false;
+                // A provisional entry exists only while its peer is connected.
+                if (standing == Standing.Provisional && !_connected.ContainsKey(peer)) return false;
                 if (_peers.Count >= Options.Capacity && (standing == Standing.Provisional || (evicted = EvictOne()) is null))
                 {
                     full = true;
