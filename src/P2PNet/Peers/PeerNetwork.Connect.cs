@@ -70,6 +70,9 @@ public sealed partial class PeerNetwork
         try
         {
             peer = Remember(remote, [address], "outbound", out added);
+            // The host resolves simultaneous dials: of two connections with this peer it keeps one on both sides. Open the
+            // channel stream on that one, so that two channels opened at once meet on one connection (see HasPriority).
+            if (Host.FindConnection(remote) is { } kept) connection = kept;
             PeerChannel.Session session;
             ChannelHello hello;
             (session, hello, connection) = await OpenSessionAsync(connection, address, cancellationToken).ConfigureAwait(false);
@@ -151,10 +154,12 @@ public sealed partial class PeerNetwork
     }
 
     /// <summary>
-    /// True when <paramref name="remote"/>'s PeerId sorts below ours. When two nodes dial each other at once, the
-    /// channel dialed by the lower one is kept on both sides, so that one of the two always survives.
+    /// True when <paramref name="remote"/>'s dial is the one kept: the host's rule for simultaneous dials
+    /// (<see cref="SwarmHost.KeptDirection"/>: the lower PeerId's dial wins), applied once more to the two channels
+    /// two nodes may open at once on the connection the host kept. The one channel both sides keep is the one that
+    /// rides the connection both hosts keep.
     /// </summary>
-    private bool HasPriority(PeerId remote) => remote.Bytes.SequenceCompareTo(Identifier.Bytes) < 0;
+    private bool HasPriority(PeerId remote) => Host.KeptDirection(remote) == ConnectionDirection.Inbound;
 
     /// <summary>Connects to a peer by IP endpoint (any identifier is accepted; it is proven by the handshake).</summary>
     public Task<PeerChannel> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default) =>

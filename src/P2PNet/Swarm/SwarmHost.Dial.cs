@@ -278,8 +278,8 @@ public sealed partial class SwarmHost
 
     // ------------------------------------------------------------ connection index
 
-    // The side whose PeerId sorts lower dialed the connection both keep.
-    private ConnectionDirection KeptDirection(PeerId peer) =>
+    // The side whose PeerId sorts lower dialed the connection both keep (the peer network's channels follow the same rule).
+    internal ConnectionDirection KeptDirection(PeerId peer) =>
         peer.Bytes.SequenceCompareTo(LocalPeerId.Bytes) < 0 ? ConnectionDirection.Inbound : ConnectionDirection.Outbound;
 
     // A new connection of `direction` is the one both sides keep while every live one to the peer is of the other
