@@ -183,7 +183,7 @@ public sealed partial class SwarmHost
     /// <summary>
     /// <see cref="DialAsync(Multiaddr, CancellationToken)"/> with a <c>/p2p/</c>: reuses a live connection, joins a
     /// dial to that peer already in flight (and dials its own address if that one fails), else dials and lets
-    /// later callers join. Failures keep their own exception types (Noise, sockets...), as they always had.
+    /// later callers join. Failures keep their own exception types here; DialAddressAsync wraps them in a DialException.
     /// </summary>
     private async Task<Connection> DialAddressOfPeerAsync(Multiaddr address, PeerId peer, CancellationToken cancellationToken)
     {
