@@ -312,7 +312,8 @@ public sealed class PeerStore
     }
 
     /// <summary>
-    /// Gives <paramref name="peer"/> an attachment, storing the peer (vouched for) and merging
+    /// Gives <paramref name="peer"/> an attachment, storing the peer (with the standing of <paramref name="source"/>;
+    /// an attached peer is evicted last and never dropped as provisional) and merging
     /// <paramref name="addresses"/> from <paramref name="source"/> in the same step. <paramref name="value"/> is the
     /// attachment to set (replacing another one) or, when null, <paramref name="create"/> makes one only if the peer
     /// has none. At most <see cref="AttachmentRules.Capacity"/> peers carry one: when full, the attachment of the
@@ -331,7 +332,8 @@ public sealed class PeerStore
             result = value ?? create!();
             return AttachOutcome.Full;
         }
-        bool stored = Mutate(peer, Standing.Vouched, (entry, now) => MergeAddresses(entry, list, source, Options.DefaultTtl(source), now), slot =>
+        // A known peer only heard of stays hearsay underneath: should it stop being known, it is evicted first.
+        bool stored = Mutate(peer, StandingOf(source), (entry, now) => MergeAddresses(entry, list, source, Options.DefaultTtl(source), now), slot =>
         {
             if (slot.Attachment is T present && (value is null || ReferenceEquals(present, value)))
             {
@@ -353,7 +355,6 @@ public sealed class PeerStore
                 return;
             }
             slot.Attachment = attached = candidate;
-            slot.Standing = Standing.Vouched;
             _attached++;
             outcome = AttachOutcome.Added;
         });
