@@ -1,105 +1,74 @@
 using P2PNet.Core;
+using P2PNet.Swarm;
 
 namespace P2PNet.Peers;
 
 /// <summary>
-/// The peers behind <see cref="PeerNetwork.KnownPeers"/>, at most a fixed number. Every change (the capacity check,
-/// the eviction of the stalest unconnected peer and the add) is one step under a lock, so concurrent callers cannot
-/// evict the same peer and all add: the count never exceeds the cap. The one place to redirect once the host keeps a
-/// peer store of its own.
+/// <see cref="PeerNetwork.KnownPeers"/> as a view of the host's one <see cref="PeerStore"/>: a known peer is a stored
+/// peer that carries its <see cref="GenericPeer"/>, at most a fixed number of them. Every change (the capacity check,
+/// dropping the stalest known peer without a channel, the add, and the addresses written with it) is one step under
+/// the store's lock, so concurrent callers cannot push the count past the cap, and discovery, peer exchange,
+/// bootstrap, identify and the channels all write to the same entries.
 /// </summary>
-internal sealed class KnownPeerStore(int capacity, Func<PeerId, bool> isConnected)
+internal sealed class KnownPeerStore(PeerStore store, int capacity, Func<PeerId, bool> isInUse)
 {
-    private readonly Lock _sync = new();
-    private readonly Dictionary<PeerId, GenericPeer> _peers = [];
+    private readonly AttachmentRules _rules = new(capacity, isInUse, static peer => ((GenericPeer)peer).LastSeen);
+
+    /// <summary>The host's peer store underneath.</summary>
+    public PeerStore Store => store;
 
     /// <summary>How many peers are known.</summary>
-    public int Count
-    {
-        get { lock (_sync) return _peers.Count; }
-    }
+    public int Count => store.AttachedCount;
 
     /// <summary>A copy of the known peers.</summary>
-    public GenericPeer[] Snapshot()
-    {
-        lock (_sync) return [.. _peers.Values];
-    }
+    public GenericPeer[] Snapshot() => store.Attachments<GenericPeer>();
 
-    public bool Contains(PeerId identifier)
-    {
-        lock (_sync) return _peers.ContainsKey(identifier);
-    }
+    public bool Contains(PeerId identifier) => store.HasAttachment(identifier);
 
     public bool TryGet(PeerId identifier, out GenericPeer peer)
     {
-        lock (_sync) return _peers.TryGetValue(identifier, out peer!);
+        bool found = store.TryGetAttachment<GenericPeer>(identifier, out var known);
+        peer = known!;
+        return found;
     }
 
     /// <summary>
-    /// Adds <paramref name="peer"/>, or makes it the entry for its identifier. When full, the stalest peer without a
-    /// channel is evicted first; when every known peer has one, nothing is added. Returns what happened.
+    /// Adds <paramref name="peer"/>, or makes it the entry for its identifier, writing its addresses to the store as
+    /// <paramref name="source"/>. When full, the stalest peer without a channel stops being known first; when every
+    /// known peer has one, nothing is added. Returns what happened.
     /// </summary>
-    public KnownPeerChange Add(GenericPeer peer)
-    {
-        lock (_sync)
+    public KnownPeerChange Add(GenericPeer peer, AddressSource source = AddressSource.Identify) =>
+        store.Attach<GenericPeer>(peer.Identifier, peer, null, _rules, peer.Addresses, source, out _) switch
         {
-            if (_peers.TryGetValue(peer.Identifier, out var present))
-            {
-                if (ReferenceEquals(present, peer)) return KnownPeerChange.Present;
-                _peers[peer.Identifier] = peer;
-                return KnownPeerChange.Replaced;
-            }
-            if (_peers.Count >= capacity && !EvictStalest()) return KnownPeerChange.Full;
-            _peers.Add(peer.Identifier, peer);
-            return KnownPeerChange.Added;
-        }
-    }
+            AttachOutcome.Present => KnownPeerChange.Present,
+            AttachOutcome.Replaced => KnownPeerChange.Replaced,
+            AttachOutcome.Added => KnownPeerChange.Added,
+            _ => KnownPeerChange.Full,
+        };
 
     /// <summary>
     /// The known peer for <paramref name="identifier"/>, or a new one made by <paramref name="create"/> and added (when
     /// there is room); <paramref name="added"/> tells which. A peer that found no room is returned but not kept.
+    /// <paramref name="addresses"/> are written to the store as <paramref name="source"/> in the same step.
     /// </summary>
-    public GenericPeer GetOrAdd(PeerId identifier, Func<GenericPeer> create, out bool added)
+    public GenericPeer GetOrAdd(PeerId identifier, Func<GenericPeer> create, out bool added,
+        IReadOnlyCollection<Multiaddr>? addresses = null, AddressSource source = AddressSource.Identify)
     {
-        lock (_sync)
-        {
-            added = false;
-            if (_peers.TryGetValue(identifier, out var present)) return present;
-            var peer = create();
-            if (_peers.Count >= capacity && !EvictStalest()) return peer;
-            _peers.Add(identifier, peer);
-            added = true;
-            return peer;
-        }
+        added = store.Attach<GenericPeer>(identifier, null, create, _rules, addresses, source, out var peer) == AttachOutcome.Added;
+        return peer;
     }
 
-    /// <summary>Removes <paramref name="peer"/> if it is still the entry for its identifier.</summary>
-    public bool Remove(GenericPeer peer)
-    {
-        lock (_sync)
-        {
-            if (!_peers.TryGetValue(peer.Identifier, out var present) || !ReferenceEquals(present, peer)) return false;
-            return _peers.Remove(peer.Identifier);
-        }
-    }
+    /// <summary>Stops knowing <paramref name="peer"/> if it is still the entry for its identifier (its store entry stays).</summary>
+    public bool Remove(GenericPeer peer) => store.Detach(peer.Identifier, peer, forget: false);
 
-    /// <summary>Removes whatever entry <paramref name="identifier"/> has.</summary>
-    public bool Remove(PeerId identifier)
-    {
-        lock (_sync) return _peers.Remove(identifier);
-    }
+    /// <summary>Stops knowing whatever entry <paramref name="identifier"/> has (its store entry stays).</summary>
+    public bool Remove(PeerId identifier) => store.Detach(identifier, null, forget: false);
 
-    // Under _sync. O(n) over at most `capacity` peers, only when full.
-    private bool EvictStalest()
-    {
-        GenericPeer? stalest = null;
-        foreach (var candidate in _peers.Values)
-        {
-            if (isConnected(candidate.Identifier)) continue;
-            if (stalest is null || candidate.LastSeen < stalest.LastSeen) stalest = candidate;
-        }
-        return stalest is not null && _peers.Remove(stalest.Identifier);
-    }
+    /// <summary>
+    /// A refused peer: stops knowing <paramref name="peer"/> (if it is still the entry) and drops its store entry too,
+    /// at once or when its last connection closes.
+    /// </summary>
+    public bool Forget(GenericPeer peer) => store.Detach(peer.Identifier, peer, forget: true);
 }
 
 /// <summary>The outcome of <see cref="KnownPeerStore.Add"/>.</summary>

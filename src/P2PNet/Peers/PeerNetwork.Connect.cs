@@ -70,6 +70,9 @@ public sealed partial class PeerNetwork
         try
         {
             peer = Remember(remote, [address], "outbound", out added);
+            // The host resolves simultaneous dials: of two connections with this peer it keeps one on both sides. Open the
+            // channel stream on that one, so that two channels opened at once meet on one connection (see HasPriority).
+            if (Host.FindConnection(remote) is { } kept) connection = kept;
             PeerChannel.Session session;
             ChannelHello hello;
             (session, hello, connection) = await OpenSessionAsync(connection, address, cancellationToken).ConfigureAwait(false);
@@ -151,10 +154,12 @@ public sealed partial class PeerNetwork
     }
 
     /// <summary>
-    /// True when <paramref name="remote"/>'s PeerId sorts below ours. When two nodes dial each other at once, the
-    /// channel dialed by the lower one is kept on both sides, so that one of the two always survives.
+    /// True when <paramref name="remote"/>'s dial is the one kept: the host's rule for simultaneous dials
+    /// (<see cref="SwarmHost.KeptDirection"/>: the lower PeerId's dial wins), applied once more to the two channels
+    /// two nodes may open at once on the connection the host kept. The one channel both sides keep is the one that
+    /// rides the connection both hosts keep.
     /// </summary>
-    private bool HasPriority(PeerId remote) => remote.Bytes.SequenceCompareTo(Identifier.Bytes) < 0;
+    private bool HasPriority(PeerId remote) => Host.KeptDirection(remote) == ConnectionDirection.Inbound;
 
     /// <summary>Connects to a peer by IP endpoint (any identifier is accepted; it is proven by the handshake).</summary>
     public Task<PeerChannel> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default) =>
@@ -169,19 +174,41 @@ public sealed partial class PeerNetwork
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (_active.TryGetValue(peer.Identifier, out var live) && live.State != PeerChannelState.Closed) return live;
-        Exception? last = null;
-        foreach (var address in peer.Addresses)
+        if (IsRefused(peer.Identifier, null) is { } blocked) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{peer.Identifier} is blocked ({blocked})");
+        Connection connection;
+        try
         {
-            try
-            {
-                return await ConnectAsync(address.WithPeerId(peer.Identifier), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && ex is not PeerNetworkException { Error: PeerNetworkError.Blocked })
-            {
-                last = ex;
-            }
+            // The host dials: one dial per peer (concurrent callers join it), the store's addresses in turn (those that
+            // worked before first). The peer's own addresses are lent to the store for this dial, for those that are
+            // not there (still) - a peer the network does not know, or heard-of addresses past their TTL.
+            var known = Host.PeerStore.GetAddresses(peer.Identifier);
+            var lent = peer.Addresses.Select(a => a.WithoutPeerId()).Where(a => !known.Contains(a)).ToList();
+            if (lent.Count > 0) Host.PeerStore.AddAddresses(peer.Identifier, lent, AddressSource.Discovery);
+            connection = await Host.DialAsync(peer.Identifier, cancellationToken).ConfigureAwait(false);
         }
-        throw new PeerNetworkException(PeerNetworkError.NoAddress, $"no address of {peer.Identifier} could be reached", last);
+        catch (DialException ex) when (ex.Error == DialError.Blocked)
+        {
+            throw new PeerNetworkException(PeerNetworkError.Blocked, $"{peer.Identifier} is blocked: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new PeerNetworkException(PeerNetworkError.NoAddress, $"no address of {peer.Identifier} could be reached", ex);
+        }
+        // The channel opens on that connection (ConnectAsync finds it); the address kept with the peer is one it
+        // listens on, never the port an inbound connection came from.
+        var stored = Host.PeerStore.GetAddresses(peer.Identifier);
+        var address = connection.Direction == ConnectionDirection.Outbound ? connection.RemoteAddress
+            : peer.Addresses.Count > 0 ? peer.Addresses[0]
+            : stored.Count > 0 ? stored[0]
+            : connection.RemoteAddress;
+        try
+        {
+            return await ConnectAsync(address.WithPeerId(peer.Identifier), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not PeerNetworkException { Error: PeerNetworkError.Blocked })
+        {
+            throw new PeerNetworkException(PeerNetworkError.NoAddress, $"no address of {peer.Identifier} could be reached", ex);
+        }
     }
 
     /// <summary>Closes the channel with <paramref name="identifier"/> gracefully, if there is one.</summary>

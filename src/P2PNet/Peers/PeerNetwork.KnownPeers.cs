@@ -1,6 +1,7 @@
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
 
 namespace P2PNet.Peers;
 
@@ -23,7 +24,8 @@ public sealed partial class PeerNetwork
     private GenericPeer Remember(PeerId identifier, IEnumerable<Multiaddr> addresses, string source, out bool added)
     {
         var list = addresses as IReadOnlyCollection<Multiaddr> ?? [.. addresses];
-        var peer = _known.GetOrAdd(identifier, () => new GenericPeer(identifier, list) { Source = source }, out added);
+        // The peer and its addresses go into the host's peer store in one step (KnownPeers is its view).
+        var peer = _known.GetOrAdd(identifier, () => new GenericPeer(identifier, list) { Source = source }, out added, list, AddressSourceOf(source));
         if (added) Raise(KnownPeerAdded, (IPeer)peer, nameof(KnownPeerAdded));
         else peer.MergeAddresses(list);
         return peer;
@@ -32,22 +34,40 @@ public sealed partial class PeerNetwork
     /// <summary>Adds a peer to KnownPeers (evicting the stalest unconnected one when full); true when it is new there.</summary>
     private bool Remember(GenericPeer peer)
     {
-        var change = _known.Add(peer);
+        var change = _known.Add(peer, AddressSourceOf(peer.Source));
         if (change == KnownPeerChange.Added) Raise(KnownPeerAdded, (IPeer)peer, nameof(KnownPeerAdded));
         return change == KnownPeerChange.Added;
     }
 
+    // Where the peer store says an address came from: hearsay (discovery, peer exchange, a bootstrap server) or the
+    // peer itself (its hello on a channel, as identify would), or our own dial.
+    private static AddressSource AddressSourceOf(string source) => source switch
+    {
+        DiscoverySources.Exchange => AddressSource.Exchange,
+        "bootstrap" => AddressSource.Bootstrap,
+        "outbound" => AddressSource.Dial,
+        "inbound" => AddressSource.Identify,
+        _ => AddressSource.Discovery, // mdns, broadcast, an application's own discovery
+
+    };
+
     /// <summary>
-    /// Drops a refused peer from KnownPeers, but only when this attempt added it: a peer known before for another
-    /// reason (discovered, from a bootstrap server, shared by a peer, an earlier channel) keeps its entry.
+    /// Drops a refused peer from KnownPeers and from the host's peer store, but only when this attempt added it: a peer
+    /// known before for another reason (discovered, from a bootstrap server, shared by a peer, an earlier channel)
+    /// keeps its entry. A refused peer's connection is closing; its store entry goes at the latest when it has closed.
     /// </summary>
     private void ForgetRefused(GenericPeer peer, bool addedByThisAttempt)
     {
-        if (addedByThisAttempt) _known.Remove(peer);
+        if (addedByThisAttempt) _known.Forget(peer);
     }
 
-    private static void Learn(GenericPeer peer, ChannelHello hello) =>
-        peer.MergeAddresses(ParseAddresses(hello.Addresses), hello.DisplayName);
+    // What a hello says goes to the peer and, for a known peer, to the host's peer store.
+    private void Learn(GenericPeer peer, ChannelHello hello)
+    {
+        var addresses = ParseAddresses(hello.Addresses);
+        peer.MergeAddresses(addresses, hello.DisplayName);
+        if (addresses.Count > 0 && _known.Contains(peer.Identifier)) Host.PeerStore.AddAddresses(peer.Identifier, addresses, AddressSource.Identify);
+    }
 
     private static List<Multiaddr> ParseAddresses(IEnumerable<string>? texts)
     {

@@ -45,9 +45,10 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<PeerNetwork>();
         _ownsIdentity = Options.Identity is null;
-        _known = new KnownPeerStore(Options.MaxKnownPeers, IsInUse);
         Identity = Options.Identity ?? Identity.Generate();
-        Host = new SwarmHost(Identity, Options.Swarm, _loggerFactory, meterFactory);
+        Host = new SwarmHost(Identity, WithRoomForKnownPeers(Options), _loggerFactory, meterFactory);
+        // KnownPeers is the seed's view of the host's one peer store.
+        _known = new KnownPeerStore(Host.PeerStore, Options.MaxKnownPeers, IsInUse);
         Ping = new PingService(Host);
         Identify = new IdentifyService(Host, loggerFactory: _loggerFactory);
         Metrics = new PeerNetworkMetrics(meterFactory, () => _active.Count, () => _known.Count);
@@ -203,6 +204,15 @@ public sealed partial class PeerNetwork : IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => new(StopAsync());
+
+    // The host's peer store keeps every known peer plus one entry per connection: raise its capacity when too small.
+    private static SwarmOptions WithRoomForKnownPeers(PeerNetworkOptions options)
+    {
+        var swarm = options.Swarm;
+        long needed = (long)options.MaxKnownPeers + swarm.MaxConnections;
+        return swarm.PeerStore.Capacity >= needed ? swarm
+            : swarm with { PeerStore = swarm.PeerStore with { Capacity = (int)Math.Min(needed, int.MaxValue) } };
+    }
 
     /// <summary>Raises <see cref="ChannelOpening"/> for a new channel, then starts it on its first session.</summary>
     private void Start(PeerChannel channel, PeerChannel.Session session)

@@ -27,4 +27,6 @@ public enum DialError
     HostClosed,
     /// <summary>Anything else; the inner exception says what.</summary>
     Other,
+    /// <summary>Our own resource limits refused the connection (for example the connections per peer).</summary>
+    ResourceLimit,
 }

@@ -8,8 +8,13 @@ namespace P2PNet.Swarm;
 /// What the host knows about other peers (go-libp2p's peerstore as the model): addresses with their source
 /// and TTL, public key, protocols and agent from identify, and the last dial error. Bounded by
 /// <see cref="PeerStoreOptions.Capacity"/>: every change happens under one lock, so concurrent writers can
-/// never push it past the cap; the least recently updated peer without a live connection is evicted, and a
-/// connected peer never is. Entries are immutable snapshots; events are raised outside the lock.
+/// never push it past the cap. A connected peer is never evicted; otherwise hearsay (a peer only heard of through
+/// discovery, peer exchange or a bootstrap server, never connected) goes first, then peers we connected to or were
+/// told of by the application, then peers a layer above keeps (the peer network's known peers), each least recently
+/// updated first. A peer that only connected to us gets a provisional entry while it stays connected, and only when
+/// there is room: it never evicts anyone, and it is dropped when its last connection closes unless something vouched
+/// for it meanwhile (we dialed it, the application added it, the peer network accepted it). So throwaway keys
+/// dialing in cannot push real peers out. Entries are immutable snapshots; events are raised outside the lock.
 /// </summary>
 public sealed class PeerStore
 {
@@ -17,7 +22,8 @@ public sealed class PeerStore
     private readonly Dictionary<PeerId, Slot> _peers = [];
     // Least recently updated first: eviction walks from the front, skipping connected peers.
     private readonly LinkedList<PeerId> _recency = new();
-    private readonly Dictionary<PeerId, int> _connected = [];
+    private readonly Dictionary<PeerId, Connections> _connected = [];
+    private int _attached;
     private readonly PeerId? _self;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -97,21 +103,33 @@ public sealed class PeerStore
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentNullException.ThrowIfNull(addresses);
         var lifetime = ttl ?? Options.DefaultTtl(source);
-        Multiaddr[] list = [.. addresses.Where(a => a is not null && (a.PeerId is null || a.PeerId == peer)).Select(a => a.WithoutPeerId()).Distinct()];
-        return Mutate(peer, create: true, (entry, now) =>
-        {
-            var expires = Expiry(now, lifetime);
-            var merged = entry.Addresses.ToDictionary(a => a.Address);
-            bool changed = false;
-            foreach (var address in list)
-            {
-                if (merged.TryGetValue(address, out var known) && known.Expires >= expires && known.Source == source) continue;
-                merged[address] = known is not null && known.Expires > expires ? known with { Source = source } : new PeerAddress(address, source, expires);
-                changed = true;
-            }
-            return changed ? entry with { Addresses = Cap(merged.Values) } : null;
-        });
+        var list = Normalize(peer, addresses);
+        return Mutate(peer, StandingOf(source), (entry, now) => MergeAddresses(entry, list, source, lifetime, now));
     }
+
+    // Null when nothing changed.
+    private PeerStoreEntry? MergeAddresses(PeerStoreEntry entry, Multiaddr[] list, AddressSource source, TimeSpan lifetime, DateTimeOffset now)
+    {
+        if (list.Length == 0) return null;
+        var expires = Expiry(now, lifetime);
+        var merged = entry.Addresses.ToDictionary(a => a.Address);
+        bool changed = false;
+        foreach (var address in list)
+        {
+            if (merged.TryGetValue(address, out var known) && known.Expires >= expires && known.Source == source) continue;
+            merged[address] = known is not null && known.Expires > expires ? known with { Source = source } : new PeerAddress(address, source, expires);
+            changed = true;
+        }
+        return changed ? entry with { Addresses = Cap(merged.Values) } : null;
+    }
+
+    // Addresses of this peer only, without /p2p/, de-duplicated.
+    private static Multiaddr[] Normalize(PeerId peer, IEnumerable<Multiaddr> addresses) =>
+        [.. addresses.Where(a => a is not null && (a.PeerId is null || a.PeerId == peer)).Select(a => a.WithoutPeerId()).Distinct()];
+
+    // Hearsay sources create hearsay entries; the rest vouch for the peer.
+    private static Standing StandingOf(AddressSource source) =>
+        source is AddressSource.Discovery or AddressSource.Exchange or AddressSource.Bootstrap ? Standing.Hearsay : Standing.Vouched;
 
     /// <summary>Adds or refreshes one address; see <see cref="AddAddresses"/>.</summary>
     public bool AddAddress(PeerId peer, Multiaddr address, AddressSource source, TimeSpan? ttl = null) =>
@@ -123,7 +141,7 @@ public sealed class PeerStore
         ArgumentNullException.ThrowIfNull(address);
         var bare = address.WithoutPeerId();
         bool removed = false;
-        Mutate(peer, create: false, (entry, _) =>
+        Mutate(peer, null, (entry, _) =>
         {
             if (!entry.Addresses.Any(a => a.Address.Equals(bare))) return null;
             removed = true;
@@ -139,12 +157,14 @@ public sealed class PeerStore
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentNullException.ThrowIfNull(key);
         if (!peer.Matches(key)) throw new ArgumentException($"the key belongs to {key.ToPeerId()}, not {peer}", nameof(key));
-        return Mutate(peer, create: true, (entry, _) => entry.PublicKey is null ? entry with { PublicKey = key } : null);
+        return Mutate(peer, Standing.Vouched, (entry, _) => entry.PublicKey is null ? entry with { PublicKey = key } : null);
     }
 
     /// <summary>
     /// Records what <paramref name="peer"/> said in identify: its key (checked against the PeerId), its listen
-    /// addresses (they replace the earlier identify addresses; other sources stay), protocols and versions.
+    /// addresses (they replace the earlier identify addresses; other sources stay), protocols and versions. Identify
+    /// runs over a connection: a peer not stored yet is added only while connected (an answer that arrives after the
+    /// connection closed adds nothing), provisionally when it connected to us only inbound (see the class remarks).
     /// </summary>
     /// <exception cref="ArgumentException">The key is not <paramref name="peer"/>'s.</exception>
     public bool RecordIdentify(PeerId peer, PublicKey? key, IReadOnlyList<Multiaddr> listenAddresses, IReadOnlyList<string> protocols,
@@ -154,9 +174,9 @@ public sealed class PeerStore
         ArgumentNullException.ThrowIfNull(listenAddresses);
         ArgumentNullException.ThrowIfNull(protocols);
         if (key is not null && !peer.Matches(key)) throw new ArgumentException($"the key belongs to {key.ToPeerId()}, not {peer}", nameof(key));
-        Multiaddr[] addrs = [.. listenAddresses.Where(a => a is not null && (a.PeerId is null || a.PeerId == peer)).Select(a => a.WithoutPeerId()).Distinct()];
+        var addrs = Normalize(peer, listenAddresses);
         string[] protos = [.. protocols.Where(p => !string.IsNullOrEmpty(p)).Distinct(StringComparer.Ordinal).Take(Options.MaxProtocolsPerPeer)];
-        return Mutate(peer, create: true, (entry, now) =>
+        return Mutate(peer, StandingOfConnected(peer), (entry, now) =>
         {
             var expires = Expiry(now, Options.IdentifyAddressTtl);
             var merged = entry.Addresses.Where(a => a.Source != AddressSource.Identify).ToDictionary(a => a.Address);
@@ -182,7 +202,7 @@ public sealed class PeerStore
     /// error). A peer that is not stored is not added for it (false).
     /// </summary>
     public bool SetLastDialError(PeerId peer, DialException? error) =>
-        Mutate(peer, create: false, (entry, _) =>
+        Mutate(peer, null, (entry, _) =>
             ReferenceEquals(entry.LastDialError, error) ? null : entry with { LastDialError = error });
 
     /// <summary>Removes <paramref name="peer"/>, connected or not; false when it was not stored.</summary>
@@ -192,9 +212,8 @@ public sealed class PeerStore
         PeerStoreEntry removed;
         lock (_lock)
         {
-            if (!_peers.Remove(peer, out var slot)) return false;
-            _recency.Remove(slot.Node);
-            removed = slot.Entry;
+            if (!_peers.TryGetValue(peer, out var slot)) return false;
+            removed = RemoveLocked(slot);
         }
         Raise(PeerRemoved, removed, nameof(PeerRemoved));
         return true;
@@ -210,37 +229,198 @@ public sealed class PeerStore
         }
     }
 
-    // The host counts live connections per peer; a peer with any is never evicted.
-    internal void OnConnected(PeerId peer, PublicKey key)
-    {
-        lock (_lock) _connected[peer] = _connected.GetValueOrDefault(peer) + 1;
-        if (peer != _self && peer.Matches(key)) SetPublicKey(peer, key);
-    }
-
-    internal void OnDisconnected(PeerId peer)
+    // The host counts live connections per peer, by direction; a peer with any is never evicted. A peer that
+    // connected only inbound is not stored for that alone: it gets a provisional entry, only when there is room.
+    internal void OnConnected(PeerId peer, PublicKey key, ConnectionDirection direction = ConnectionDirection.Outbound)
     {
         lock (_lock)
         {
-            int left = _connected.GetValueOrDefault(peer) - 1;
-            if (left > 0)
+            var counts = _connected.GetValueOrDefault(peer);
+            _connected[peer] = direction == ConnectionDirection.Outbound ? counts with { Outbound = counts.Outbound + 1 } : counts with { Inbound = counts.Inbound + 1 };
+            // Connected to it: no longer hearsay (a provisional entry stays provisional until something vouches for it).
+            if (_peers.TryGetValue(peer, out var slot) && (slot.Standing == Standing.Hearsay || direction == ConnectionDirection.Outbound))
+                slot.Standing = Standing.Vouched;
+        }
+        if (peer != _self && peer.Matches(key))
+            Mutate(peer, direction == ConnectionDirection.Outbound ? Standing.Vouched : Standing.Provisional,
+                (entry, _) => entry.PublicKey is null ? entry with { PublicKey = key } : null);
+    }
+
+    internal void OnDisconnected(PeerId peer, ConnectionDirection direction = ConnectionDirection.Outbound)
+    {
+        PeerStoreEntry? dropped = null;
+        lock (_lock)
+        {
+            var counts = _connected.GetValueOrDefault(peer);
+            counts = direction == ConnectionDirection.Inbound && counts.Inbound > 0 || counts.Outbound == 0
+                ? counts with { Inbound = counts.Inbound - 1 }
+                : counts with { Outbound = counts.Outbound - 1 };
+            if (counts.Total > 0)
             {
-                _connected[peer] = left;
+                _connected[peer] = counts;
                 return;
             }
             _connected.Remove(peer);
             if (_peers.TryGetValue(peer, out var slot))
             {
-                var until = Expiry(_time.GetUtcNow(), Options.RecentlyConnectedAddressTtl);
-                slot.Entry = slot.Entry with { Addresses = [.. slot.Entry.Addresses.Select(a => a.Expires < until ? a with { Expires = until } : a)] };
+                if (slot.Standing == Standing.Provisional && slot.Attachment is null)
+                {
+                    dropped = RemoveLocked(slot); // only its connection had put it here
+                }
+                else
+                {
+                    var until = Expiry(_time.GetUtcNow(), Options.RecentlyConnectedAddressTtl);
+                    slot.Entry = slot.Entry with { Addresses = [.. slot.Entry.Addresses.Select(a => a.Expires < until ? a with { Expires = until } : a)] };
+                }
             }
         }
+        if (dropped is not null) Raise(PeerRemoved, dropped, nameof(PeerRemoved));
+    }
+
+    // ------------------------------------------------------------ attachments (the peer network's known peers)
+
+    /// <summary>How many stored peers carry an attachment (the peer network's KnownPeers count).</summary>
+    internal int AttachedCount
+    {
+        get { lock (_lock) return _attached; }
+    }
+
+    /// <summary>A copy of every attachment, least recently updated peer first.</summary>
+    internal T[] Attachments<T>() where T : class
+    {
+        lock (_lock)
+        {
+            var result = new List<T>(_attached);
+            foreach (var peer in _recency)
+                if (_peers[peer].Attachment is T value) result.Add(value);
+            return [.. result];
+        }
+    }
+
+    internal bool TryGetAttachment<T>(PeerId peer, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? value) where T : class
+    {
+        lock (_lock)
+        {
+            value = _peers.TryGetValue(peer, out var slot) ? slot.Attachment as T : null;
+            return value is not null;
+        }
+    }
+
+    internal bool HasAttachment(PeerId peer)
+    {
+        lock (_lock) return _peers.TryGetValue(peer, out var slot) && slot.Attachment is not null;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="peer"/> an attachment, storing the peer (with the standing of <paramref name="source"/>;
+    /// an attached peer is evicted last and never dropped as provisional) and merging
+    /// <paramref name="addresses"/> from <paramref name="source"/> in the same step. <paramref name="value"/> is the
+    /// attachment to set (replacing another one) or, when null, <paramref name="create"/> makes one only if the peer
+    /// has none. At most <see cref="AttachmentRules.Capacity"/> peers carry one: when full, the attachment of the
+    /// stalest peer the rules let go is dropped first; when none may go, nothing is attached. All of it happens
+    /// under the store's lock, so concurrent callers cannot push the count past the cap.
+    /// </summary>
+    internal AttachOutcome Attach<T>(PeerId peer, T? value, Func<T>? create, AttachmentRules rules, IReadOnlyCollection<Multiaddr>? addresses,
+        AddressSource source, out T result) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        T? attached = null;
+        AttachOutcome outcome = AttachOutcome.Full;
+        var list = addresses is null ? [] : Normalize(peer, addresses);
+        if (peer == _self)
+        {
+            result = value ?? create!();
+            return AttachOutcome.Full;
+        }
+        // A known peer only heard of stays hearsay underneath: should it stop being known, it is evicted first.
+        bool stored = Mutate(peer, StandingOf(source), (entry, now) => MergeAddresses(entry, list, source, Options.DefaultTtl(source), now), slot =>
+        {
+            if (slot.Attachment is T present && (value is null || ReferenceEquals(present, value)))
+            {
+                attached = present;
+                outcome = AttachOutcome.Present;
+                return;
+            }
+            if (slot.Attachment is not null && value is not null)
+            {
+                slot.Attachment = attached = value;
+                outcome = AttachOutcome.Replaced;
+                return;
+            }
+            var candidate = value ?? create!();
+            if (_attached >= rules.Capacity && !DetachStalestLocked(rules))
+            {
+                attached = candidate;
+                outcome = AttachOutcome.Full;
+                return;
+            }
+            slot.Attachment = attached = candidate;
+            _attached++;
+            outcome = AttachOutcome.Added;
+        });
+        result = attached ?? value ?? create!();
+        return stored ? outcome : AttachOutcome.Full;
+    }
+
+    /// <summary>
+    /// Drops the attachment of <paramref name="peer"/> (only when it is <paramref name="expected"/>, if given). With
+    /// <paramref name="forget"/> the peer goes too: at once when it has no live connection, else when its last
+    /// connection closes (it becomes provisional). False when there was nothing to drop.
+    /// </summary>
+    internal bool Detach(PeerId peer, object? expected, bool forget)
+    {
+        PeerStoreEntry? removed = null;
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(peer, out var slot) || slot.Attachment is null || (expected is not null && !ReferenceEquals(slot.Attachment, expected)))
+                return false;
+            slot.Attachment = null;
+            _attached--;
+            if (forget)
+            {
+                if (_connected.ContainsKey(peer)) slot.Standing = Standing.Provisional;
+                else removed = RemoveLocked(slot);
+            }
+        }
+        if (removed is not null) Raise(PeerRemoved, removed, nameof(PeerRemoved));
+        return true;
+    }
+
+    // Under the lock: drops the attachment of the peer whose attachment is stalest among those the rules let go.
+    private bool DetachStalestLocked(AttachmentRules rules)
+    {
+        Slot? stalest = null;
+        DateTimeOffset oldest = DateTimeOffset.MaxValue;
+        foreach (var slot in _peers.Values)
+        {
+            if (slot.Attachment is not { } value || rules.InUse(slot.Entry.PeerId)) continue;
+            var seen = rules.LastSeen(value);
+            if (stalest is null || seen < oldest)
+            {
+                stalest = slot;
+                oldest = seen;
+            }
+        }
+        if (stalest is null) return false;
+        stalest.Attachment = null;
+        _attached--;
+        return true;
+    }
+
+    // Vouched for with an outbound connection, else provisional (which is created only while connected).
+    private Standing StandingOfConnected(PeerId peer)
+    {
+        lock (_lock)
+            return _connected.TryGetValue(peer, out var counts) && counts.Outbound > 0 ? Standing.Vouched : Standing.Provisional;
     }
 
     /// <summary>
     /// Applies <paramref name="change"/> (which returns null for "nothing changed") to the peer's entry under the
-    /// lock, creating the entry when <paramref name="create"/> and there is room (evicting if need be).
+    /// lock, creating the entry with <paramref name="create"/> standing when it is new and there is room (evicting
+    /// if need be; a provisional one never evicts). <paramref name="touch"/>, when given, also runs under the lock on
+    /// the peer's slot. A stored peer gains standing from a write that vouches for it.
     /// </summary>
-    private bool Mutate(PeerId peer, bool create, Func<PeerStoreEntry, DateTimeOffset, PeerStoreEntry?> change)
+    private bool Mutate(PeerId peer, Standing? create, Func<PeerStoreEntry, DateTimeOffset, PeerStoreEntry?> change, Action<Slot>? touch = null)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (peer == _self) return false;
@@ -251,6 +431,8 @@ public sealed class PeerStore
             var now = _time.GetUtcNow();
             if (_peers.TryGetValue(peer, out var slot))
             {
+                if (create is { } standing && standing > slot.Standing) slot.Standing = standing;
+                touch?.Invoke(slot);
                 if (change(Live(slot.Entry, now), now) is not { } next) return true;
                 slot.Entry = next with { Updated = now };
                 _recency.Remove(slot.Node);
@@ -259,8 +441,10 @@ public sealed class PeerStore
             }
             else
             {
-                if (!create) return false;
-                if (_peers.Count >= Options.Capacity && (evicted = EvictOne()) is null)
+                if (create is not { } standing) return false;
+                // A provisional entry exists only while its peer is connected.
+                if (standing == Standing.Provisional && !_connected.ContainsKey(peer)) return false;
+                if (_peers.Count >= Options.Capacity && (standing == Standing.Provisional || (evicted = EvictOne()) is null))
                 {
                     full = true;
                 }
@@ -268,8 +452,12 @@ public sealed class PeerStore
                 {
                     var fresh = new PeerStoreEntry { PeerId = peer, Updated = now };
                     var entry = (change(fresh, now) ?? fresh) with { Updated = now };
-                    _peers[peer] = new Slot(entry, _recency.AddLast(peer));
-                    added = entry;
+                    var created = new Slot(entry, _recency.AddLast(peer)) { Standing = standing };
+                    // Connected already (an outbound connection registers before its address is written): never hearsay.
+                    if (standing == Standing.Hearsay && _connected.ContainsKey(peer)) created.Standing = Standing.Vouched;
+                    _peers[peer] = created;
+                    touch?.Invoke(created);
+                    added = created.Entry;
                 }
             }
         }
@@ -288,18 +476,34 @@ public sealed class PeerStore
         return true;
     }
 
-    // Under the lock: the least recently updated peer without a live connection, removed; null when all are connected.
+    // Under the lock: a peer without a live connection, removed: hearsay first, then peers vouched for, then peers
+    // with an attachment, each least recently updated first. Null when every stored peer is connected.
     private PeerStoreEntry? EvictOne()
     {
-        for (var node = _recency.First; node is not null; node = node.Next)
+        for (int pass = 0; pass < 3; pass++)
         {
-            if (_connected.ContainsKey(node.Value)) continue;
-            var slot = _peers[node.Value];
-            _peers.Remove(node.Value);
-            _recency.Remove(node);
-            return slot.Entry;
+            for (var node = _recency.First; node is not null; node = node.Next)
+            {
+                if (_connected.ContainsKey(node.Value)) continue;
+                var slot = _peers[node.Value];
+                int rank = slot.Attachment is not null ? 2 : slot.Standing == Standing.Hearsay ? 0 : 1;
+                if (rank == pass) return RemoveLocked(slot);
+            }
         }
         return null;
+    }
+
+    // Under the lock.
+    private PeerStoreEntry RemoveLocked(Slot slot)
+    {
+        _peers.Remove(slot.Entry.PeerId);
+        _recency.Remove(slot.Node);
+        if (slot.Attachment is not null)
+        {
+            slot.Attachment = null;
+            _attached--;
+        }
+        return slot.Entry;
     }
 
     private IReadOnlyList<PeerAddress> Cap(IEnumerable<PeerAddress> addresses) =>
@@ -330,5 +534,43 @@ public sealed class PeerStore
     {
         public PeerStoreEntry Entry { get; set; } = entry;
         public LinkedListNode<PeerId> Node { get; } = node;
+        public Standing Standing { get; set; }
+        // What a layer above keeps for this peer (the peer network's GenericPeer); counted in _attached.
+        public object? Attachment { get; set; }
     }
+
+    private readonly record struct Connections(int Inbound, int Outbound)
+    {
+        public int Total => Inbound + Outbound;
+    }
+
+    // How much we have to go on for a peer: ordered, a write can only raise it.
+    private enum Standing
+    {
+        // Connected to us inbound, nothing else: dropped when its last connection closes.
+        Provisional,
+        // Heard of (discovery, peer exchange, a bootstrap server), never connected.
+        Hearsay,
+        // Dialed, connected before, added by the application, or kept by a layer above.
+        Vouched,
+    }
+}
+
+/// <summary>What a layer above (the peer network) keeps per peer in the store: at most Capacity attachments.</summary>
+/// <param name="Capacity">Most attachments.</param>
+/// <param name="InUse">A peer whose attachment must not be dropped to make room (it has a channel, say).</param>
+/// <param name="LastSeen">When the owner of an attachment last heard of its peer; the stalest goes first.</param>
+internal sealed record AttachmentRules(int Capacity, Func<PeerId, bool> InUse, Func<object, DateTimeOffset> LastSeen);
+
+/// <summary>The outcome of <see cref="PeerStore.Attach"/>.</summary>
+internal enum AttachOutcome
+{
+    /// <summary>The peer already carried it (or, without a value to set, any attachment).</summary>
+    Present,
+    /// <summary>It replaced the peer's other attachment.</summary>
+    Replaced,
+    /// <summary>It is new.</summary>
+    Added,
+    /// <summary>No room (every attachment in use, or a store full of connected peers): not attached.</summary>
+    Full,
 }

@@ -118,13 +118,17 @@ internal sealed class ResourceManager
         }
     }
 
-    /// <summary>Counts a connection with <paramref name="peer"/>; false past <see cref="ResourceLimits.MaxConnectionsPerPeer"/>.</summary>
-    public bool TryAddPeerConnection(PeerId peer)
+    /// <summary>
+    /// Counts a connection with <paramref name="peer"/>; false past <see cref="ResourceLimits.MaxConnectionsPerPeer"/>.
+    /// With <paramref name="oneOver"/> one more is allowed: the connection both sides keep in a simultaneous dial,
+    /// whose redundant twin is about to close.
+    /// </summary>
+    public bool TryAddPeerConnection(PeerId peer, bool oneOver = false)
     {
         lock (_lock)
         {
             int count = _peerConnections.GetValueOrDefault(peer);
-            if (count >= _limits.MaxConnectionsPerPeer)
+            if (count >= _limits.MaxConnectionsPerPeer + (oneOver ? 1 : 0))
             {
                 Hit("peer", "connections", _limits.MaxConnectionsPerPeer, peer);
                 return false;

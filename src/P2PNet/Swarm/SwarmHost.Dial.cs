@@ -137,14 +137,15 @@ public sealed partial class SwarmHost
             var attempts = new List<DialAttempt>(addresses.Length);
             foreach (var address in addresses)
             {
+                // The gater is asked once per address, here; the dial below does not ask again.
                 if (IsDialBlocked(peer, address))
                 {
-                    attempts.Add(new DialAttempt(address, DialError.Blocked, new DialException(DialError.Blocked, peer, $"{address} is blocked")));
+                    attempts.Add(new DialAttempt(address, DialError.Blocked, DialGated(peer, address)));
                     continue;
                 }
                 try
                 {
-                    var connection = Remember(await DialUncheckedAsync(address.WithPeerId(peer), peer, timeout.Token).ConfigureAwait(false), address);
+                    var connection = Remember(await DialUncheckedAsync(address.WithPeerId(peer), peer, gated: true, timeout.Token).ConfigureAwait(false), address);
                     PeerStore.SetLastDialError(peer, null);
                     _dialMetrics.Dialed(null);
                     return connection;
@@ -182,7 +183,7 @@ public sealed partial class SwarmHost
     /// <summary>
     /// <see cref="DialAsync(Multiaddr, CancellationToken)"/> with a <c>/p2p/</c>: reuses a live connection, joins a
     /// dial to that peer already in flight (and dials its own address if that one fails), else dials and lets
-    /// later callers join. Failures keep their own exception types (Noise, sockets...), as they always had.
+    /// later callers join. Failures keep their own exception types here; DialAddressAsync wraps them in a DialException.
     /// </summary>
     private async Task<Connection> DialAddressOfPeerAsync(Multiaddr address, PeerId peer, CancellationToken cancellationToken)
     {
@@ -208,12 +209,12 @@ public sealed partial class SwarmHost
             {
                 // That dial (perhaps to another address, perhaps cancelled by its caller) failed: try ours.
                 if (FindConnection(peer) is { } won) return won;
-                return Remember(await DialUncheckedAsync(address, peer, cancellationToken).ConfigureAwait(false), address);
+                return Remember(await DialUncheckedAsync(address, peer, gated: false, cancellationToken).ConfigureAwait(false), address);
             }
         }
         try
         {
-            var connection = Remember(await DialUncheckedAsync(address, peer, cancellationToken).ConfigureAwait(false), address);
+            var connection = Remember(await DialUncheckedAsync(address, peer, gated: false, cancellationToken).ConfigureAwait(false), address);
             mine.TrySetResult(connection);
             return connection;
         }
@@ -260,6 +261,7 @@ public sealed partial class SwarmHost
     {
         _ when timedOut => DialError.Timeout,
         DialException d => d.Error,
+        ConnectionRefusedException { ByRemote: false, Reason: RefusalReason.ResourceLimit } => DialError.ResourceLimit,
         ConnectionRefusedException { ByRemote: false } => DialError.Blocked,
         ConnectionRefusedException => DialError.Refused,
         TimeoutException or OperationCanceledException => DialError.Timeout,
@@ -276,9 +278,18 @@ public sealed partial class SwarmHost
 
     // ------------------------------------------------------------ connection index
 
-    // The side whose PeerId sorts lower dialed the connection both keep.
-    private ConnectionDirection KeptDirection(PeerId peer) =>
+    // The side whose PeerId sorts lower dialed the connection both keep (the peer network's channels follow the same rule).
+    internal ConnectionDirection KeptDirection(PeerId peer) =>
         peer.Bytes.SequenceCompareTo(LocalPeerId.Bytes) < 0 ? ConnectionDirection.Inbound : ConnectionDirection.Outbound;
+
+    // A new connection of `direction` is the one both sides keep while every live one to the peer is of the other
+    // direction (a simultaneous dial): it is admitted even one over the per-peer limit.
+    private bool WinsSimultaneousDial(PeerId peer, ConnectionDirection direction)
+    {
+        if (direction != KeptDirection(peer)) return false;
+        lock (_indexLock)
+            return _byPeer.TryGetValue(peer, out var list) && list.Exists(c => c.IsOpen) && !list.Exists(c => c.IsOpen && c.Direction == direction);
+    }
 
     private Connection? Preferred(PeerId peer, List<Connection> list)
     {
@@ -306,7 +317,7 @@ public sealed partial class SwarmHost
             if (list.Count > 1 && Preferred(peer, list) is { } preferred && preferred.Direction == KeptDirection(peer))
                 redundant.AddRange(list.Where(c => c.IsOpen && c.Direction != preferred.Direction));
         }
-        PeerStore.OnConnected(peer, connection.RemotePublicKey);
+        PeerStore.OnConnected(peer, connection.RemotePublicKey, connection.Direction);
         foreach (var c in redundant) CloseWhenIdle(c);
     }
 
@@ -321,7 +332,7 @@ public sealed partial class SwarmHost
         }
         if (removed)
         {
-            PeerStore.OnDisconnected(connection.RemotePeerId);
+            PeerStore.OnDisconnected(connection.RemotePeerId, connection.Direction);
             ForgetObservations(connection);
         }
     }

@@ -50,12 +50,19 @@ public sealed partial class SwarmHost
         }
     }
 
-    private void CheckDial(PeerId? peer, Multiaddr address)
+    // The gater's dial check, asked once per address: DialPeerAsync asks it while choosing addresses and then
+    // dials with gated: true.
+    private void CheckDial(PeerId? peer, Multiaddr address, bool gated)
     {
-        if (GaterAllowsDial(peer, address)) return;
+        if (gated || GaterAllowsDial(peer, address)) return;
+        throw DialGated(peer, address);
+    }
+
+    private ConnectionRefusedException DialGated(PeerId? peer, Multiaddr address)
+    {
         _metrics.Refused("dial", "gater");
         SwarmLog.DialGated(_logger, address);
-        throw new ConnectionRefusedException(new ConnectionRefusal(RefusalReason.Blocked, "the connection gater blocks this dial"), peer, byRemote: false);
+        return new ConnectionRefusedException(new ConnectionRefusal(RefusalReason.Blocked, "the connection gater blocks this dial"), peer, byRemote: false);
     }
 
     // After the security handshake: the gater, then the per-peer connection limit (a slot taken on success,
@@ -71,7 +78,9 @@ public sealed partial class SwarmHost
                 ? AskGater(() => gater.InterceptSecured(direction, upgraded.RemotePeerId, upgraded.LocalAddress, upgraded.RemoteAddress),
                     nameof(IConnectionGater.InterceptSecured), new ConnectionRefusal(RefusalReason.Blocked, "the connection gater failed"))
                 : null;
-        if (refusal is null && !_resources.TryAddPeerConnection(upgraded.RemotePeerId))
+        // The per-peer limit must not break a simultaneous dial: the connection both sides keep may arrive second,
+        // and then it may briefly be one over the limit (its twin closes once idle).
+        if (refusal is null && !_resources.TryAddPeerConnection(upgraded.RemotePeerId, WinsSimultaneousDial(upgraded.RemotePeerId, direction)))
             refusal = new ConnectionRefusal(RefusalReason.ResourceLimit, "too many connections with this peer");
         if (refusal is null) return null;
         _metrics.Refused("secured", refusal.Reason.ToString());

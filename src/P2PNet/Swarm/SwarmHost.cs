@@ -134,6 +134,13 @@ public sealed partial class SwarmHost : IAsyncDisposable
     /// and an existing live connection to it, or a dial to it already in flight, is reused. Our own PeerId, or one of our own listen addresses
     /// without <c>/p2p/</c>, is refused locally with <see cref="DialException"/> (<see cref="DialError.Self"/>).
     /// </summary>
+    /// <exception cref="DialException">
+    /// The dial failed, typed as <see cref="DialAsync(PeerId, CancellationToken)"/> types it (Blocked, ResourceLimit,
+    /// Refused, Unreachable, HandshakeFailed, PeerIdMismatch, NoTransport, Timeout, HostClosed...), with the failed
+    /// address in <see cref="DialException.Attempts"/> and the underlying exception (a
+    /// <see cref="ConnectionRefusedException"/>, a Noise or socket error) as the inner exception.
+    /// </exception>
+    /// <exception cref="OperationCanceledException">The caller's token was cancelled.</exception>
     public Task<Connection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
     {
         // The whole call is owned by the host (DisposeAsync awaits it), not only its transport dial and upgrade.
@@ -148,22 +155,32 @@ public sealed partial class SwarmHost : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var expected = address.PeerId;
         ThrowIfSelf(address);
-        if (expected is not null) return await DialAddressOfPeerAsync(address, expected, cancellationToken).ConfigureAwait(false);
-        return Remember(await DialUncheckedAsync(address, expected, cancellationToken).ConfigureAwait(false), address);
+        try
+        {
+            if (expected is not null) return await DialAddressOfPeerAsync(address, expected, cancellationToken).ConfigureAwait(false);
+            return Remember(await DialUncheckedAsync(address, expected, gated: false, cancellationToken).ConfigureAwait(false), address);
+        }
+        catch (Exception ex) when (ex is not DialException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // The same failure reads the same as from DialAsync(PeerId): a DialException with its DialError.
+            var error = Classify(ex, timedOut: false);
+            var peer = expected ?? (ex as ConnectionRefusedException)?.Peer;
+            throw new DialException(error, peer, $"dialing {address} failed ({error}): {ex.Message}", [new DialAttempt(address, error, ex)], ex);
+        }
     }
 
     // Transport dial and upgrade of one address, timed as one dial; no reuse, only the connection gater's dial check.
     // Tracked like inbound upgrades, so that DisposeAsync waits for every dial in flight.
-    private Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    private Task<Connection> DialUncheckedAsync(Multiaddr address, PeerId? expected, bool gated, CancellationToken cancellationToken)
     {
-        var dial = _metrics.TimeDialAsync(address, () => DialOnceAsync(address, expected, cancellationToken));
+        var dial = _metrics.TimeDialAsync(address, () => DialOnceAsync(address, expected, gated, cancellationToken));
         Track(dial);
         return dial;
     }
 
-    private async Task<Connection> DialOnceAsync(Multiaddr address, PeerId? expected, CancellationToken cancellationToken)
+    private async Task<Connection> DialOnceAsync(Multiaddr address, PeerId? expected, bool gated, CancellationToken cancellationToken)
     {
-        CheckDial(expected, address);
+        CheckDial(expected, address, gated);
         // The host stopping ends the dial too: DisposeAsync awaits it.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stoppingToken);
         var ct = linked.Token;

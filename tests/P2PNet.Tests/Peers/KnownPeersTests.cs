@@ -1,5 +1,6 @@
 using P2PNet.Core;
 using P2PNet.Peers;
+using P2PNet.Swarm;
 using static P2PNet.Tests.Peers.PeerTestNetwork;
 
 namespace P2PNet.Tests.Peers;
@@ -26,7 +27,7 @@ public sealed class KnownPeersTests
         const int cap = 16;
         var ids = NewIds(400);
         var connected = new HashSet<PeerId>(ids.Take(4)); // never evicted
-        var store = new KnownPeerStore(cap, id => connected.Contains(id));
+        var store = new KnownPeerStore(new PeerStore(), cap, id => connected.Contains(id));
         int over = 0;
 
         var workers = Enumerable.Range(0, 8).Select(w => Task.Run(() =>
@@ -97,7 +98,7 @@ public sealed class KnownPeersTests
     {
         var ids = NewIds(3);
         bool allConnected = true;
-        var store = new KnownPeerStore(2, _ => allConnected);
+        var store = new KnownPeerStore(new PeerStore(), 2, _ => allConnected);
         var first = new GenericPeer(ids[0], [Somewhere]);
         var second = new GenericPeer(ids[1], [Somewhere]);
         Assert.Equal(KnownPeerChange.Added, store.Add(first));

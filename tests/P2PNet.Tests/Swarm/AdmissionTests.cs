@@ -170,7 +170,8 @@ public sealed class AdmissionTests(ITestOutputHelper output)
             var first = await clients[0].DialAsync(addr).WaitAsync(Timeout);
             await clients[1].DialAsync(addr).WaitAsync(Timeout);
             await Poll.UntilAsync(() => server.Connections.Count == 2, Timeout, "two inbound connections");
-            await Assert.ThrowsAnyAsync<IOException>(() => clients[2].DialAsync(addr).WaitAsync(Timeout));
+            var refused = await Assert.ThrowsAsync<DialException>(() => clients[2].DialAsync(addr).WaitAsync(Timeout));
+            Assert.IsAssignableFrom<IOException>(refused.InnerException);
 
             await first.CloseAsync();
             await Poll.UntilAsync(() => server.Connections.Count == 1, Timeout, "the server to drop the first connection");

@@ -134,7 +134,9 @@ public sealed class ConnectionGaterTests
         var (client, _) = await hosts.StartAsync();
         client.Gater = new TestGater { Dial = (peer, _) => peer != addr.PeerId };
 
-        var ex = await Assert.ThrowsAsync<ConnectionRefusedException>(() => client.DialAsync(addr).WaitAsync(Timeout));
+        var dial = await Assert.ThrowsAsync<DialException>(() => client.DialAsync(addr).WaitAsync(Timeout));
+        Assert.Equal(DialError.Blocked, dial.Error);
+        var ex = Assert.IsType<ConnectionRefusedException>(dial.InnerException);
         Assert.False(ex.ByRemote);
         Assert.Equal(RefusalReason.Blocked, ex.Reason);
         Assert.Equal(0, serverGater.AcceptCalls);
@@ -151,7 +153,9 @@ public sealed class ConnectionGaterTests
             Gater = new TestGater { Secured = (direction, _) => direction == ConnectionDirection.Outbound ? new ConnectionRefusal(RefusalReason.Rejected, "not today") : null },
         });
 
-        var ex = await Assert.ThrowsAsync<ConnectionRefusedException>(() => client.DialAsync(addr).WaitAsync(Timeout));
+        var dial = await Assert.ThrowsAsync<DialException>(() => client.DialAsync(addr).WaitAsync(Timeout));
+        Assert.Equal(DialError.Blocked, dial.Error); // refused by our own gater
+        var ex = Assert.IsType<ConnectionRefusedException>(dial.InnerException);
         Assert.False(ex.ByRemote);
         Assert.Equal(RefusalReason.Rejected, ex.Reason);
         Assert.Empty(client.Connections);

@@ -74,6 +74,8 @@ public sealed class ConnectionInfoTests
         Assert.Equal(TcpTransport.Name, overTcp.Info.Transport);
         Assert.Equal(MemoryTransport.Name, overMemory.Info.Transport);
         Assert.Contains(memory, server.ListenAddresses);
-        await Assert.ThrowsAsync<ArgumentException>(() => client.DialAsync(Multiaddr.Parse("/dnsaddr/example.org")));
+        var none = await Assert.ThrowsAsync<DialException>(() => client.DialAsync(Multiaddr.Parse("/dnsaddr/example.org")));
+        Assert.Equal(DialError.NoTransport, none.Error);
+        Assert.IsType<ArgumentException>(none.InnerException);
     }
 }

@@ -72,20 +72,27 @@ public sealed class DialTests
     [Fact]
     public async Task Concurrent_callers_share_one_failed_dial_and_a_caller_can_cancel_only_its_own_wait()
     {
-        await using var a = await Node.StartAsync();
+        // The dial is held until every caller has joined, then refused: nothing depends on how fast a refusal comes.
+        var closed = ClosedPort();
+        var held = new HeldRefusal(closed);
+        await using var a = await Node.StartAsync(new SwarmOptions { Transports = [held, new P2PNet.Transports.Tcp.TcpTransport()] });
         using var b = Identity.Generate();
-        a.Host.PeerStore.AddAddress(b.PeerId, ClosedPort(), AddressSource.Manual);
+        a.Host.PeerStore.AddAddress(b.PeerId, closed, AddressSource.Manual);
 
+        // A caller that gives up waiting does not end the dial it started: the others join it.
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Host.DialAsync(b.PeerId, cancelled.Token));
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Record.ExceptionAsync(() => a.Host.DialAsync(b.PeerId)))).WaitAsync(Timeout);
+        var dials = Enumerable.Range(0, 8).Select(_ => Record.ExceptionAsync(() => a.Host.DialAsync(b.PeerId))).ToArray();
+        await Poll.UntilAsync(() => Volatile.Read(ref held.Dials) == 1, Timeout, "the one dial to reach the transport");
+        held.Release.SetResult();
+        var results = await Task.WhenAll(dials).WaitAsync(Timeout);
 
         var errors = results.Select(e => Assert.IsType<DialException>(e)).ToArray();
         Assert.All(errors, e => Assert.Equal(DialError.AllAddressesFailed, e.Error));
         Assert.All(errors, e => Assert.Equal(DialError.Refused, Assert.Single(e.Attempts).Error));
-        // At most two dials ran (the first may have finished before the others joined), never eight.
-        Assert.InRange(errors.Distinct().Count(), 1, 2);
+        Assert.Single(errors.Distinct()); // one dial, shared by all nine callers
+        Assert.Equal(1, Volatile.Read(ref held.Dials));
     }
 
     [Fact]
@@ -246,6 +253,26 @@ public sealed class DialTests
         Assert.Same(atB, Assert.Single(b.Host.Connections));
         Assert.True(await new PingService(a.Host).PingAsync(atA).WaitAsync(Timeout) > TimeSpan.Zero);
         Assert.Contains(both, c => ReferenceEquals(c, atA) || ReferenceEquals(c, atB));
+    }
+
+    // A transport for one address whose dials wait for Release, then are refused.
+    private sealed class HeldRefusal(Multiaddr target) : ITransport
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Dials;
+
+        public bool CanHandle(Multiaddr address) => address.WithoutPeerId().Equals(target);
+
+        public async ValueTask<TransportConnection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Dials);
+            await Release.Task.WaitAsync(cancellationToken);
+            throw new SocketException((int)SocketError.ConnectionRefused);
+        }
+
+        public ValueTask<ITransportListener> ListenAsync(Multiaddr address, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
     }
 
     private static Multiaddr ClosedPort()

@@ -25,6 +25,8 @@ public sealed class DisposeDialTests
         await host.DisposeAsync().AsTask().WaitAsync(Timeout);
 
         Assert.True(dial.IsCompleted, "DisposeAsync returned while the dial was still running");
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => dial);
+        var ex = await Assert.ThrowsAsync<DialException>(() => dial);
+        Assert.Equal(DialError.HostClosed, ex.Error);
+        Assert.IsType<ObjectDisposedException>(ex.InnerException);
     }
 }

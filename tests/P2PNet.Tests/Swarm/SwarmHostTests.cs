@@ -84,7 +84,9 @@ public sealed class SwarmHostTests
         await using var client = new SwarmHost(clientId);
         using var someoneElse = Identity.Generate();
         var wrong = addr.WithPeerId(someoneElse.PeerId);
-        var ex = await Assert.ThrowsAsync<NoiseException>(() => client.DialAsync(wrong).WaitAsync(Timeout));
+        var dial = await Assert.ThrowsAsync<DialException>(() => client.DialAsync(wrong).WaitAsync(Timeout));
+        Assert.Equal(DialError.PeerIdMismatch, dial.Error);
+        var ex = Assert.IsType<NoiseException>(dial.InnerException);
         Assert.Equal(NoiseError.PeerIdMismatch, ex.Error);
         Assert.Empty(client.Connections);
 

@@ -66,7 +66,8 @@ public sealed class SwarmTelemetryTests
         var addr = await server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
 
         // The remote cannot prove the PeerId we asked for: the Noise handshake fails.
-        await Assert.ThrowsAnyAsync<IOException>(() => client.DialAsync(addr.WithPeerId(wrongId.PeerId)).WaitAsync(Timeout));
+        var failed = await Assert.ThrowsAsync<DialException>(() => client.DialAsync(addr.WithPeerId(wrongId.PeerId)).WaitAsync(Timeout));
+        Assert.IsAssignableFrom<IOException>(failed.InnerException);
         var dial = Assert.Single(meters.Recorded("p2pnet.dial.duration"));
         Assert.NotNull(dial.Tags["error.type"]);
         Assert.Equal(dial.Tags["error.type"], Assert.Single(meters.Recorded("p2pnet.handshake.duration")).Tags["error.type"]);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -22,7 +21,6 @@ public sealed class IdentifyService : IAsyncDisposable
     private readonly SwarmHost _host;
     private readonly IdentifyOptions _options;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<PeerId, IdentifyInfo> _peers = new();
     // One pending "something changed" is enough: the push sends the state at the time it runs.
     private readonly Channel<byte> _changes = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping;
@@ -46,10 +44,6 @@ public sealed class IdentifyService : IAsyncDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IdentifyService>();
         host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync);
         host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync);
-        host.ConnectionClosed += (_, c) =>
-        {
-            if (host.FindConnection(c.RemotePeerId) is null) _peers.TryRemove(c.RemotePeerId, out IdentifyInfo? _);
-        };
         if (_options.IdentifyOnConnect) host.ConnectionOpened += (_, c) => _ = IdentifyInBackgroundAsync(c);
         _stopping = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
         host.ProtocolsChanged += OnLocalChange;
@@ -69,8 +63,26 @@ public sealed class IdentifyService : IAsyncDisposable
     /// <summary>Raised each time a peer's identify information arrives and checks out.</summary>
     public event EventHandler<PeerIdentifiedEventArgs>? PeerIdentified;
 
-    /// <summary>The last identify information of a connected peer, if any.</summary>
-    public IdentifyInfo? Get(PeerId peer) => _peers.GetValueOrDefault(peer);
+    /// <summary>
+    /// The last identify information of a connected peer, if any, as the host's <see cref="SwarmHost.PeerStore"/> holds
+    /// it (identify keeps no table of its own): key, listen addresses, protocols and versions. The address the peer
+    /// observed for us is not repeated here (it went to the host's observed addresses), so
+    /// <see cref="IdentifyInfo.ObservedAddr"/> is null.
+    /// </summary>
+    public IdentifyInfo? Get(PeerId peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (_host.FindConnection(peer) is null || !_host.PeerStore.TryGet(peer, out var entry)) return null;
+        if (entry.Protocols.Count == 0 && entry.AgentVersion is null && entry.ProtocolVersion is null) return null; // not identified yet
+        return new IdentifyInfo
+        {
+            PublicKey = entry.PublicKey,
+            ListenAddrs = [.. entry.Addresses.Where(a => a.Source == AddressSource.Identify).Select(a => a.Address)],
+            Protocols = entry.Protocols,
+            AgentVersion = entry.AgentVersion,
+            ProtocolVersion = entry.ProtocolVersion,
+        };
+    }
 
     /// <summary>What we tell a peer that asks on <paramref name="connection"/>.</summary>
     public IdentifyInfo LocalInfo(Connection? connection) => BuildLocalInfo() with { ObservedAddr = connection?.RemoteAddress };
@@ -240,7 +252,6 @@ public sealed class IdentifyService : IAsyncDisposable
     {
         info.Validate(connection.RemotePeerId);
         if (recordObserved && info.ObservedAddr is { } observed) _host.RecordObservedAddress(connection, observed);
-        _peers[connection.RemotePeerId] = info;
         _host.PeerStore.RecordIdentify(connection.RemotePeerId, info.PublicKey, info.ListenAddrs, info.Protocols, info.AgentVersion, info.ProtocolVersion);
         IdentifyLog.Identified(_logger, connection.RemotePeerId, info.AgentVersion ?? "?", info.Protocols.Count, info.ListenAddrs.Count);
         try
