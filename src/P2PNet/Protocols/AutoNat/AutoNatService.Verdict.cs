@@ -56,7 +56,24 @@ public sealed partial class AutoNatService
         }
     }
 
+    private int _rounds;
+
+    /// <summary>Client rounds finished (for tests: a round with every server asked has published its verdict).</summary>
+    internal int RoundsCompleted => Volatile.Read(ref _rounds);
+
     private async Task RoundAsync(CancellationToken ct)
+    {
+        try
+        {
+            await RoundCoreAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _rounds);
+        }
+    }
+
+    private async Task RoundCoreAsync(CancellationToken ct)
     {
         var servers = Servers();
         var addresses = CandidateAddresses();
@@ -69,9 +86,10 @@ public sealed partial class AutoNatService
             if (due.Count == 0) continue;
             var answers = await Task.WhenAll(due.Select(s => AskAsync(s.Value, address, ct))).ConfigureAwait(false);
             for (int i = 0; i < due.Count; i++) _answers[(address, due[i].Key)] = answers[i];
-            Decide(address, servers.Keys);
         }
-        Publish();
+        // Every address, asked this round or not: a server leaving can settle a disagreement.
+        foreach (var address in addresses) Decide(address, servers.Keys);
+        Publish(addresses);
     }
 
     private async Task<Answer> AskAsync(Connection server, Multiaddr address, CancellationToken ct)
@@ -104,13 +122,14 @@ public sealed partial class AutoNatService
         else if (unreachable >= need && unreachable > reachable) _verdicts[address] = Reachability.Private;
     }
 
-    // Public when any address is reachable; private when addresses have verdicts and none is reachable.
-    private void Publish()
+    // Public when any address is reachable; private when every address tested is unreachable; otherwise (an
+    // address still undecided) unchanged.
+    private void Publish(List<Multiaddr> addresses)
     {
         List<Multiaddr> reachable = [.. _verdicts.Where(v => v.Value == Reachability.Public).Select(v => v.Key)];
         var previous = _reachability;
         var current = reachable.Count > 0 ? Reachability.Public
-            : _verdicts.Count > 0 ? Reachability.Private
+            : addresses.Count > 0 && addresses.All(a => _verdicts.GetValueOrDefault(a) == Reachability.Private) ? Reachability.Private
             : previous;
         _publicAddresses = current == Reachability.Public ? reachable : [];
         if (current == previous) return;

@@ -13,7 +13,7 @@ namespace P2PNet.Protocols.AutoNat;
 /// whether that worked. As a client it asks the connected peers that speak the protocol (as identify recorded in the
 /// <see cref="SwarmHost.PeerStore"/>) about each of our addresses (listen addresses and every observed-address
 /// candidate, confirmed or not, that is public or in <see cref="AutoNatOptions.PublicCidrs"/>), checks the nonce of
-/// each dial back, and keeps <see cref="Reachability"/>: public when some address is reachable, private when none is.
+/// each dial back, and keeps <see cref="Reachability"/>: public when some address is reachable, private when every address tested is not.
 /// An address's verdict changes only when at least three servers agree, or, with fewer than three servers
 /// connected, when every connected server that has an opinion agrees. Creating the service registers its handlers.
 /// </summary>
