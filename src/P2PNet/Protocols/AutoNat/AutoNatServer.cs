@@ -28,8 +28,11 @@ internal sealed class AutoNatServer : IDisposable
     private readonly Upgrader _upgrader;
     private readonly TcpTransport _transport;
 
-    public AutoNatServer(SwarmHost host, AutoNatOptions options, AddressScope scope, ILoggerFactory loggerFactory)
+    private readonly AutoNatMetrics _metrics;
+
+    public AutoNatServer(SwarmHost host, AutoNatOptions options, AddressScope scope, ILoggerFactory loggerFactory, AutoNatMetrics metrics)
     {
+        _metrics = metrics;
         _host = host;
         _options = options;
         _scope = scope;
@@ -53,6 +56,7 @@ internal sealed class AutoNatServer : IDisposable
         if (!_limiter.TryAccept(peer))
         {
             AutoNatLog.RequestRejected(_logger, peer, "rate limit");
+            _metrics.Served("rejected");
             await RespondAsync(stream, new DialResponse(ResponseStatus.RequestRejected, 0, DialStatus.Unused), ct).ConfigureAwait(false);
             return;
         }
@@ -62,6 +66,7 @@ internal sealed class AutoNatServer : IDisposable
             if (Choose(request) is not var (index, address, endPoint))
             {
                 AutoNatLog.DialRefused(_logger, peer, request.Addrs.Count);
+                _metrics.Served("refused");
                 await RespondAsync(stream, new DialResponse(ResponseStatus.DialRefused, 0, DialStatus.Unused), ct).ConfigureAwait(false);
                 return;
             }
@@ -70,6 +75,7 @@ internal sealed class AutoNatServer : IDisposable
                 if (!_limiter.TryAcceptDialData())
                 {
                     AutoNatLog.RequestRejected(_logger, peer, "dial data rate limit");
+                    _metrics.Served("rejected");
                     await RespondAsync(stream, new DialResponse(ResponseStatus.RequestRejected, 0, DialStatus.Unused), ct).ConfigureAwait(false);
                     return;
                 }
@@ -83,6 +89,7 @@ internal sealed class AutoNatServer : IDisposable
             }
             var status = await DialBackAsync(peer, address, request.Nonce, ct).ConfigureAwait(false);
             AutoNatLog.DialedBack(_logger, peer, address, status.ToString());
+            _metrics.Served(status switch { DialStatus.Ok => "ok", DialStatus.DialError => "dial_error", _ => "dial_back_error" });
             await RespondAsync(stream, new DialResponse(ResponseStatus.Ok, (uint)index, status), ct).ConfigureAwait(false);
         }
         catch (AutoNatException ex)
@@ -103,6 +110,7 @@ internal sealed class AutoNatServer : IDisposable
 
     private void Bad(PeerId peer, AutoNatError error, string reason)
     {
+        _metrics.Served("bad_request");
         // A peer sending garbage in a loop must not flood the log.
         if (_host.Resources.ShouldLog("autonat/bad-request", out _, burst: 10)) AutoNatLog.BadRequest(_logger, peer, error, reason);
     }

@@ -98,11 +98,13 @@ public sealed partial class AutoNatService
         {
             var result = await CheckAddressAsync(server, address, ct).ConfigureAwait(false);
             AutoNatLog.Checked(_logger, server.RemotePeerId, address, result.Reachability);
+            _metrics.Checked(result.Reachability == Reachability.Public ? "public" : "private");
             return new Answer(result.Reachability, false, Stopwatch.GetTimestamp());
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             AutoNatLog.CheckFailed(_logger, server.RemotePeerId, address, ex.Message);
+            _metrics.Checked("failed");
             return new Answer(null, ex is AutoNatException { Error: AutoNatError.Declined }, Stopwatch.GetTimestamp());
         }
     }

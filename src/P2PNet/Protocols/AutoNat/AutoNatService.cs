@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,6 +24,7 @@ public sealed partial class AutoNatService : IAsyncDisposable
     private readonly AddressScope _scope;
     private readonly ILogger _logger;
     private readonly AutoNatServer? _server;
+    private readonly AutoNatMetrics _metrics;
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<Multiaddr>> _pendingNonces = new();
     private readonly ConcurrentDictionary<Task, byte> _serving = new();
     // One pending "something changed" is enough: a round looks at the state when it runs.
@@ -31,8 +33,15 @@ public sealed partial class AutoNatService : IAsyncDisposable
     private readonly Task _loop = Task.CompletedTask;
     private int _disposed;
 
+    /// <summary>The meter of the AutoNAT service (requests served, checks made, reachability), for OpenTelemetry's <c>AddMeter</c>.</summary>
+    public const string MeterName = AutoNatMetrics.MeterName;
+
     /// <summary>Registers the AutoNAT v2 handlers on <paramref name="host"/> and, unless disabled, starts the client.</summary>
-    public AutoNatService(SwarmHost host, AutoNatOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="host">The host to serve and test.</param>
+    /// <param name="options">Settings; defaults when null.</param>
+    /// <param name="loggerFactory">Loggers; nothing is logged when null.</param>
+    /// <param name="meterFactory">Creates the <c>P2PNet.AutoNat</c> meter; a plain meter when null.</param>
+    public AutoNatService(SwarmHost host, AutoNatOptions? options = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         _host = host ?? throw new ArgumentNullException(nameof(host));
         Options = options ?? new AutoNatOptions();
@@ -40,10 +49,11 @@ public sealed partial class AutoNatService : IAsyncDisposable
         _logger = loggers.CreateLogger<AutoNatService>();
         _scope = new AddressScope(Options.PublicCidrs);
         _stopping = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
+        _metrics = new AutoNatMetrics(meterFactory, () => _reachability);
         host.SetStreamHandler(AutoNatProtocol.DialBackId, (stream, connection, ct) => Tracked(Linked(ReceiveDialBackAsync, stream, connection, ct)));
         if (Options.EnableServer)
         {
-            _server = new AutoNatServer(host, Options, _scope, loggers);
+            _server = new AutoNatServer(host, Options, _scope, loggers, _metrics);
             host.SetStreamHandler(AutoNatProtocol.DialRequestId, (stream, connection, ct) => Tracked(Linked(_server.ServeAsync, stream, connection, ct)));
         }
         if (Options.EnableClient)
@@ -118,6 +128,7 @@ public sealed partial class AutoNatService : IAsyncDisposable
             // Their failures were the connections' to report.
         }
         _server?.Dispose();
+        _metrics.Dispose();
         _stopping.Dispose();
     }
 }

@@ -268,6 +268,17 @@ public sealed class AutoNatServiceTests
     [Fact]
     public async Task Requests_over_the_per_peer_rate_are_rejected()
     {
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == AutoNatService.MeterName && instrument.Name == "p2pnet.autonat.requests") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags) if (tag.Key == "p2pnet.autonat.outcome") outcomes.Enqueue((string)tag.Value!);
+        });
+        listener.Start();
         await using var server = await new Node(Options(server: true, client: false) with { ServerRequestsPerPeerPerMinute = 2 }).StartAsync();
         await using var client = await new Node(Options(server: false, client: false)).StartAsync();
         var connection = await client.ConnectAsync(server);
@@ -275,6 +286,9 @@ public sealed class AutoNatServiceTests
         var ex = await Assert.ThrowsAsync<AutoNatException>(() => client.AutoNat!.CheckAddressAsync(connection, client.Listen));
         Assert.Equal(AutoNatError.Declined, ex.Error);
         Assert.Contains("rejected", ex.Message, StringComparison.Ordinal);
+        // The meter counts what the server did.
+        Assert.True(outcomes.Count(o => o == "ok") >= 2, string.Join(",", outcomes));
+        Assert.Contains("rejected", outcomes);
     }
 
     [Fact]
