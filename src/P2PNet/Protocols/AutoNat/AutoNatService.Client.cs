@@ -132,7 +132,10 @@ public sealed partial class AutoNatService
         try
         {
             ulong nonce = await AutoNatProtocol.ReadDialBackAsync(stream, timeout.Token).ConfigureAwait(false);
-            if (!_pendingNonces.TryGetValue(nonce, out var waiting) || !waiting.TrySetResult(connection.LocalAddress))
+            // A genuine dial back is a connection the server made to one of our listeners: a nonce sent back over a
+            // connection we dialed (the request's own, say) proves nothing about our reachability.
+            if (connection.Direction != ConnectionDirection.Inbound
+                || !_pendingNonces.TryGetValue(nonce, out var waiting) || !waiting.TrySetResult(connection.LocalAddress))
             {
                 if (_host.Resources.ShouldLog("autonat/nonce", out _, burst: 10)) AutoNatLog.UnknownNonce(_logger, connection.RemotePeerId);
                 stream.Reset();

@@ -161,10 +161,12 @@ public sealed class AutoNatServiceTests
         Assert.Equal(Reachability.Public, (await changed).Current);
     }
 
-    [Fact]
-    public async Task A_dial_back_with_the_wrong_nonce_is_refused()
+    [Theory]
+    [InlineData(1UL)] // the wrong nonce
+    [InlineData(0UL)] // the right nonce, but over the connection we dialed, not a dial back
+    public async Task A_dial_back_with_the_wrong_nonce_or_on_our_own_connection_is_refused(ulong offset)
     {
-        // A fake server that answers "dialed you" and delivers a nonce that is not the one asked for.
+        // A fake server that answers "dialed you" and, without dialing, sends a nonce over the request's connection.
         await using var fake = await new Node(null).StartAsync();
         var dialBackAnswered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         fake.Host.SetStreamHandler(AutoNatProtocol.DialRequestId, async (stream, connection, ct) =>
@@ -173,7 +175,7 @@ public sealed class AutoNatServiceTests
             var back = await connection.OpenStreamAsync(AutoNatProtocol.DialBackId, ct);
             await using (back)
             {
-                await AutoNatProtocol.WriteDialBackAsync(back, request.Nonce + 1, ct);
+                await AutoNatProtocol.WriteDialBackAsync(back, request.Nonce + offset, ct);
                 await back.CloseWriteAsync(ct);
                 try
                 {
