@@ -8,6 +8,7 @@ using P2PNet.Discovery.Mdns;
 using P2PNet.Fuzz.Harnesses;
 using P2PNet.Peers.Bootstrap;
 using P2PNet.Peers.Packets;
+using P2PNet.Protocols.AutoNat;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Transfer;
 using P2PNet.Wire;
@@ -86,6 +87,15 @@ internal static class SeedCorpus
         var info = new IdentifyInfo { ProtocolVersion = "ipfs/0.1.0", AgentVersion = "p2pnet", PublicKey = peer.PublicKey, ListenAddrs = addresses, ObservedAddr = addresses[0], Protocols = ["/ipfs/ping/1.0.0"] };
         Put("identify", "one", Cat([0xFF], LengthPrefix(info.ToProtobuf())));
         Put("identify", "two-small-reads", Cat([0x03], LengthPrefix(info.ToProtobuf()), LengthPrefix(new IdentifyInfo { AgentVersion = "x" }.ToProtobuf())));
+
+        // AutoNAT v2: a client's view (dial data asked, then the answer), a server's view (request), dial back, dial data.
+        byte[] Nat(AutoNatMessage m) => LengthPrefix(AutoNatCodec.Encode(m));
+        Put("autonat", "request", Cat([0x00], Nat(new DialRequest([addresses[0].ToBytes(), addresses[1].ToBytes()], 0x0102030405060708))));
+        Put("autonat", "data-then-response", Cat([0x1C], Nat(new DialDataRequest(0, 30_000)), Nat(new DialResponse(ResponseStatus.Ok, 0, DialStatus.Ok))));
+        Put("autonat", "refused", Cat([0x00], Nat(new DialResponse(ResponseStatus.DialRefused, 0, DialStatus.Unused))));
+        Put("autonat", "dial-back", Cat([0x01], LengthPrefix(AutoNatCodec.EncodeDialBack(42))));
+        Put("autonat", "dial-data", Cat([0xFE], Enumerable.Range(0, 8).SelectMany(_ => Nat(new DialDataResponse(AutoNatProtocol.DialDataChunk))).ToArray()));
+        Put("autonat", "dial-back-response", [0x03, 0x08, 0x00]);
 
         Put("dns", "query", DnsCodec.Encode(MdnsRecords.Query("_p2p._udp.local")));
         Put("dns", "response", DnsCodec.Encode(MdnsRecords.Response("_p2p._udp.local", "peer1", id, addresses, 120, 8)));

@@ -45,6 +45,7 @@ internal static class ChatCommand
         var bootstrap = new BootstrapCliOptions();
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
+        var publicCidr = CliOptions.PublicCidr();
         var command = new Command("chat", "Chat with peers: each line you type goes to every connected peer")
         {
             listen, peers, key, name, network,
@@ -53,12 +54,14 @@ internal static class ChatCommand
         command.Options.Add(targetPeers);
         command.Options.Add(noExchange);
         bootstrap.AddTo(command);
+        command.Options.Add(publicCidr);
         command.Options.Add(verbose);
         command.Options.Add(logLevel);
         command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
             var bootstrapOptions = bootstrap.Parse(parse); // throws the usage error
+            var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
             // Peer exchange and auto-connect go with any discovery option.
             bool discovering = discovery.AnyMechanism(parse) || parse.GetValue(targetPeers) is not null;
             if (!discovering && parse.GetValue(noExchange))
@@ -100,6 +103,13 @@ internal static class ChatCommand
             // The same lines whichever side dialed.
             node.PeerAdded += (_, c) => output.Lines($"* connected {Who(c)}", $"* channel open with {Who(c)}");
             node.PeerRemoved += (_, c) => output.Line($"* disconnected {Who(c)}{(c.CloseReason is { } r ? $" ({r})" : "")}");
+            // AutoNAT v2: the chat asks its peers whether it is reachable and answers theirs (rate-limited dial-backs).
+            await using var autonat = new P2PNet.Protocols.AutoNat.AutoNatService(node.Host,
+                new P2PNet.Protocols.AutoNat.AutoNatOptions { PublicCidrs = publicCidrs }, loggers);
+            autonat.ReachabilityChanged += (_, e) =>
+            {
+                if (CliOptions.ReachabilityLine(e.Current) is { } line) output.Line(line);
+            };
 
             try
             {

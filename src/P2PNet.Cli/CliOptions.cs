@@ -77,6 +77,34 @@ internal static class CliOptions
     public static bool TryParsePeer(string? text, [NotNullWhen(true)] out Multiaddr? address) =>
         Multiaddr.TryParse(text, out address) && address.TcpTarget is not null;
 
+    /// <summary>--public-cidr (repeatable): address ranges treated as public (AutoNAT; labs whose "internet" is a private range).</summary>
+    public static Option<string[]> PublicCidr() => new("--public-cidr")
+    {
+        HelpName = "cidr",
+        Description = "Treat this address range as public for AutoNAT (repeatable), e.g. 198.18.0.0/15 in a lab",
+    };
+
+    /// <summary>The --public-cidr ranges; throws the usage error for one that is not a CIDR.</summary>
+    public static List<System.Net.IPNetwork> ParsePublicCidrs(ParseResult parse, Option<string[]> option)
+    {
+        var result = new List<System.Net.IPNetwork>();
+        foreach (string text in parse.GetValue(option) ?? [])
+        {
+            if (!System.Net.IPNetwork.TryParse(text, out var network))
+                throw new CliException($"--public-cidr '{text}' is not a CIDR like 198.18.0.0/15", CliExit.Usage);
+            result.Add(network);
+        }
+        return result;
+    }
+
+    /// <summary>The line <c>listen</c> and <c>chat</c> print when AutoNAT settles our reachability; null for unknown.</summary>
+    public static string? ReachabilityLine(P2PNet.Protocols.AutoNat.Reachability reachability) => reachability switch
+    {
+        P2PNet.Protocols.AutoNat.Reachability.Public => "* reachability public (autonat)",
+        P2PNet.Protocols.AutoNat.Reachability.Private => "* reachability private (autonat)",
+        _ => null,
+    };
+
     /// <summary>What to say about a text that <see cref="TryParsePeer"/> refused.</summary>
     public static string NotAPeerAddress(string? text) => $"'{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>";
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Discovery;
+using P2PNet.Protocols.AutoNat;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
@@ -28,14 +29,17 @@ internal static class ListenCommand
         var json = CliOptions.Json();
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
+        var publicCidr = CliOptions.PublicCidr();
         var discovery = new DiscoveryCliOptions(hasNetworkOption: false);
         var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0") { listen, key, json };
         discovery.AddTo(command);
+        command.Options.Add(publicCidr);
         command.Options.Add(verbose);
         command.Options.Add(logLevel);
         command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
+            var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
             if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
             bool asJson = parse.GetValue(json);
             // Connections are what a listening node is for: logged at information unless asked otherwise.
@@ -50,6 +54,17 @@ internal static class ListenCommand
             var identify = new IdentifyService(host, loggerFactory: loggers);
             identify.PeerIdentified += (_, e) => log.LogDebug("Identified {PeerId}: agent {Agent}, protocols {Protocols}",
                 e.Connection.RemotePeerId, e.Info.AgentVersion, string.Join(' ', e.Info.Protocols));
+            // AutoNAT v2: a listening node serves dial-backs (rate-limited) and finds out its own reachability.
+            await using var autonat = new AutoNatService(host, new AutoNatOptions { PublicCidrs = publicCidrs }, loggers);
+            if (!asJson)
+            {
+                autonat.ReachabilityChanged += (_, e) =>
+                {
+                    if (CliOptions.ReachabilityLine(e.Current) is not { } line) return;
+                    Console.Out.WriteLine(line);
+                    Console.Out.Flush();
+                };
+            }
             if (asJson)
             {
                 host.ConnectionOpened += (_, c) => WriteConnection("opened", c);

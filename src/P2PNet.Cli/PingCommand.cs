@@ -28,11 +28,14 @@ internal static class PingCommand
         var json = CliOptions.Json();
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
-        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, verbose, logLevel };
+        var publicCidr = CliOptions.PublicCidr();
+        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, publicCidr, verbose, logLevel };
         command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
             if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address))
                 throw new CliException(CliOptions.NotAPeerAddress(parse.GetValue(target)), CliExit.Usage);
+            // Checked now; ping runs no AutoNAT, the ranges are for hole punching (DCUtR) once it lands.
+            _ = CliOptions.ParsePublicCidrs(parse, publicCidr);
             int n = parse.GetValue(count);
             bool asJson = parse.GetValue(json);
             var perStep = TimeSpan.FromSeconds(parse.GetValue(timeout));
