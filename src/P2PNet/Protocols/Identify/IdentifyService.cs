@@ -44,8 +44,8 @@ public sealed class IdentifyService : IAsyncDisposable
         _host = host ?? throw new ArgumentNullException(nameof(host));
         _options = options ?? new IdentifyOptions();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IdentifyService>();
-        host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync);
-        host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync);
+        host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync, runOnLimitedConnection: true);
+        host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync, runOnLimitedConnection: true);
         host.ConnectionClosed += (_, c) =>
         {
             if (host.FindConnection(c.RemotePeerId) is null) _peers.TryRemove(c.RemotePeerId, out IdentifyInfo? _);
