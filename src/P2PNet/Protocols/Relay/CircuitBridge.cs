@@ -6,9 +6,13 @@ namespace P2PNet.Protocols.Relay;
 // Copies bytes both ways between the source's hop stream and the target's stop stream. A half-close is passed
 // on; at the duration or data limit (or when either side breaks) both streams are reset, which is what tells
 // both ends the circuit is over (the spec has no message for it). The data limit lets exactly that many bytes
-// through in each direction, then resets.
+// through in each direction; the end that received them then gets a FIN (a reset would make it drop the bytes
+// still in its buffers, and with them the count that tells it the limit was reached), and once the other end
+// has closed in turn, or after a grace period, both streams are reset.
 internal static class CircuitBridge
 {
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
+
     public static async Task<CircuitOutcome> RunAsync(MuxedStream a, MuxedStream b, RelayLimit? limit, int bufferSize, Action<long> relayed, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -17,6 +21,7 @@ internal static class CircuitBridge
         var ba = PumpAsync(b, a, data, bufferSize, relayed, cts.Token);
         var timer = limit?.Duration is { } d ? Task.Delay(d, cts.Token) : Task.Delay(Timeout.Infinite, cts.Token);
         var outcome = CircuitOutcome.Closed;
+        Task<CircuitOutcome>? limited = null;
         var pending = new List<Task> { ab, ba, timer };
         try
         {
@@ -33,12 +38,24 @@ internal static class CircuitBridge
                 if (result != CircuitOutcome.Closed)
                 {
                     outcome = result;
+                    if (result == CircuitOutcome.DataLimit) limited = (Task<CircuitOutcome>)done;
                     break;
                 }
             }
         }
         finally
         {
+            if (limited is not null)
+            {
+                try
+                {
+                    await (limited == ab ? b : a).CloseWriteAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                }
+                await Task.WhenAny(limited == ab ? ba : ab, Task.Delay(DrainGrace, ct)).ConfigureAwait(false);
+            }
             if (outcome != CircuitOutcome.Closed)
             {
                 a.Reset();
