@@ -15,8 +15,8 @@ public sealed record RelayVoucher(PeerId Relay, PeerId Peer, DateTimeOffset Expi
     /// <summary>The signed-envelope domain of vouchers.</summary>
     public const string Domain = "libp2p-relay-rsvp";
 
-    // Multicodec 0x0302 as an unsigned varint.
-    private static readonly byte[] PayloadType = [0x82, 0x06];
+    // Multicodec 0x0302 as its two big-endian bytes, as go- and js-libp2p write it (not as a varint).
+    private static readonly byte[] PayloadType = [0x03, 0x02];
 
     /// <summary>The signed envelope of this voucher, signed by <paramref name="relay"/> (which must be <see cref="Relay"/>).</summary>
     public byte[] Seal(Identity relay)
