@@ -228,10 +228,11 @@ public sealed class RelayCircuitTests
         await clientB.AddRelayAsync(relayAddr).WaitAsync(Timeout);
         Assert.True(relay.HasReservation(b.LocalPeerId));
 
-        var lost = Events.Next<EventArgs>(h => clientB.ReservationsChanged += (s, e) => h(s, e), _ => clientB.Reservations.Count == 0, Timeout);
+        // Checked inside the event: the renewal starts at once and may have announced the address again by the time we look.
+        var lost = Events.Next<EventArgs>(h => clientB.ReservationsChanged += (s, e) => h(s, e),
+            _ => clientB.Reservations.Count == 0 && !b.Addresses.Any(x => x.IsCircuit), Timeout);
         await b.FindConnection(relayHost.LocalPeerId)!.CloseAsync();
         await lost;
-        Assert.DoesNotContain(b.Addresses, x => x.IsCircuit);
         await Poll.UntilAsync(() => clientB.Reservations.Count == 1 && relay.HasReservation(b.LocalPeerId), Timeout, "the reservation is renewed");
         Assert.Contains(b.Addresses, x => x.IsCircuit);
     }
