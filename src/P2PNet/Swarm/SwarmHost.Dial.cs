@@ -243,10 +243,11 @@ public sealed partial class SwarmHost
         return ex;
     }
 
-    // Addresses we learned ourselves first (a dial that worked, identify, manual), then hearsay.
+    // Addresses we learned ourselves first (a dial that worked, identify, manual), then hearsay; relayed
+    // (p2p-circuit) addresses after every direct one.
     private IEnumerable<Multiaddr> OrderForDial(PeerId peer) =>
         PeerStore.TryGet(peer, out var entry)
-            ? entry.Addresses.OrderBy(a => a.Source switch
+            ? entry.Addresses.OrderBy(a => a.Address.IsCircuit).ThenBy(a => a.Source switch
             {
                 AddressSource.Dial => 0,
                 AddressSource.Manual => 1,

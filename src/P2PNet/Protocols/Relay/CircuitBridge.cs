@@ -74,46 +74,52 @@ internal static class CircuitBridge
         return outcome;
     }
 
+    // Holds its pooled buffer only while bytes are there: a zero-byte read waits for them first (yamux streams
+    // support it), so an idle circuit holds no buffer.
     private static async Task<CircuitOutcome> PumpAsync(MuxedStream from, MuxedStream to, ulong? limit, int bufferSize, Action<long> relayed, CancellationToken ct)
     {
         await Task.Yield();
         ulong total = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         try
         {
             while (true)
             {
-                int n = await from.ReadAsync(buffer.AsMemory(0, bufferSize), ct).ConfigureAwait(false);
-                if (n == 0)
+                await from.ReadAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                try
                 {
-                    await to.CloseWriteAsync(ct).ConfigureAwait(false);
-                    return CircuitOutcome.Closed;
-                }
-                if (limit is { } max && total + (ulong)n > max)
-                {
-                    int allowed = (int)(max - total);
-                    if (allowed > 0)
+                    int n = await from.ReadAsync(buffer.AsMemory(0, bufferSize), ct).ConfigureAwait(false);
+                    if (n == 0)
                     {
-                        await to.WriteAsync(buffer.AsMemory(0, allowed), ct).ConfigureAwait(false);
-                        await to.FlushAsync(ct).ConfigureAwait(false);
-                        relayed(allowed);
+                        await to.CloseWriteAsync(ct).ConfigureAwait(false);
+                        return CircuitOutcome.Closed;
                     }
-                    return CircuitOutcome.DataLimit;
+                    if (limit is { } max && total + (ulong)n > max)
+                    {
+                        int allowed = (int)(max - total);
+                        if (allowed > 0)
+                        {
+                            await to.WriteAsync(buffer.AsMemory(0, allowed), ct).ConfigureAwait(false);
+                            await to.FlushAsync(ct).ConfigureAwait(false);
+                            relayed(allowed);
+                        }
+                        return CircuitOutcome.DataLimit;
+                    }
+                    total += (ulong)n;
+                    await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    await to.FlushAsync(ct).ConfigureAwait(false);
+                    relayed(n);
                 }
-                total += (ulong)n;
-                await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                await to.FlushAsync(ct).ConfigureAwait(false);
-                relayed(n);
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
         catch (Exception)
         {
             // A reset, a dead connection, or our own cancellation: the bridge resets both sides.
             return CircuitOutcome.Reset;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
