@@ -10,6 +10,7 @@ using P2PNet.Peers.Bootstrap;
 using P2PNet.Peers.Packets;
 using P2PNet.Protocols.AutoNat;
 using P2PNet.Protocols.Identify;
+using P2PNet.Protocols.Relay;
 using P2PNet.Protocols.Transfer;
 using P2PNet.Wire;
 
@@ -96,6 +97,22 @@ internal static class SeedCorpus
         Put("autonat", "dial-back", Cat([0x01], LengthPrefix(AutoNatCodec.EncodeDialBack(42))));
         Put("autonat", "dial-data", Cat([0xFE], Enumerable.Range(0, 8).SelectMany(_ => Nat(new DialDataResponse(AutoNatProtocol.DialDataChunk))).ToArray()));
         Put("autonat", "dial-back-response", [0x03, 0x08, 0x00]);
+        var limit = new RelayLimit(TimeSpan.FromMinutes(2), 128 * 1024);
+        using (var relayKey = Identity.FromSeed(new byte[32]))
+        {
+            byte[] voucher = new RelayVoucher(relayKey.PeerId, id, DateTimeOffset.FromUnixTimeSeconds(1_900_000_000)).Seal(relayKey);
+            Put("relay", "hop-reserve", Cat([0xFC], LengthPrefix(new HopMessage(HopMessageType.Reserve).ToProtobuf())));
+            Put("relay", "hop-connect", Cat([0x00], LengthPrefix(new HopMessage(HopMessageType.Connect) { Peer = new RelayPeer(id, addresses) }.ToProtobuf())));
+            Put("relay", "hop-status-reservation", Cat([0xFC], LengthPrefix(new HopMessage(HopMessageType.Status)
+            {
+                Status = RelayStatus.Ok,
+                Reservation = new ReservationMessage(1_900_000_000, [Multiaddr.Parse(Addr).WithPeerId(relayKey.PeerId)], voucher),
+                Limit = limit,
+            }.ToProtobuf())));
+            Put("relay", "stop-connect", Cat([0xFD], LengthPrefix(new StopMessage(StopMessageType.Connect) { Peer = new RelayPeer(id, []), Limit = limit }.ToProtobuf())));
+            Put("relay", "stop-status", Cat([0x01], LengthPrefix(new StopMessage(StopMessageType.Status) { Status = RelayStatus.Ok }.ToProtobuf())));
+            Put("relay", "voucher", Cat([0x02], voucher));
+        }
 
         Put("dns", "query", DnsCodec.Encode(MdnsRecords.Query("_p2p._udp.local")));
         Put("dns", "response", DnsCodec.Encode(MdnsRecords.Response("_p2p._udp.local", "peer1", id, addresses, 120, 8)));

@@ -104,6 +104,9 @@ internal static class CliOptions
         P2PNet.Protocols.AutoNat.Reachability.Private => "* reachability private (autonat)",
         _ => null,
     };
+    /// <summary>A relayed peer address: <c>…/tcp/PORT/p2p/RELAY/p2p-circuit/p2p/TARGET</c>.</summary>
+    public static bool TryParseCircuit(string? text, [NotNullWhen(true)] out Multiaddr? address) =>
+        Multiaddr.TryParse(text, out address) && address.SplitCircuit() is ({ } relay, not null) && relay.WithoutPeerId().TcpTarget is not null;
 
     /// <summary>What to say about a text that <see cref="TryParsePeer"/> refused.</summary>
     public static string NotAPeerAddress(string? text) => $"'{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>";

@@ -6,6 +6,7 @@ using P2PNet.Protocols.AutoNat;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
+using P2PNet.Protocols.Relay;
 using P2PNet.Swarm;
 
 namespace P2PNet.Cli;
@@ -31,7 +32,25 @@ internal static class ListenCommand
         var logLevel = CliOptions.LogLevel();
         var publicCidr = CliOptions.PublicCidr();
         var discovery = new DiscoveryCliOptions(hasNetworkOption: false);
-        var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0") { listen, key, json };
+        var relayService = new Option<bool>("--relay-service") { Description = "Serve circuit relay v2 (hop) for other peers" };
+        var relayMaxDuration = new Option<double>("--relay-max-duration")
+        {
+            Description = "Seconds a relayed circuit may last (0 = unlimited)",
+            DefaultValueFactory = _ => RelayServiceOptions.Default.MaxCircuitDuration.TotalSeconds,
+        };
+        CliOptions.AddRange(relayMaxDuration, 0, 86400, "--relay-max-duration must be 0-86400 seconds");
+        var relayMaxBytes = new Option<long>("--relay-max-bytes")
+        {
+            Description = "Bytes a relayed circuit may carry in each direction (0 = unlimited)",
+            DefaultValueFactory = _ => RelayServiceOptions.Default.MaxCircuitBytes,
+        };
+        CliOptions.AddRange(relayMaxBytes, 0, long.MaxValue, "--relay-max-bytes must be at least 0");
+        var relays = new Option<string[]>("--relay")
+        {
+            Description = "Reserve a slot on this relay (ADDR/p2p/RELAY) and print the circuit address; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0") { listen, key, json, relayService, relayMaxDuration, relayMaxBytes, relays };
         discovery.AddTo(command);
         command.Options.Add(publicCidr);
         command.Options.Add(verbose);
@@ -41,6 +60,13 @@ internal static class ListenCommand
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
             var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
             if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
+            var relayAddresses = new List<Multiaddr>();
+            foreach (string text in parse.GetValue(relays) ?? [])
+            {
+                if (!Multiaddr.TryParse(text, out var relayAddress) || relayAddress.PeerId is null || relayAddress.IsCircuit)
+                    throw new CliException($"'{text}' is not a relay multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>", CliExit.Usage);
+                relayAddresses.Add(relayAddress);
+            }
             bool asJson = parse.GetValue(json);
             // Connections are what a listening node is for: logged at information unless asked otherwise.
             using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel, LogLevel.Information));
@@ -81,16 +107,38 @@ internal static class ListenCommand
                     throw new CliException($"cannot listen on {address}: {ex.Message}", CliExit.Failure, ex);
                 }
             }
+            await using var relay = parse.GetValue(relayService)
+                ? new RelayService(host, new RelayServiceOptions
+                {
+                    MaxCircuitDuration = TimeSpan.FromSeconds(parse.GetValue(relayMaxDuration)),
+                    MaxCircuitBytes = parse.GetValue(relayMaxBytes),
+                }, loggers)
+                : null;
+            await using var relayClient = relayAddresses.Count > 0 ? new RelayClient(host, loggerFactory: loggers) : null;
+            var circuitAddresses = new List<Multiaddr>();
+            foreach (var relayAddress in relayAddresses)
+            {
+                try
+                {
+                    var reservation = await relayClient!.AddRelayAsync(relayAddress, ct).ConfigureAwait(false);
+                    circuitAddresses.Add(reservation.CircuitAddress);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    throw new CliException($"cannot reserve on relay {relayAddress}: {ex.Message}", CliExit.Failure, ex);
+                }
+            }
 
             if (asJson)
             {
-                foreach (var address in host.ListenAddresses)
+                foreach (var address in host.ListenAddresses.Concat(circuitAddresses))
                     CliJson.Write(new ListeningJson(address.WithPeerId(identity.PeerId).ToString()), CliJsonContext.Default.ListeningJson);
             }
             else
             {
                 Console.Out.WriteLine(identity.PeerId);
-                foreach (var address in host.ListenAddresses) Console.Out.WriteLine(address.WithPeerId(identity.PeerId));
+                foreach (var address in host.ListenAddresses.Concat(circuitAddresses)) Console.Out.WriteLine(address.WithPeerId(identity.PeerId));
+                if (relay is not null) Console.Out.WriteLine("* relay service on");
                 Console.Out.Flush();
             }
             var mechanisms = discovery.Create(parse, "p2pnet", loggers);

@@ -3,6 +3,7 @@ using System.Globalization;
 using P2PNet.Core;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Ping;
+using P2PNet.Protocols.Relay;
 using P2PNet.Swarm;
 
 namespace P2PNet.Cli;
@@ -32,7 +33,7 @@ internal static class PingCommand
         var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, publicCidr, verbose, logLevel };
         command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
-            if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address))
+            if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address) && !CliOptions.TryParseCircuit(parse.GetValue(target), out address))
                 throw new CliException(CliOptions.NotAPeerAddress(parse.GetValue(target)), CliExit.Usage);
             // Checked now; ping runs no AutoNAT, the ranges are for hole punching (DCUtR) once it lands.
             _ = CliOptions.ParsePublicCidrs(parse, publicCidr);
@@ -44,6 +45,8 @@ internal static class PingCommand
             if (address.PeerId == identity.PeerId) throw new CliException($"cannot connect to yourself ({identity.PeerId})");
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var ping = new PingService(host);
+            // Circuit addresses (…/p2p/RELAY/p2p-circuit/p2p/TARGET) dial through the relay.
+            await using var relayClient = new RelayClient(host, loggerFactory: loggers);
             // Answer the target's identify request: a listen node asks every peer, and warns when it goes unanswered.
             _ = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
 

@@ -28,7 +28,11 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         if (components.Length > MaxComponents) throw new FormatException("multiaddr has too many components");
         _components = components;
         var sb = new StringBuilder();
-        foreach (var c in components) sb.Append('/').Append(Name(c.Protocol)).Append('/').Append(c.Value);
+        foreach (var c in components)
+        {
+            sb.Append('/').Append(Name(c.Protocol));
+            if (FixedSize(c.Protocol) != 0) sb.Append('/').Append(c.Value);
+        }
         _text = sb.ToString();
     }
 
@@ -46,6 +50,12 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         for (int i = 1; i < parts.Length;)
         {
             var protocol = FromName(parts[i]);
+            if (FixedSize(protocol) == 0)
+            {
+                list.Add(new MultiaddrComponent(protocol, ""));
+                i++;
+                continue;
+            }
             if (i + 1 >= parts.Length) throw new FormatException($"multiaddr protocol '{parts[i]}' lacks its value");
             list.Add(new MultiaddrComponent(protocol, Normalize(protocol, parts[i + 1])));
             i += 2;
@@ -134,15 +144,37 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
     public Multiaddr WithoutPeerId() =>
         _components.Length > 0 && _components[^1].Protocol == MultiaddrProtocol.P2p ? new Multiaddr(_components[..^1]) : this;
 
-    /// <summary>The PeerId of the <c>/p2p/</c> component, if any.</summary>
+    /// <summary>
+    /// The PeerId of the <c>/p2p/</c> component, if any. In a relayed address
+    /// (<c>…/p2p/RELAY/p2p-circuit/p2p/TARGET</c>) it is the target after the last <c>/p2p-circuit</c>, or null
+    /// when there is none.
+    /// </summary>
     public PeerId? PeerId
     {
         get
         {
-            foreach (var c in _components)
-                if (c.Protocol == MultiaddrProtocol.P2p) return Core.PeerId.Parse(c.Value);
+            int start = 0;
+            for (int i = 0; i < _components.Length; i++)
+                if (_components[i].Protocol == MultiaddrProtocol.P2pCircuit) start = i + 1;
+            for (int i = start; i < _components.Length; i++)
+                if (_components[i].Protocol == MultiaddrProtocol.P2p) return Core.PeerId.Parse(_components[i].Value);
             return null;
         }
+    }
+
+    /// <summary>True for a relayed address: one with a <c>/p2p-circuit</c> component.</summary>
+    public bool IsCircuit => _components.Any(c => c.Protocol == MultiaddrProtocol.P2pCircuit);
+
+    /// <summary>
+    /// For a relayed address <c>RELAYADDR/p2p/RELAY/p2p-circuit[/p2p/TARGET]</c>: the relay's address (with its
+    /// <c>/p2p/</c>, possibly without transport part) and the target (null when absent); null when this is not a
+    /// relayed address or it names no relay.
+    /// </summary>
+    public (Multiaddr Relay, PeerId? Target)? SplitCircuit()
+    {
+        int circuit = Array.FindLastIndex(_components, c => c.Protocol == MultiaddrProtocol.P2pCircuit);
+        if (circuit <= 0 || _components[circuit - 1].Protocol != MultiaddrProtocol.P2p) return null;
+        return (new Multiaddr(_components[..circuit]), new Multiaddr(_components[circuit..]).PeerId);
     }
 
     /// <summary>The value of the first component of <paramref name="protocol"/>, or null.</summary>
@@ -161,7 +193,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
     {
         get
         {
-            if (_components.Length < 2 || _components[1].Protocol != MultiaddrProtocol.Tcp) return null;
+            if (_components.Length < 2 || _components[1].Protocol != MultiaddrProtocol.Tcp || IsCircuit) return null;
             var first = _components[0];
             int port = int.Parse(_components[1].Value, CultureInfo.InvariantCulture);
             return first.Protocol switch
@@ -188,6 +220,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.Ip6 => 16,
         MultiaddrProtocol.Tcp or MultiaddrProtocol.Udp => 2,
         MultiaddrProtocol.Memory => 8,
+        MultiaddrProtocol.P2pCircuit => 0,
         _ => -1,
     };
 
@@ -203,6 +236,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.DnsAddr => "dnsaddr",
         MultiaddrProtocol.P2p => "p2p",
         MultiaddrProtocol.Memory => "memory",
+        MultiaddrProtocol.P2pCircuit => "p2p-circuit",
         _ => throw new FormatException($"unknown multiaddr protocol {p}"),
     };
 
@@ -218,6 +252,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         "dnsaddr" => MultiaddrProtocol.DnsAddr,
         "p2p" or "ipfs" => MultiaddrProtocol.P2p,
         "memory" => MultiaddrProtocol.Memory,
+        "p2p-circuit" => MultiaddrProtocol.P2pCircuit,
         _ => throw new FormatException($"unsupported multiaddr protocol '{name}'"),
     };
 
@@ -245,6 +280,9 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
                 return b;
             case MultiaddrProtocol.P2p:
                 return Core.PeerId.Parse(value).Bytes.ToArray();
+            case MultiaddrProtocol.P2pCircuit:
+                if (value.Length != 0) throw new FormatException("p2p-circuit takes no value");
+                return [];
             case MultiaddrProtocol.Memory:
                 if (!ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id))
                     throw new FormatException($"invalid memory id '{value}'");
@@ -264,6 +302,7 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         MultiaddrProtocol.Tcp or MultiaddrProtocol.Udp => BinaryPrimitives.ReadUInt16BigEndian(value).ToString(CultureInfo.InvariantCulture),
         MultiaddrProtocol.P2p => Core.PeerId.FromBytes(value).ToString(),
         MultiaddrProtocol.Memory => BinaryPrimitives.ReadUInt64BigEndian(value).ToString(CultureInfo.InvariantCulture),
+        MultiaddrProtocol.P2pCircuit => "",
         _ => DnsText(value),
     };
 

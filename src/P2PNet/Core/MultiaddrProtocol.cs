@@ -21,6 +21,8 @@ public enum MultiaddrProtocol
     Udp = 0x0111,
     /// <summary>/p2p/PEERID</summary>
     P2p = 0x01A5,
+    /// <summary>/p2p-circuit: a relayed hop (no value); <c>RELAY/p2p-circuit/p2p/TARGET</c>.</summary>
+    P2pCircuit = 0x0122,
     /// <summary>/memory/ID: an in-process transport for tests (a 64-bit id, 8 bytes big-endian in binary).</summary>
     Memory = 0x0309,
 }

@@ -166,7 +166,7 @@ public sealed partial class Connection : IAsyncDisposable
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
             {
                 timeout.CancelAfter(_host.Options.StreamNegotiationTimeout);
-                protocol = await MultistreamSelect.ListenAsync(stream, p => p == RefusalProtocol.Id || _host.HasHandler(p), timeout.Token).ConfigureAwait(false);
+                protocol = await MultistreamSelect.ListenAsync(stream, p => p == RefusalProtocol.Id || _host.HasHandler(p, Info.IsLimited), timeout.Token).ConfigureAwait(false);
             }
             stream.Protocol = protocol;
             if (protocol == RefusalProtocol.Id)

@@ -12,7 +12,30 @@ public sealed partial class SwarmHost
     /// Every address we can be reached at, as handed to peers: <see cref="ListenAddresses"/> plus the observed
     /// addresses confirmed by <see cref="SwarmOptions.ObservedAddressThreshold"/> distinct observers.
     /// </summary>
-    public IReadOnlyList<Multiaddr> Addresses => [.. ListenAddresses.Concat(_observed.Confirmed()).Distinct()];
+    public IReadOnlyList<Multiaddr> Addresses => [.. ListenAddresses.Concat(_observed.Confirmed()).Concat(AnnouncedAddresses()).Distinct()];
+
+    private readonly Dictionary<string, Multiaddr[]> _announced = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Sets the addresses a service makes us reachable at beyond our listeners (the circuit relay client's
+    /// <c>RELAY/p2p-circuit</c> addresses), replacing what <paramref name="source"/> set before; they join
+    /// <see cref="Addresses"/> and raise <see cref="AddressesChanged"/> when they differ.
+    /// </summary>
+    internal void SetAnnouncedAddresses(string source, IReadOnlyList<Multiaddr> addresses)
+    {
+        lock (_announced)
+        {
+            if (_announced.TryGetValue(source, out var old) && old.SequenceEqual(addresses)) return;
+            if (addresses.Count == 0) _announced.Remove(source);
+            else _announced[source] = [.. addresses];
+        }
+        RaiseAddressesChanged();
+    }
+
+    private Multiaddr[] AnnouncedAddresses()
+    {
+        lock (_announced) return [.. _announced.Values.SelectMany(a => a)];
+    }
 
     /// <summary>
     /// Every address peers currently report seeing us at (confirmed or not), with how many distinct observers

@@ -244,10 +244,11 @@ public sealed partial class SwarmHost
         return ex;
     }
 
-    // Addresses we learned ourselves first (a dial that worked, identify, manual), then hearsay.
+    // Addresses we learned ourselves first (a dial that worked, identify, manual), then hearsay; relayed
+    // (p2p-circuit) addresses after every direct one.
     private IEnumerable<Multiaddr> OrderForDial(PeerId peer) =>
         PeerStore.TryGet(peer, out var entry)
-            ? entry.Addresses.OrderBy(a => a.Source switch
+            ? entry.Addresses.OrderBy(a => a.Address.IsCircuit).ThenBy(a => a.Source switch
             {
                 AddressSource.Dial => 0,
                 AddressSource.Manual => 1,
@@ -293,12 +294,14 @@ public sealed partial class SwarmHost
 
     private Connection? Preferred(PeerId peer, List<Connection> list)
     {
+        // A direct connection beats a limited (relayed) one; then the direction both sides keep.
         var kept = KeptDirection(peer);
         Connection? best = null;
         foreach (var c in list)
         {
             if (!c.IsOpen) continue;
-            if (best is null || (best.Direction != kept && c.Direction == kept)) best = c;
+            if (best is null || (best.Info.IsLimited && !c.Info.IsLimited)
+                || (best.Info.IsLimited == c.Info.IsLimited && best.Direction != kept && c.Direction == kept)) best = c;
         }
         return best;
     }
@@ -314,8 +317,9 @@ public sealed partial class SwarmHost
             // Only a simultaneous dial (connections of both directions) is resolved, and only the direction both
             // sides agree to drop is closed: two connections of one direction are ordered differently on each side,
             // so closing by order could close both.
-            if (list.Count > 1 && Preferred(peer, list) is { } preferred && preferred.Direction == KeptDirection(peer))
-                redundant.AddRange(list.Where(c => c.IsOpen && c.Direction != preferred.Direction));
+            // Limited (relayed) connections are left alone: they are not duplicates of a direct one.
+            if (list.Count > 1 && Preferred(peer, list) is { Info.IsLimited: false } preferred && preferred.Direction == KeptDirection(peer))
+                redundant.AddRange(list.Where(c => c.IsOpen && !c.Info.IsLimited && c.Direction != preferred.Direction));
         }
         PeerStore.OnConnected(peer, connection.RemotePublicKey, connection.Direction);
         foreach (var c in redundant) CloseWhenIdle(c);

@@ -19,13 +19,13 @@ namespace P2PNet.Swarm;
 /// </summary>
 public sealed partial class SwarmHost : IAsyncDisposable
 {
-    private readonly ITransport[] _transports;
+    private volatile ITransport[] _transports;
     private readonly Upgrader _upgrader;
     private readonly SwarmMetrics _metrics;
     private readonly ResourceManager _resources;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (StreamHandler Handler, bool OnLimited)> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Connection, byte> _connections = new();
     private readonly ConcurrentDictionary<Task, byte> _pending = new();
     private readonly List<(ITransportListener Listener, Task Loop)> _listeners = [];
@@ -82,7 +82,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         get
         {
             lock (_listeners)
-                return [.. _listeners.SelectMany(l => Expand(l.Listener.ListenAddress)).Distinct()];
+                return [.. _listeners.Where(l => !l.Listener.ListenAddress.IsCircuit).SelectMany(l => Expand(l.Listener.ListenAddress)).Distinct()];
         }
     }
 
@@ -92,14 +92,35 @@ public sealed partial class SwarmHost : IAsyncDisposable
     /// <summary>Raised when a connection has closed.</summary>
     public event EventHandler<Connection>? ConnectionClosed;
 
-    /// <summary>Registers the handler for inbound streams of <paramref name="protocol"/> (replacing any earlier one).</summary>
-    public void SetStreamHandler(string protocol, StreamHandler handler)
+    /// <summary>
+    /// Registers the handler for inbound streams of <paramref name="protocol"/> (replacing any earlier one). It
+    /// does not run on limited (relayed) connections: a stream for it there is refused at negotiation.
+    /// </summary>
+    public void SetStreamHandler(string protocol, StreamHandler handler) => SetStreamHandler(protocol, handler, runOnLimitedConnection: false);
+
+    /// <summary>
+    /// Registers the handler for inbound streams of <paramref name="protocol"/> (replacing any earlier one);
+    /// with <paramref name="runOnLimitedConnection"/> it also serves streams on limited (relayed) connections,
+    /// which a relay may cut at its time or data limit (ping and identify opt in).
+    /// </summary>
+    public void SetStreamHandler(string protocol, StreamHandler handler, bool runOnLimitedConnection)
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentNullException.ThrowIfNull(handler);
-        bool added = _handlers.TryAdd(protocol, handler);
-        if (!added) _handlers[protocol] = handler;
+        bool added = _handlers.TryAdd(protocol, (handler, runOnLimitedConnection));
+        if (!added) _handlers[protocol] = (handler, runOnLimitedConnection);
         else RaiseProtocolsChanged();
+    }
+
+    /// <summary>
+    /// Adds a transport after construction, asked after the earlier ones whether it handles an address; for
+    /// transports that need the host itself (the circuit relay transport).
+    /// </summary>
+    public void AddTransport(ITransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        lock (_listeners) _transports = [.. _transports, transport];
     }
 
     /// <summary>Removes the handler of <paramref name="protocol"/>.</summary>
@@ -112,7 +133,10 @@ public sealed partial class SwarmHost : IAsyncDisposable
 
     internal bool HasHandler(string protocol) => _handlers.ContainsKey(protocol);
 
-    internal StreamHandler? GetHandler(string protocol) => _handlers.GetValueOrDefault(protocol);
+    // A limited connection serves only handlers that opted in.
+    internal bool HasHandler(string protocol, bool limited) => _handlers.TryGetValue(protocol, out var h) && (!limited || h.OnLimited);
+
+    internal StreamHandler? GetHandler(string protocol) => _handlers.TryGetValue(protocol, out var h) ? h.Handler : null;
 
     /// <summary>
     /// Starts listening on <paramref name="address"/> with the first transport that handles it (port 0 or
@@ -187,7 +211,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
         TransportConnection raw;
         try
         {
-            raw = await TransportFor(address).DialAsync(address.WithoutPeerId(), ct).ConfigureAwait(false);
+            // A relayed address keeps its target: the circuit transport asks the relay for that peer.
+            raw = await TransportFor(address).DialAsync(address.IsCircuit ? address : address.WithoutPeerId(), ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoppedOnly(cancellationToken))
         {

@@ -51,6 +51,10 @@ internal sealed class LineProcess : IAsyncDisposable
     public static LineProcess StartJs(params string[] args) =>
         Start("node", RepoPaths.JsInterop, ["--import", "./polyfill.mjs", "peer.mjs", .. args]);
 
+    /// <summary>Starts another script of the js harness (interop/js/<paramref name="script"/>).</summary>
+    public static LineProcess StartJsScript(string script, params string[] args) =>
+        Start("node", RepoPaths.JsInterop, ["--import", "./polyfill.mjs", script, .. args]);
+
     /// <summary>Starts the p2pnet CLI built next to the tests.</summary>
     public static LineProcess StartCli(params string[] args)
     {

@@ -42,8 +42,8 @@ public sealed class IdentifyService : IAsyncDisposable
         _host = host ?? throw new ArgumentNullException(nameof(host));
         _options = options ?? new IdentifyOptions();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<IdentifyService>();
-        host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync);
-        host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync);
+        host.SetStreamHandler(IdentifyProtocol.Id, ServeAsync, runOnLimitedConnection: true);
+        host.SetStreamHandler(IdentifyProtocol.PushId, ReceivePushAsync, runOnLimitedConnection: true);
         if (_options.IdentifyOnConnect) host.ConnectionOpened += (_, c) => _ = IdentifyInBackgroundAsync(c);
         _stopping = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
         host.ProtocolsChanged += OnLocalChange;

@@ -15,7 +15,7 @@ public sealed class PingService
     {
         ArgumentNullException.ThrowIfNull(host);
         _options = options ?? PingOptions.Default;
-        host.SetStreamHandler(PingProtocol.Id, (stream, _, ct) => PingProtocol.ServeAsync(stream, _options, ct));
+        host.SetStreamHandler(PingProtocol.Id, (stream, _, ct) => PingProtocol.ServeAsync(stream, _options, ct), runOnLimitedConnection: true);
     }
 
     /// <summary>Pings the peer on a new stream and returns the round-trip time.</summary>

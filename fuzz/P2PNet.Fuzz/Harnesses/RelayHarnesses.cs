@@ -1,0 +1,52 @@
+using P2PNet.Protocols.Relay;
+
+namespace P2PNet.Fuzz.Harnesses;
+
+/// <summary>Circuit relay v2: hop and stop messages read from a stream, and reservation vouchers.</summary>
+internal static class RelayHarnesses
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
+    // The first byte picks what is read (bits 0-1: hop, stop, voucher) and the read size (the rest); what a
+    // message parser accepts must re-encode and parse again.
+    public static async Task RelayAsync(byte[] input)
+    {
+        if (input.Length == 0) return;
+        try
+        {
+            switch (input[0] & 3)
+            {
+                case 0:
+                case 3:
+                {
+                    using var stream = new FuzzStream(input[1..], maxRead: 1 + (input[0] >> 2));
+                    var read = RelayProtocol.ReadHopAsync(stream, Limit, CancellationToken.None);
+                    await FuzzFailureException.WithinAsync(read, Limit, "relay hop").ConfigureAwait(false);
+                    var message = await read.ConfigureAwait(false);
+                    var again = HopMessage.FromProtobuf(message.ToProtobuf());
+                    if (again.Type != message.Type || again.Status != message.Status || again.Peer?.Id != message.Peer?.Id
+                        || again.Reservation?.Expire != message.Reservation?.Expire || again.Limit != message.Limit)
+                        throw new FuzzFailureException("a hop message changed in a round trip");
+                    break;
+                }
+                case 1:
+                {
+                    using var stream = new FuzzStream(input[1..], maxRead: 1 + (input[0] >> 2));
+                    var read = RelayProtocol.ReadStopAsync(stream, Limit, CancellationToken.None);
+                    await FuzzFailureException.WithinAsync(read, Limit, "relay stop").ConfigureAwait(false);
+                    var message = await read.ConfigureAwait(false);
+                    var again = StopMessage.FromProtobuf(message.ToProtobuf());
+                    if (again.Type != message.Type || again.Status != message.Status || again.Peer?.Id != message.Peer?.Id || again.Limit != message.Limit)
+                        throw new FuzzFailureException("a stop message changed in a round trip");
+                    break;
+                }
+                default:
+                    _ = RelayVoucher.Open(input.AsSpan(1));
+                    break;
+            }
+        }
+        catch (RelayException)
+        {
+        }
+    }
+}
