@@ -45,6 +45,7 @@ public sealed class YamuxSession : IStreamMuxer
     internal const int MaxWriteBatchBytes = 1024 * 1024;
 
     private readonly Stream _connection;
+    private readonly IExpectedReadStream? _connectionExpected;
     private readonly bool _isClient;
     private readonly YamuxOptions _options;
     private readonly ILogger _logger;
@@ -94,6 +95,7 @@ public sealed class YamuxSession : IStreamMuxer
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
         _connection = connection;
+        _connectionExpected = connection as IExpectedReadStream;
         _isClient = isClient;
         _logger = logger ?? NullLogger.Instance;
         _nextStreamId = isClient ? 1u : 2u;
@@ -806,11 +808,20 @@ public sealed class YamuxSession : IStreamMuxer
         stream.EndReceive(length);
     }
 
-    /// <summary>Ensures at least <paramref name="count"/> bytes are buffered; false on a clean end of the connection.</summary>
-    private async ValueTask<bool> FillAsync(int count)
+    /// <summary>
+    /// Ensures at least <paramref name="count"/> bytes are buffered; false on a clean end of the connection.
+    /// Between frames a drained buffer goes back to the pool and the read waits with a zero-byte read; inside a
+    /// frame (<paramref name="inFrame"/>) the rest is on its way, so the buffer is kept and read into at once.
+    /// </summary>
+    private async ValueTask<bool> FillAsync(int count, bool inFrame = false)
     {
         if (_readEnd - _readStart >= count) return true;
-        if (_readStart == _readEnd)
+        if (_readStart == _readEnd && inFrame)
+        {
+            _readStart = _readEnd = 0;
+            if (_readBuffer.Length == 0) Volatile.Write(ref _readBuffer, ArrayPool<byte>.Shared.Rent(ReadBufferSize));
+        }
+        else if (_readStart == _readEnd)
         {
             // Drained: return the buffer and wait for bytes with a zero-byte read (Kestrel's model), so an idle
             // session holds no input buffer; the rent and the read below then complete without waiting.
@@ -826,7 +837,8 @@ public sealed class YamuxSession : IStreamMuxer
         }
         while (_readEnd < count)
         {
-            int n = await _connection.ReadAsync(_readBuffer.AsMemory(_readEnd), _abort.Token).ConfigureAwait(false);
+            // Bytes were signalled by the zero-byte read, or a frame is partly here: no further wait below.
+            int n = await _connection.ReadExpectedAsync(_connectionExpected, _readBuffer.AsMemory(_readEnd), _abort.Token).ConfigureAwait(false);
             if (n == 0)
             {
                 if (_readEnd == 0) return false;
@@ -852,14 +864,14 @@ public sealed class YamuxSession : IStreamMuxer
             }
             else if (destination.Length >= DirectReadThreshold)
             {
-                int n = await _connection.ReadAsync(destination, _abort.Token).ConfigureAwait(false);
+                int n = await _connection.ReadExpectedAsync(_connectionExpected, destination, _abort.Token).ConfigureAwait(false);
                 if (n == 0) throw new EndOfStreamException("the connection ended inside a yamux frame");
                 destination = destination[n..];
             }
             else
             {
                 _readStart = _readEnd = 0;
-                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+                if (!await FillAsync(1, inFrame: true).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
             }
         }
     }
@@ -871,7 +883,7 @@ public sealed class YamuxSession : IStreamMuxer
             if (_readEnd == _readStart)
             {
                 _readStart = _readEnd = 0;
-                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+                if (!await FillAsync(1, inFrame: true).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
             }
             int n = Math.Min(length, _readEnd - _readStart);
             _readStart += n;
