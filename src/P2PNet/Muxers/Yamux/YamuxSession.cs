@@ -73,6 +73,14 @@ public sealed class YamuxSession : IStreamMuxer
     private readonly Channel<YamuxOutFrame> _writeQueue;
     private readonly Channel<YamuxStream> _acceptQueue;
 
+    // Buffered-bytes budget (null without a host): the read loop waits on _budgetWaiter while a limit is reached.
+    private IYamuxBufferBudget? _budget;
+    private TaskCompletionSource? _budgetWaiter;
+    private volatile bool _budgetPaused;
+
+    /// <summary>How often a read loop paused by the buffered-bytes budget looks again (other connections may have freed bytes).</summary>
+    private static readonly TimeSpan BudgetRecheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _run;
@@ -133,6 +141,22 @@ public sealed class YamuxSession : IStreamMuxer
 
     /// <summary>True while the write loop holds its rented coalescing buffer.</summary>
     internal bool HoldsWriteBuffer => Volatile.Read(ref _writeBuffer) is not null;
+
+    /// <summary>Charges what the streams buffer to <paramref name="budget"/> from now on (set by the host once the peer is known).</summary>
+    internal void SetBufferBudget(IYamuxBufferBudget budget) => Volatile.Write(ref _budget, budget);
+
+    /// <summary>True while the read loop waits for the application to read (a buffered-bytes limit is reached).</summary>
+    internal bool IsPausedByBudget => _budgetPaused;
+
+    /// <summary>Called by a stream when buffered bytes are read or dropped: releases them and wakes a paused read loop.</summary>
+    internal void ReleaseBuffered(int bytes)
+    {
+        if (bytes <= 0) return;
+        var budget = Volatile.Read(ref _budget);
+        if (budget is null) return;
+        budget.Release(bytes);
+        Volatile.Read(ref _budgetWaiter)?.TrySetResult();
+    }
 
     /// <summary>Inbound streams queued and not yet handed out by <see cref="AcceptStreamAsync"/>.</summary>
     internal int PendingAcceptCount => Volatile.Read(ref _pendingAccept);
@@ -796,16 +820,50 @@ public sealed class YamuxSession : IStreamMuxer
 
     private async ValueTask ReceiveBodyAsync(YamuxStream stream, int length)
     {
+        // Charge the body before reading it; past a limit, wait here (the connection is not read meanwhile, so TCP
+        // pauses the sender) until the application reads what the streams hold.
+        var budget = Volatile.Read(ref _budget);
+        bool charged = budget is not null && stream.WillBuffer;
+        if (charged && !budget!.TryReserve(length, firstAttempt: true)) await WaitForBudgetAsync(budget, length).ConfigureAwait(false);
         var (first, second, credit) = stream.BeginReceive(length);
         if (first.IsEmpty)
         {
+            if (charged) ReleaseBuffered(length);
             if (credit > 0) SendWindowUpdate(stream, (uint)credit);
             await DiscardAsync(length).ConfigureAwait(false);
             return;
         }
         await ReadIntoAsync(first).ConfigureAwait(false);
         if (!second.IsEmpty) await ReadIntoAsync(second).ConfigureAwait(false);
-        stream.EndReceive(length);
+        if (!stream.EndReceive(length) && charged) ReleaseBuffered(length);
+    }
+
+    private async ValueTask WaitForBudgetAsync(IYamuxBufferBudget budget, int length)
+    {
+        _budgetPaused = true;
+        try
+        {
+            while (true)
+            {
+                var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _budgetWaiter, waiter);
+                // Tried after publishing the waiter, so a release in between is not missed.
+                if (budget.TryReserve(length, firstAttempt: false)) return;
+                try
+                {
+                    await waiter.Task.WaitAsync(BudgetRecheckInterval, _abort.Token).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Look again: other connections of the peer or the host may have freed bytes.
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _budgetWaiter, null);
+            _budgetPaused = false;
+        }
     }
 
     /// <summary>
