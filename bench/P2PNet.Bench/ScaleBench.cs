@@ -257,10 +257,24 @@ internal static class ScaleBench
                         var opened = new PeerNetwork[more];
                         await Parallel.ForAsync(0, more, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
                         {
-                            var network = NewClient();
-                            await network.StartAsync(ct);
-                            await network.ConnectAsync(target, ct);
-                            opened[i] = network;
+                            // On a heavily loaded machine a channel can miss a server timeout (hello, acceptance):
+                            // try again a few times, and say so on stderr rather than abort the whole run.
+                            for (int attempt = 1; ; attempt++)
+                            {
+                                var network = NewClient();
+                                try
+                                {
+                                    await network.StartAsync(ct);
+                                    await network.ConnectAsync(target, ct);
+                                    opened[i] = network;
+                                    return;
+                                }
+                                catch (Exception ex) when (attempt < 4 && ex is P2PNetException or IOException or TimeoutException)
+                                {
+                                    Console.Error.WriteLine($"connect attempt {attempt} failed, retrying: {ex.GetType().Name}: {ex.Message}");
+                                    await network.DisposeAsync();
+                                }
+                            }
                         });
                         held.AddRange(opened);
                         Console.WriteLine($"OK {held.Count}");
