@@ -116,7 +116,7 @@ internal static class ScaleBench
         await using var server = await Child.StartAsync("scale-server", "--bulk");
         await using var client = await Child.StartAsync("scale-client", "--addr", server.Ready);
         var start = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
-        Console.WriteLine("  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | messages | cycles/s");
+        Console.WriteLine("  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | peer store (cap 4096) | messages | cycles/s");
         Print(0, start, 0);
         Mem? first = null, last = null;
         int done = 0;
@@ -140,7 +140,7 @@ internal static class ScaleBench
         }
 
         static void Print(int cycles, Mem m, double rate) => Console.WriteLine(
-            $"{cycles,8} | {Mem.MiB(m.Heap),9} | {Mem.MiB(m.Rss),9} | {m.Fds,5} | {m.Known,21} | {m.Messages,8} | {(rate > 0 ? rate.ToString("0", CultureInfo.InvariantCulture) : "-")}");
+            $"{cycles,8} | {Mem.MiB(m.Heap),9} | {Mem.MiB(m.Rss),9} | {m.Fds,5} | {m.Known,21} | {m.Stored,21} | {m.Messages,8} | {(rate > 0 ? rate.ToString("0", CultureInfo.InvariantCulture) : "-")}");
         static string Growth(long from, long to) => $"{(to - from) * 100.0 / from:+0.0;-0.0}%";
     }
 
@@ -224,7 +224,7 @@ internal static class ScaleBench
         while (Console.ReadLine() is { } line)
         {
             if (line == "QUIT") break;
-            if (line == "MEASURE") Console.WriteLine(Mem.Measure(network.ActivePeerChannels.Count, network.KnownPeers.Count, Interlocked.Read(ref messages)));
+            if (line == "MEASURE") Console.WriteLine(Mem.Measure(network.ActivePeerChannels.Count, network.KnownPeers.Count, Interlocked.Read(ref messages), network.Host.PeerStore.Count));
             if (line == "MEASURERAW") Console.WriteLine(Mem.Measure((int)Interlocked.Read(ref idleStreams), network.KnownPeers.Count, 0));
         }
         return 0;
@@ -359,9 +359,9 @@ internal static class ScaleBench
     }
 
     /// <summary>One process's memory after a forced GC, with the figures of the node it runs.</summary>
-    private readonly record struct Mem(long Heap, long Rss, int Fds, int Channels, int Known, long Messages)
+    private readonly record struct Mem(long Heap, long Rss, int Fds, int Channels, int Known, long Messages, int Stored)
     {
-        public static string Measure(int channels, int known, long messages)
+        public static string Measure(int channels, int known, long messages, int stored = 0)
         {
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
@@ -369,14 +369,15 @@ internal static class ScaleBench
             long heap = GC.GetTotalMemory(forceFullCollection: false);
             using var self = Process.GetCurrentProcess();
             int fds = Directory.GetFiles("/proc/self/fd").Length;
-            return string.Create(CultureInfo.InvariantCulture, $"MEM {heap} {self.WorkingSet64} {fds} {channels} {known} {messages}");
+            return string.Create(CultureInfo.InvariantCulture, $"MEM {heap} {self.WorkingSet64} {fds} {channels} {known} {messages} {stored}");
         }
 
         public static Mem Parse(string line)
         {
             string[] p = line.Split(' ');
             return new Mem(long.Parse(p[1], CultureInfo.InvariantCulture), long.Parse(p[2], CultureInfo.InvariantCulture), int.Parse(p[3], CultureInfo.InvariantCulture),
-                int.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture), long.Parse(p[6], CultureInfo.InvariantCulture));
+                int.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture), long.Parse(p[6], CultureInfo.InvariantCulture),
+                int.Parse(p[7], CultureInfo.InvariantCulture));
         }
 
         public static string KiB(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB");
