@@ -27,7 +27,7 @@ internal static class ScaleBench
     public static async Task<int> RunAsync(string[] args)
     {
         int[] channels = [1000];
-        int cycles = 2000, attack = 1000, perClient = 2500;
+        int cycles = 2000, attack = 1000, perClient = 2500, storeCapacity = new PeerStoreOptions().Capacity;
         for (int i = 0; i < args.Length - 1; i++)
         {
             switch (args[i])
@@ -36,6 +36,7 @@ internal static class ScaleBench
                 case "--cycles": cycles = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--attack": attack = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--per-client": perClient = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--store-capacity": storeCapacity = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
             }
         }
         Console.WriteLine($"P2PNet scale benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, channels {string.Join('/', channels)}, cycles {cycles}, attack {attack}");
@@ -44,7 +45,7 @@ internal static class ScaleBench
             await IdleChannelsAsync(channels, perClient, raw: true);
             await IdleChannelsAsync(channels, perClient, raw: false);
         }
-        if (cycles > 0) await CyclesAsync(cycles);
+        if (cycles > 0) await CyclesAsync(cycles, storeCapacity);
         if (attack > 0) await AdmissionAsync(attack);
         return 0;
     }
@@ -109,14 +110,16 @@ internal static class ScaleBench
 
     // ------------------------------------------------------------------ (b) cycles
 
-    private static async Task CyclesAsync(int cycles)
+    private static async Task CyclesAsync(int cycles, int storeCapacity)
     {
         Console.WriteLine();
         Console.WriteLine($"(b) {cycles} connect, one message, disconnect cycles, a fresh PeerId each (server side, after a forced GC)");
-        await using var server = await Child.StartAsync("scale-server", "--bulk");
+        // The server's peer store keeps every peer it met up to its capacity (default 4096), so its heap grows until
+        // that many cycles; --store-capacity N sets it (e.g. 1000, KnownPeers' cap) to show what stays after that.
+        await using var server = await Child.StartAsync("scale-server", "--bulk", "--store-capacity", storeCapacity.ToString(CultureInfo.InvariantCulture));
         await using var client = await Child.StartAsync("scale-client", "--addr", server.Ready);
         var start = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
-        Console.WriteLine("  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | peer store (cap 4096) | messages | cycles/s");
+        Console.WriteLine($"  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | peer store (cap {storeCapacity,4}) | messages | cycles/s");
         Print(0, start, 0);
         Mem? first = null, last = null;
         int done = 0;
@@ -181,6 +184,8 @@ internal static class ScaleBench
         // per-IP handshake default (64) once their handshakes overlap, and a loaded machine may be slower than the 2 s
         // first-byte timeout: raise both. Row (c) keeps the defaults it measures.
         bool bulk = args.Contains("--bulk");
+        int storeAt = Array.IndexOf(args, "--store-capacity");
+        var store = storeAt >= 0 ? new PeerStoreOptions { Capacity = int.Parse(args[storeAt + 1], CultureInfo.InvariantCulture) } : new PeerStoreOptions();
         long messages = 0, idleStreams = 0;
         var options = new PeerNetworkOptions
         {
@@ -192,6 +197,7 @@ internal static class ScaleBench
             {
                 MaxConnections = 100_000,
                 MaxPendingInboundHandshakes = bulk ? 1024 : new SwarmOptions().MaxPendingInboundHandshakes,
+                PeerStore = store,
                 Upgrade = bulk ? new() { FirstByteTimeout = TimeSpan.FromSeconds(10) } : new(),
                 Limits = new ResourceLimits
                 {
