@@ -27,7 +27,7 @@ internal static class ScaleBench
     public static async Task<int> RunAsync(string[] args)
     {
         int[] channels = [1000];
-        int cycles = 2000, attack = 1000, perClient = 2500;
+        int cycles = 2000, attack = 1000, perClient = 2500, storeCapacity = new PeerStoreOptions().Capacity;
         for (int i = 0; i < args.Length - 1; i++)
         {
             switch (args[i])
@@ -36,6 +36,7 @@ internal static class ScaleBench
                 case "--cycles": cycles = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--attack": attack = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--per-client": perClient = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--store-capacity": storeCapacity = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
             }
         }
         Console.WriteLine($"P2PNet scale benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, channels {string.Join('/', channels)}, cycles {cycles}, attack {attack}");
@@ -44,7 +45,7 @@ internal static class ScaleBench
             await IdleChannelsAsync(channels, perClient, raw: true);
             await IdleChannelsAsync(channels, perClient, raw: false);
         }
-        if (cycles > 0) await CyclesAsync(cycles);
+        if (cycles > 0) await CyclesAsync(cycles, storeCapacity);
         if (attack > 0) await AdmissionAsync(attack);
         return 0;
     }
@@ -57,7 +58,7 @@ internal static class ScaleBench
         Console.WriteLine(raw
             ? "(a1) idle connections without a PeerChannel (TCP + Noise + yamux + one open stream), after a forced GC"
             : "(a2) idle PeerChannels (TCP + Noise + yamux + channel, one PeerNetwork per client channel), after a forced GC");
-        await using var server = await Child.StartAsync("scale-server");
+        await using var server = await Child.StartAsync("scale-server", "--bulk");
         string address = server.Ready;
         var serverBase = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
         int clientCount = (checkpoints[^1] + perClient - 1) / perClient;
@@ -109,14 +110,16 @@ internal static class ScaleBench
 
     // ------------------------------------------------------------------ (b) cycles
 
-    private static async Task CyclesAsync(int cycles)
+    private static async Task CyclesAsync(int cycles, int storeCapacity)
     {
         Console.WriteLine();
         Console.WriteLine($"(b) {cycles} connect, one message, disconnect cycles, a fresh PeerId each (server side, after a forced GC)");
-        await using var server = await Child.StartAsync("scale-server");
+        // The server's peer store keeps every peer it met up to its capacity (default 4096), so its heap grows until
+        // that many cycles; --store-capacity N sets it (e.g. 1000, KnownPeers' cap) to show what stays after that.
+        await using var server = await Child.StartAsync("scale-server", "--bulk", "--store-capacity", storeCapacity.ToString(CultureInfo.InvariantCulture));
         await using var client = await Child.StartAsync("scale-client", "--addr", server.Ready);
         var start = Mem.Parse(await server.AskAsync("MEASURE", "MEM"));
-        Console.WriteLine("  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | messages | cycles/s");
+        Console.WriteLine($"  cycles | heap      | RSS       | FDs   | KnownPeers (cap 1000) | peer store (cap {storeCapacity,4}) | messages | cycles/s");
         Print(0, start, 0);
         Mem? first = null, last = null;
         int done = 0;
@@ -140,7 +143,7 @@ internal static class ScaleBench
         }
 
         static void Print(int cycles, Mem m, double rate) => Console.WriteLine(
-            $"{cycles,8} | {Mem.MiB(m.Heap),9} | {Mem.MiB(m.Rss),9} | {m.Fds,5} | {m.Known,21} | {m.Messages,8} | {(rate > 0 ? rate.ToString("0", CultureInfo.InvariantCulture) : "-")}");
+            $"{cycles,8} | {Mem.MiB(m.Heap),9} | {Mem.MiB(m.Rss),9} | {m.Fds,5} | {m.Known,21} | {m.Stored,21} | {m.Messages,8} | {(rate > 0 ? rate.ToString("0", CultureInfo.InvariantCulture) : "-")}");
         static string Growth(long from, long to) => $"{(to - from) * 100.0 / from:+0.0;-0.0}%";
     }
 
@@ -177,15 +180,32 @@ internal static class ScaleBench
     /// <summary>Server child: one node listening on 127.0.0.1; answers MEASURE until QUIT.</summary>
     public static async Task<int> ServerAsync(string[] args)
     {
-        _ = args;
+        // --bulk (rows a and b): several client processes dial 16 at a time each from 127.0.0.1, more than the loopback
+        // per-IP handshake default (64) once their handshakes overlap, and a loaded machine may be slower than the 2 s
+        // first-byte timeout: raise both. Row (c) keeps the defaults it measures.
+        bool bulk = args.Contains("--bulk");
+        int storeAt = Array.IndexOf(args, "--store-capacity");
+        var store = storeAt >= 0 ? new PeerStoreOptions { Capacity = int.Parse(args[storeAt + 1], CultureInfo.InvariantCulture) } : new PeerStoreOptions();
         long messages = 0, idleStreams = 0;
         var options = new PeerNetworkOptions
         {
             ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
             // The bench holds 10,000+ connections from one address (the raw ones from one PeerId): it raises the total
-            // and the per-peer limits. Handshakes per loopback address stay at their default (64 > the clients' 16 at
-            // once), so the admission row (c) still measures the per-IP defence against 127.0.0.2.
-            Swarm = new SwarmOptions { MaxConnections = 100_000, Limits = new ResourceLimits { MaxConnectionsPerPeer = int.MaxValue, MaxInboundStreamsPerPeer = int.MaxValue, MaxInboundStreams = int.MaxValue, MaxInboundStreamsPerProtocol = int.MaxValue } },
+            // and the per-peer limits. Without --bulk, handshakes per loopback address stay at their default (64), so
+            // the admission row (c) still measures the per-IP defence against 127.0.0.2.
+            Swarm = new SwarmOptions
+            {
+                MaxConnections = 100_000,
+                MaxPendingInboundHandshakes = bulk ? 1024 : new SwarmOptions().MaxPendingInboundHandshakes,
+                PeerStore = store,
+                Upgrade = bulk ? new() { FirstByteTimeout = TimeSpan.FromSeconds(10) } : new(),
+                Limits = new ResourceLimits
+                {
+                    MaxConnectionsPerPeer = int.MaxValue, MaxInboundStreamsPerPeer = int.MaxValue, MaxInboundStreams = int.MaxValue,
+                    MaxInboundStreamsPerProtocol = int.MaxValue,
+                    MaxPendingHandshakesPerLoopbackIp = bulk ? 1024 : new ResourceLimits().MaxPendingHandshakesPerLoopbackIp,
+                },
+            },
         };
         await using var network = new PeerNetwork(options);
         network.MessageReceived += (_, _) => Interlocked.Increment(ref messages);
@@ -210,7 +230,7 @@ internal static class ScaleBench
         while (Console.ReadLine() is { } line)
         {
             if (line == "QUIT") break;
-            if (line == "MEASURE") Console.WriteLine(Mem.Measure(network.ActivePeerChannels.Count, network.KnownPeers.Count, Interlocked.Read(ref messages)));
+            if (line == "MEASURE") Console.WriteLine(Mem.Measure(network.ActivePeerChannels.Count, network.KnownPeers.Count, Interlocked.Read(ref messages), network.Host.PeerStore.Count));
             if (line == "MEASURERAW") Console.WriteLine(Mem.Measure((int)Interlocked.Read(ref idleStreams), network.KnownPeers.Count, 0));
         }
         return 0;
@@ -243,10 +263,24 @@ internal static class ScaleBench
                         var opened = new PeerNetwork[more];
                         await Parallel.ForAsync(0, more, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
                         {
-                            var network = NewClient();
-                            await network.StartAsync(ct);
-                            await network.ConnectAsync(target, ct);
-                            opened[i] = network;
+                            // On a heavily loaded machine a channel can miss a server timeout (hello, acceptance):
+                            // try again a few times, and say so on stderr rather than abort the whole run.
+                            for (int attempt = 1; ; attempt++)
+                            {
+                                var network = NewClient();
+                                try
+                                {
+                                    await network.StartAsync(ct);
+                                    await network.ConnectAsync(target, ct);
+                                    opened[i] = network;
+                                    return;
+                                }
+                                catch (Exception ex) when (attempt < 4 && ex is P2PNetException or IOException or TimeoutException)
+                                {
+                                    Console.Error.WriteLine($"connect attempt {attempt} failed, retrying: {ex.GetType().Name}: {ex.Message}");
+                                    await network.DisposeAsync();
+                                }
+                            }
                         });
                         held.AddRange(opened);
                         Console.WriteLine($"OK {held.Count}");
@@ -331,9 +365,9 @@ internal static class ScaleBench
     }
 
     /// <summary>One process's memory after a forced GC, with the figures of the node it runs.</summary>
-    private readonly record struct Mem(long Heap, long Rss, int Fds, int Channels, int Known, long Messages)
+    private readonly record struct Mem(long Heap, long Rss, int Fds, int Channels, int Known, long Messages, int Stored)
     {
-        public static string Measure(int channels, int known, long messages)
+        public static string Measure(int channels, int known, long messages, int stored = 0)
         {
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
@@ -341,14 +375,15 @@ internal static class ScaleBench
             long heap = GC.GetTotalMemory(forceFullCollection: false);
             using var self = Process.GetCurrentProcess();
             int fds = Directory.GetFiles("/proc/self/fd").Length;
-            return string.Create(CultureInfo.InvariantCulture, $"MEM {heap} {self.WorkingSet64} {fds} {channels} {known} {messages}");
+            return string.Create(CultureInfo.InvariantCulture, $"MEM {heap} {self.WorkingSet64} {fds} {channels} {known} {messages} {stored}");
         }
 
         public static Mem Parse(string line)
         {
             string[] p = line.Split(' ');
             return new Mem(long.Parse(p[1], CultureInfo.InvariantCulture), long.Parse(p[2], CultureInfo.InvariantCulture), int.Parse(p[3], CultureInfo.InvariantCulture),
-                int.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture), long.Parse(p[6], CultureInfo.InvariantCulture));
+                int.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture), long.Parse(p[6], CultureInfo.InvariantCulture),
+                int.Parse(p[7], CultureInfo.InvariantCulture));
         }
 
         public static string KiB(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB");

@@ -45,6 +45,9 @@ public sealed partial class Connection : IAsyncDisposable
     // The inbound-connection slot of the remote IP, released on close (null for outbound connections).
     internal ResourceManager.InboundSlot? InboundSlot { get; init; }
 
+    /// <summary>The buffered-bytes account of the connection's streams (yamux only); released when it closes.</summary>
+    internal ResourceManager.BufferScope? BufferScope { get; init; }
+
     /// <summary>The remote PeerId, proven by the Noise handshake.</summary>
     public PeerId RemotePeerId => _upgraded.RemotePeerId;
 

@@ -2,8 +2,10 @@ namespace P2PNet.Swarm;
 
 /// <summary>
 /// Per-IP, per-peer and per-protocol limits of a <see cref="SwarmHost"/> (go-libp2p's resource manager scopes);
-/// the system-wide ones are <see cref="SwarmOptions.MaxConnections"/> and
-/// <see cref="SwarmOptions.MaxPendingInboundHandshakes"/>. A limit hit refuses the connection or stream, counts
+/// the system-wide ones are <see cref="SwarmOptions.MaxConnections"/>,
+/// <see cref="SwarmOptions.MaxPendingInboundHandshakes"/>, <see cref="MaxInboundStreams"/> and
+/// <see cref="MaxBufferedBytes"/>. A connection or stream limit hit refuses the connection or stream, a buffered-bytes
+/// limit applies backpressure (see <see cref="MaxBufferedBytesPerConnection"/>); every hit counts
 /// in the <c>p2pnet.swarm.limit.hits</c> metric and is logged at most once per <see cref="LogInterval"/> per limit.
 /// </summary>
 /// <remarks>
@@ -38,6 +40,23 @@ public sealed record ResourceLimits
     /// <summary>Inbound streams served at once in the whole host. Default 16384.</summary>
     public int MaxInboundStreams { get; init; } = 16384;
 
+    /// <summary>
+    /// Bytes received on one connection's streams and not yet read by the application. Past it the connection is not
+    /// read until the application reads (TCP then pauses the sender) and streams holding unread bytes get no window
+    /// updates: backpressure, never a reset. A connection holding nothing may always take one frame. Default 16 MiB
+    /// (64 streams with a full 256 KiB yamux window each).
+    /// </summary>
+    public long MaxBufferedBytesPerConnection { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>Bytes buffered for one peer over all its connections, enforced like <see cref="MaxBufferedBytesPerConnection"/>. Default 32 MiB.</summary>
+    public long MaxBufferedBytesPerPeer { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes buffered in the whole host. Past it, connections that hold unread bytes wait for their application to
+    /// read them (connections holding nothing still take one frame each). Default 512 MiB.
+    /// </summary>
+    public long MaxBufferedBytes { get; init; } = 512L * 1024 * 1024;
+
     /// <summary>Least time between two log lines about the same limit. Default 10 s.</summary>
     public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -51,5 +70,8 @@ public sealed record ResourceLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerProtocol, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBufferedBytesPerConnection, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBufferedBytesPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBufferedBytes, 1);
     }
 }

@@ -22,8 +22,10 @@ internal sealed class ResourceManager
     private readonly Dictionary<PeerId, int> _peerStreams = [];
     private readonly Dictionary<string, int> _protocolStreams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Start, int Logged, int Suppressed)> _logged = new(StringComparer.Ordinal);
+    private readonly Dictionary<PeerId, PeerBuffers> _peerBuffers = [];
     private int _pendingHandshakes;
     private int _inboundStreams;
+    private long _bufferedBytes;
 
     public ResourceManager(SwarmOptions options, SwarmMetrics metrics, ILogger logger)
     {
@@ -191,6 +193,131 @@ internal sealed class ResourceManager
         else counts[key] = count - 1;
     }
 
+    /// <summary>Bytes buffered for streams in the whole host (received, not yet read by the application).</summary>
+    public long BufferedBytes => Volatile.Read(ref _bufferedBytes);
+
+    /// <summary>Bytes buffered for <paramref name="peer"/> over all its connections.</summary>
+    public long PeerBufferedBytes(PeerId peer)
+    {
+        lock (_lock) return _peerBuffers.TryGetValue(peer, out var buffers) ? Volatile.Read(ref buffers.Bytes) : 0;
+    }
+
+    /// <summary>Opens the buffered-bytes account of one connection with <paramref name="peer"/>; dispose it when the connection closes.</summary>
+    public BufferScope OpenBufferScope(PeerId peer)
+    {
+        PeerBuffers buffers;
+        lock (_lock)
+        {
+            if (!_peerBuffers.TryGetValue(peer, out buffers!)) _peerBuffers[peer] = buffers = new PeerBuffers(peer);
+            buffers.Scopes++;
+        }
+        return new BufferScope(this, buffers);
+    }
+
+    private void CloseBufferScope(PeerBuffers buffers)
+    {
+        lock (_lock)
+        {
+            if (--buffers.Scopes <= 0) _peerBuffers.Remove(buffers.Peer);
+        }
+    }
+
+    private void BufferLimitHit(string scope, long max, PeerId peer)
+    {
+        lock (_lock) Hit(scope, "buffered-bytes", max, peer);
+    }
+
+    internal sealed class PeerBuffers(PeerId peer)
+    {
+        public readonly PeerId Peer = peer;
+        public long Bytes;
+        public int Scopes; // guarded by the manager's lock
+    }
+
+    /// <summary>
+    /// The buffered bytes of one connection, charged to its peer and the host too. Its own lock keeps the
+    /// connection's count exact; the peer and host counts are updated atomically, so concurrent connections may
+    /// pass those limits by at most a frame each.
+    /// </summary>
+    internal sealed class BufferScope : Muxers.Yamux.IYamuxBufferBudget, IDisposable
+    {
+        private readonly ResourceManager _owner;
+        private readonly PeerBuffers _peer;
+        private readonly Lock _sync = new();
+        private long _charged;
+        private long _peak;
+        private bool _closed;
+
+        internal BufferScope(ResourceManager owner, PeerBuffers peer)
+        {
+            _owner = owner;
+            _peer = peer;
+        }
+
+        /// <summary>Bytes the connection's streams hold now.</summary>
+        public long Bytes { get { lock (_sync) return _charged; } }
+
+        /// <summary>The most the connection's streams held at once.</summary>
+        public long PeakBytes { get { lock (_sync) return _peak; } }
+
+        public bool TryReserve(int bytes, bool firstAttempt)
+        {
+            var limits = _owner._limits;
+            string? scope = null;
+            long max = 0;
+            lock (_sync)
+            {
+                if (_closed) return true;
+                // A connection holding nothing always takes one frame: every connection keeps making progress.
+                if (_charged > 0)
+                {
+                    if (_charged + bytes > limits.MaxBufferedBytesPerConnection) (scope, max) = ("connection", limits.MaxBufferedBytesPerConnection);
+                    else if (Volatile.Read(ref _peer.Bytes) + bytes > limits.MaxBufferedBytesPerPeer) (scope, max) = ("peer", limits.MaxBufferedBytesPerPeer);
+                    else if (Volatile.Read(ref _owner._bufferedBytes) + bytes > limits.MaxBufferedBytes) (scope, max) = ("system", limits.MaxBufferedBytes);
+                }
+                if (scope is null)
+                {
+                    _charged += bytes;
+                    if (_charged > _peak) _peak = _charged;
+                    Interlocked.Add(ref _peer.Bytes, bytes);
+                    Interlocked.Add(ref _owner._bufferedBytes, bytes);
+                    return true;
+                }
+            }
+            if (firstAttempt) _owner.BufferLimitHit(scope, max, _peer.Peer);
+            return false;
+        }
+
+        public void Release(int bytes) => Release((long)bytes);
+
+        private void Release(long bytes)
+        {
+            lock (_sync)
+            {
+                // Bytes received before the scope was attached were never charged: release at most what was.
+                long take = Math.Min(bytes, _charged);
+                if (take <= 0) return;
+                _charged -= take;
+                Interlocked.Add(ref _peer.Bytes, -take);
+                Interlocked.Add(ref _owner._bufferedBytes, -take);
+            }
+        }
+
+        /// <summary>Releases everything still charged (the connection closed); later calls are no-ops.</summary>
+        public void Dispose()
+        {
+            lock (_sync)
+            {
+                if (_closed) return;
+                _closed = true;
+                Interlocked.Add(ref _peer.Bytes, -_charged);
+                Interlocked.Add(ref _owner._bufferedBytes, -_charged);
+                _charged = 0;
+            }
+            _owner.CloseBufferScope(_peer);
+        }
+    }
+
     /// <summary>Counts a hit of the system connection limit (checked by the host against its table).</summary>
     public void ConnectionLimitHit()
     {
@@ -229,7 +356,7 @@ internal sealed class ResourceManager
     }
 
     // Called under the lock. Counts the hit and logs it unless the same limit was logged within LogInterval.
-    private string Hit(string scope, string resource, int max, object? subject = null)
+    private string Hit(string scope, string resource, long max, object? subject = null)
     {
         string name = $"{scope} {resource} limit ({max})";
         _metrics.LimitHit(scope, resource);

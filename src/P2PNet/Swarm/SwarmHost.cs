@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
 using P2PNet.Transports.Tcp;
 using P2PNet.Upgrade;
 
@@ -248,7 +249,13 @@ public sealed partial class SwarmHost : IAsyncDisposable
     // The upgraded connection passed the gater and holds a per-peer slot (AdmitSecured); from here its close releases both.
     private Connection Register(UpgradedConnection upgraded, ResourceManager.InboundSlot? inboundSlot)
     {
-        var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>()) { InboundSlot = inboundSlot };
+        ResourceManager.BufferScope? bufferScope = null;
+        if (upgraded.Muxer is YamuxSession yamux)
+        {
+            bufferScope = _resources.OpenBufferScope(upgraded.RemotePeerId);
+            yamux.SetBufferBudget(bufferScope);
+        }
+        var connection = new Connection(upgraded, this, _loggerFactory.CreateLogger<Connection>()) { InboundSlot = inboundSlot, BufferScope = bufferScope };
         _connections.TryAdd(connection, 0);
         OnConnectionRegistered(connection);
         SwarmLog.ConnectionOpened(_logger, connection.RemotePeerId, connection.Direction, connection.RemoteAddress);
@@ -273,6 +280,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
     internal void OnConnectionClosed(Connection connection)
     {
         OnConnectionClosing(connection);
+        // Before the connection leaves the table: whoever sees it gone also sees its buffered bytes released.
+        connection.BufferScope?.Dispose();
         if (!_connections.TryRemove(connection, out _)) return;
         _resources.RemovePeerConnection(connection.RemotePeerId);
         connection.InboundSlot?.Release();

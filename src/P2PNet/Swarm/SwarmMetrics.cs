@@ -34,6 +34,8 @@ internal sealed class SwarmMetrics : IDisposable
             "Open connections, by direction");
         _meter.CreateObservableUpDownCounter("p2pnet.stream.count", () => host.Connections.Sum(c => c.StreamCount), "{stream}",
             "Open muxed streams over all connections");
+        _meter.CreateObservableUpDownCounter("p2pnet.swarm.buffered.bytes", () => host.Resources.BufferedBytes, "By",
+            "Bytes received on streams and not yet read by the application (limited by ResourceLimits.MaxBufferedBytes)");
         _meter.CreateObservableUpDownCounter("p2pnet.handshake.pending", () => Volatile.Read(ref _pendingHandshakes), "{handshake}",
             "Connection upgrades (Noise, yamux) in progress");
         _dialDuration = _meter.CreateHistogram("p2pnet.dial.duration", "s",

@@ -45,6 +45,7 @@ public sealed class YamuxSession : IStreamMuxer
     internal const int MaxWriteBatchBytes = 1024 * 1024;
 
     private readonly Stream _connection;
+    private readonly IExpectedReadStream? _connectionExpected;
     private readonly bool _isClient;
     private readonly YamuxOptions _options;
     private readonly ILogger _logger;
@@ -72,6 +73,14 @@ public sealed class YamuxSession : IStreamMuxer
     private readonly Channel<YamuxOutFrame> _writeQueue;
     private readonly Channel<YamuxStream> _acceptQueue;
 
+    // Buffered-bytes budget (null without a host): the read loop waits on _budgetWaiter while a limit is reached.
+    private IYamuxBufferBudget? _budget;
+    private TaskCompletionSource? _budgetWaiter;
+    private volatile bool _budgetPaused;
+
+    /// <summary>How often a read loop paused by the buffered-bytes budget looks again (other connections may have freed bytes).</summary>
+    private static readonly TimeSpan BudgetRecheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _run;
@@ -94,6 +103,7 @@ public sealed class YamuxSession : IStreamMuxer
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
         _connection = connection;
+        _connectionExpected = connection as IExpectedReadStream;
         _isClient = isClient;
         _logger = logger ?? NullLogger.Instance;
         _nextStreamId = isClient ? 1u : 2u;
@@ -131,6 +141,22 @@ public sealed class YamuxSession : IStreamMuxer
 
     /// <summary>True while the write loop holds its rented coalescing buffer.</summary>
     internal bool HoldsWriteBuffer => Volatile.Read(ref _writeBuffer) is not null;
+
+    /// <summary>Charges what the streams buffer to <paramref name="budget"/> from now on (set by the host once the peer is known).</summary>
+    internal void SetBufferBudget(IYamuxBufferBudget budget) => Volatile.Write(ref _budget, budget);
+
+    /// <summary>True while the read loop waits for the application to read (a buffered-bytes limit is reached).</summary>
+    internal bool IsPausedByBudget => _budgetPaused;
+
+    /// <summary>Called by a stream when buffered bytes are read or dropped: releases them and wakes a paused read loop.</summary>
+    internal void ReleaseBuffered(int bytes)
+    {
+        if (bytes <= 0) return;
+        var budget = Volatile.Read(ref _budget);
+        if (budget is null) return;
+        budget.Release(bytes);
+        Volatile.Read(ref _budgetWaiter)?.TrySetResult();
+    }
 
     /// <summary>Inbound streams queued and not yet handed out by <see cref="AcceptStreamAsync"/>.</summary>
     internal int PendingAcceptCount => Volatile.Read(ref _pendingAccept);
@@ -794,23 +820,66 @@ public sealed class YamuxSession : IStreamMuxer
 
     private async ValueTask ReceiveBodyAsync(YamuxStream stream, int length)
     {
+        // Charge the body before reading it; past a limit, wait here (the connection is not read meanwhile, so TCP
+        // pauses the sender) until the application reads what the streams hold.
+        var budget = Volatile.Read(ref _budget);
+        bool charged = budget is not null && stream.WillBuffer;
+        if (charged && !budget!.TryReserve(length, firstAttempt: true)) await WaitForBudgetAsync(budget, length).ConfigureAwait(false);
         var (first, second, credit) = stream.BeginReceive(length);
         if (first.IsEmpty)
         {
+            if (charged) ReleaseBuffered(length);
             if (credit > 0) SendWindowUpdate(stream, (uint)credit);
             await DiscardAsync(length).ConfigureAwait(false);
             return;
         }
         await ReadIntoAsync(first).ConfigureAwait(false);
         if (!second.IsEmpty) await ReadIntoAsync(second).ConfigureAwait(false);
-        stream.EndReceive(length);
+        if (!stream.EndReceive(length) && charged) ReleaseBuffered(length);
     }
 
-    /// <summary>Ensures at least <paramref name="count"/> bytes are buffered; false on a clean end of the connection.</summary>
-    private async ValueTask<bool> FillAsync(int count)
+    private async ValueTask WaitForBudgetAsync(IYamuxBufferBudget budget, int length)
+    {
+        _budgetPaused = true;
+        try
+        {
+            while (true)
+            {
+                var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _budgetWaiter, waiter);
+                // Tried after publishing the waiter, so a release in between is not missed.
+                if (budget.TryReserve(length, firstAttempt: false)) return;
+                try
+                {
+                    await waiter.Task.WaitAsync(BudgetRecheckInterval, _abort.Token).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Look again: other connections of the peer or the host may have freed bytes.
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _budgetWaiter, null);
+            _budgetPaused = false;
+        }
+    }
+
+    /// <summary>
+    /// Ensures at least <paramref name="count"/> bytes are buffered; false on a clean end of the connection.
+    /// Between frames a drained buffer goes back to the pool and the read waits with a zero-byte read; inside a
+    /// frame (<paramref name="inFrame"/>) the rest is on its way, so the buffer is kept and read into at once.
+    /// </summary>
+    private async ValueTask<bool> FillAsync(int count, bool inFrame = false)
     {
         if (_readEnd - _readStart >= count) return true;
-        if (_readStart == _readEnd)
+        if (_readStart == _readEnd && inFrame)
+        {
+            _readStart = _readEnd = 0;
+            if (_readBuffer.Length == 0) Volatile.Write(ref _readBuffer, ArrayPool<byte>.Shared.Rent(ReadBufferSize));
+        }
+        else if (_readStart == _readEnd)
         {
             // Drained: return the buffer and wait for bytes with a zero-byte read (Kestrel's model), so an idle
             // session holds no input buffer; the rent and the read below then complete without waiting.
@@ -826,7 +895,8 @@ public sealed class YamuxSession : IStreamMuxer
         }
         while (_readEnd < count)
         {
-            int n = await _connection.ReadAsync(_readBuffer.AsMemory(_readEnd), _abort.Token).ConfigureAwait(false);
+            // Bytes were signalled by the zero-byte read, or a frame is partly here: no further wait below.
+            int n = await _connection.ReadExpectedAsync(_connectionExpected, _readBuffer.AsMemory(_readEnd), _abort.Token).ConfigureAwait(false);
             if (n == 0)
             {
                 if (_readEnd == 0) return false;
@@ -852,14 +922,14 @@ public sealed class YamuxSession : IStreamMuxer
             }
             else if (destination.Length >= DirectReadThreshold)
             {
-                int n = await _connection.ReadAsync(destination, _abort.Token).ConfigureAwait(false);
+                int n = await _connection.ReadExpectedAsync(_connectionExpected, destination, _abort.Token).ConfigureAwait(false);
                 if (n == 0) throw new EndOfStreamException("the connection ended inside a yamux frame");
                 destination = destination[n..];
             }
             else
             {
                 _readStart = _readEnd = 0;
-                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+                if (!await FillAsync(1, inFrame: true).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
             }
         }
     }
@@ -871,7 +941,7 @@ public sealed class YamuxSession : IStreamMuxer
             if (_readEnd == _readStart)
             {
                 _readStart = _readEnd = 0;
-                if (!await FillAsync(1).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
+                if (!await FillAsync(1, inFrame: true).ConfigureAwait(false)) throw new EndOfStreamException("the connection ended inside a yamux frame");
             }
             int n = Math.Min(length, _readEnd - _readStart);
             _readStart += n;

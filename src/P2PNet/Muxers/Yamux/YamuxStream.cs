@@ -67,6 +67,9 @@ public sealed class YamuxStream : MuxedStream
 
     internal int BufferedBytes { get { lock (_sync) return _count; } }
 
+    /// <summary>Data received now would be buffered (not discarded): the session charges it to its budget.</summary>
+    internal bool WillBuffer { get { lock (_sync) return !_reset && !_discarding; } }
+
     internal long SendWindow { get { lock (_sync) return _sendWindow; } }
 
     internal long ReceiveWindow { get { lock (_sync) return _receiveWindow; } }
@@ -110,6 +113,7 @@ public sealed class YamuxStream : MuxedStream
             }
             if (waiter is null)
             {
+                _session.ReleaseBuffered(read);
                 if (credit > 0) _session.SendWindowUpdate(this, (uint)credit);
                 return read;
             }
@@ -221,17 +225,20 @@ public sealed class YamuxStream : MuxedStream
     public override void Reset()
     {
         bool sendRst;
+        int dropped;
         lock (_sync)
         {
             if (_reset) return;
             sendRst = !(_localFin && _remoteFin) && _sessionError is null;
             _reset = true;
+            dropped = _count;
             _count = 0;
             ReleaseRingIfIdle();
             // An outbound stream whose SYN is still queued gets SYN|RST from the write loop instead.
             if (IsOutbound && !_synWritten) sendRst = false;
             WakeAll();
         }
+        _session.ReleaseBuffered(dropped);
         if (sendRst) _session.SendReset(Id);
         _session.TryRemove(this);
     }
@@ -261,7 +268,7 @@ public sealed class YamuxStream : MuxedStream
             return;
         }
         bool queueFin = false;
-        int credit;
+        int credit, dropped;
         lock (_sync)
         {
             if (!_localFin && !_reset && _sessionError is null)
@@ -270,12 +277,13 @@ public sealed class YamuxStream : MuxedStream
                 queueFin = true;
             }
             _discarding = true;
-            int dropped = _count;
+            dropped = _count;
             _count = 0;
             ReleaseRingIfIdle();
             credit = Credit(dropped);
             WakeAll();
         }
+        _session.ReleaseBuffered(dropped);
         if (queueFin) _session.QueueFinFromDispose(this);
         if (credit > 0) _session.SendWindowUpdate(this, (uint)credit);
         _session.TryRemove(this);
@@ -330,18 +338,23 @@ public sealed class YamuxStream : MuxedStream
         }
     }
 
-    /// <summary>Called by the read loop once the body announced by <see cref="BeginReceive"/> is in the ring.</summary>
-    internal void EndReceive(int length)
+    /// <summary>
+    /// Called by the read loop once the body announced by <see cref="BeginReceive"/> is in the ring; false when the
+    /// stream was reset or disposed meanwhile and the body was dropped.
+    /// </summary>
+    internal bool EndReceive(int length)
     {
         lock (_sync)
         {
             _receiving = false;
-            if (!_reset && !_discarding)
+            bool kept = !_reset && !_discarding;
+            if (kept)
             {
                 _count += length;
                 Wake(ref _readWaiter);
             }
             ReleaseRingIfIdle();
+            return kept;
         }
     }
 
@@ -365,14 +378,17 @@ public sealed class YamuxStream : MuxedStream
 
     internal void OnRemoteReset()
     {
+        int dropped;
         lock (_sync)
         {
             if (_reset) return;
             _reset = true;
+            dropped = _count;
             _count = 0;
             ReleaseRingIfIdle();
             WakeAll();
         }
+        _session.ReleaseBuffered(dropped);
     }
 
     internal void OnSessionEnded(YamuxException error)
@@ -397,11 +413,16 @@ public sealed class YamuxStream : MuxedStream
         }
     }
 
-    /// <summary>Credits consumed bytes; returns the window update to send (0 while below half a window).</summary>
+    /// <summary>
+    /// Credits consumed bytes; returns the window update to send (0 while below half a window). While the session
+    /// waits for a buffered-bytes limit, a stream that still holds unread bytes gets no update (its sender pauses);
+    /// one whose reader has caught up always does, so a stream being read never stalls behind the others.
+    /// </summary>
     private int Credit(int consumed)
     {
         _consumedUncredited += consumed;
         if (_remoteFin || _reset || _consumedUncredited < _windowSize / 2) return 0;
+        if (_count > 0 && _session.IsPausedByBudget) return 0;
         int delta = _consumedUncredited;
         _consumedUncredited = 0;
         _receiveWindow += delta;

@@ -16,11 +16,13 @@ namespace P2PNet.Security.Noise;
 /// <para>
 /// The read buffer is rented only while bytes are in flight: a read with nothing buffered first waits with a
 /// zero-byte read on the inner stream (Kestrel's socket transport does the same), and the buffer goes back to
-/// the pool when a read drains it, so an idle connection holds none. A zero-byte read on this stream completes
+/// the pool when a read drains it at a frame boundary, so an idle connection holds none. Inside a frame, and for
+/// reads the caller marks as expected (<see cref="IExpectedReadStream"/>: yamux inside a data body), bytes are on
+/// their way and the read goes to the inner stream at once, keeping the buffer (a peer that stops mid-frame holds one). A zero-byte read on this stream completes
 /// once plaintext may be available, without renting, so the layer above can wait the same way.
 /// </para>
 /// </remarks>
-public sealed class NoiseStream : Stream
+public sealed class NoiseStream : Stream, IExpectedReadStream
 {
     /// <summary>Largest plaintext carried by one frame: the Noise message limit minus the AEAD tag.</summary>
     public const int MaxPlaintextPerFrame = NoiseHandshake.MaxMessageLength - NoiseCipherState.TagLength;
@@ -34,6 +36,7 @@ public sealed class NoiseStream : Stream
 
     private readonly NoiseCipherState _send;
     private readonly NoiseCipherState _receive;
+    private readonly IExpectedReadStream? _innerExpected;
 
     // Holds raw frames read from the inner stream; a frame whose plaintext does not fit the caller's buffer is
     // decrypted in place and served from here by later reads. Rented while bytes are buffered, null otherwise.
@@ -53,6 +56,7 @@ public sealed class NoiseStream : Stream
     internal NoiseStream(Stream inner, NoiseCipherState send, NoiseCipherState receive, PublicKey remotePublicKey, PeerId remotePeerId)
     {
         Inner = inner;
+        _innerExpected = inner as IExpectedReadStream;
         _send = send;
         _receive = receive;
         RemotePublicKey = remotePublicKey;
@@ -145,7 +149,17 @@ public sealed class NoiseStream : Stream
     }
 
     /// <inheritdoc />
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(buffer, expected: false, cancellationToken);
+
+    /// <summary>
+    /// A read by a caller inside one of its frames (yamux reading a data body): the bytes are on their way, so the
+    /// read goes to the inner stream at once instead of first waiting with a zero-byte read.
+    /// </summary>
+    ValueTask<int> IExpectedReadStream.ReadExpectedAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReadCoreAsync(buffer, expected: true, cancellationToken);
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool expected, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         EnterRead();
@@ -169,11 +183,12 @@ public sealed class NoiseStream : Stream
                 byte[]? raw = _readBuffer;
                 if (raw is null)
                 {
-                    if (!_dataSignalled) await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    if (!_dataSignalled && !expected) await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                     raw = RentReadBuffer();
                 }
                 _dataSignalled = false;
-                int read = await Inner.ReadAsync(raw.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
+                // Bytes were signalled, a frame is partly here, or the caller expects more: read without another wait.
+                int read = await Inner.ReadExpectedAsync(_innerExpected, raw.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
                 if (!OnInnerRead(read)) return 0;
             }
         }
@@ -278,7 +293,8 @@ public sealed class NoiseStream : Stream
     /// <summary>Called by the reader as a read ends: an empty buffer goes back to the pool until bytes arrive again.</summary>
     private void ReturnReadBufferIfDrained()
     {
-        if (_rawCount != 0 || _plainCount != 0) return;
+        // Inside a frame (its prefix consumed) the rest is on its way: keep the buffer rather than rent it again.
+        if (_rawCount != 0 || _plainCount != 0 || _frameLength >= 0) return;
         _rawStart = 0;
         byte[]? buffer = Interlocked.Exchange(ref _readBuffer, null);
         if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using P2PNet.Core;
 
 namespace P2PNet.Transports.Tcp;
 
@@ -14,7 +15,7 @@ namespace P2PNet.Transports.Tcp;
 /// read drains it, so an idle connection holds none. A zero-byte read is passed through (or completes at once
 /// while bytes are buffered), so the layers above can wait the same way.
 /// </remarks>
-internal sealed class ReadBufferedStream : Stream
+internal sealed class ReadBufferedStream : Stream, IExpectedReadStream
 {
     private const int BufferSize = 4096;
     private const int MaxZeroByteWaits = 64;
@@ -45,7 +46,14 @@ internal sealed class ReadBufferedStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(destination, waitFirst: true, cancellationToken);
+
+    /// <summary>A read inside a frame of the layer above: bytes are on their way, so no zero-byte wait first.</summary>
+    public ValueTask<int> ReadExpectedAsync(Memory<byte> destination, CancellationToken cancellationToken) =>
+        ReadCoreAsync(destination, waitFirst: false, cancellationToken);
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> destination, bool waitFirst, CancellationToken cancellationToken)
     {
         if (_start != _end) return destination.IsEmpty ? 0 : Take(destination.Span);
         if (destination.IsEmpty)
@@ -55,7 +63,7 @@ internal sealed class ReadBufferedStream : Stream
         }
         if (destination.Length >= BufferSize) return await _inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
         // Wait for bytes without holding a buffer; the rent below then completes the read synchronously.
-        await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+        if (waitFirst) await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
         byte[] buffer = _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         int read;
         try
