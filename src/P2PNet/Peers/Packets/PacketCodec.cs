@@ -127,12 +127,8 @@ internal static class PacketCodec
     /// </summary>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, int maxFrameLength = MaxFrameLength)
     {
-        ReadOnlySequence<byte> rest = buffer;
-        if (!TryReadChannelFrame(ref rest, out hello, out packet, out long ack, maxFrameLength)) return false;
-        // Callers that know nothing of acknowledgements see the frame type as earlier versions did: unknown.
-        if (ack >= 0) throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown frame type {AckFrameType}");
-        buffer = rest;
-        return true;
+        // Callers that know nothing of acknowledgements see that frame type as earlier versions did: unknown.
+        return TryReadFrameCore(ref buffer, out hello, out packet, out _, maxFrameLength, acceptAck: false);
     }
 
     /// <summary>
@@ -140,7 +136,10 @@ internal static class PacketCodec
     /// <paramref name="ack"/> is the sequence number it acknowledges and both <paramref name="hello"/> and
     /// <paramref name="packet"/> are null; otherwise <paramref name="ack"/> is -1.
     /// </summary>
-    public static bool TryReadChannelFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, out long ack, int maxFrameLength = MaxFrameLength)
+    public static bool TryReadChannelFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, out long ack, int maxFrameLength = MaxFrameLength) =>
+        TryReadFrameCore(ref buffer, out hello, out packet, out ack, maxFrameLength, acceptAck: true);
+
+    private static bool TryReadFrameCore(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, out long ack, int maxFrameLength, bool acceptAck)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFrameLength);
         hello = null;
@@ -154,7 +153,7 @@ internal static class PacketCodec
 
         ReadOnlySequence<byte> body = buffer.Slice(prefix, (long)bodyLength);
         byte type = body.FirstSpan[0];
-        if (type == AckFrameType)
+        if (type == AckFrameType && acceptAck)
         {
             ack = ReadAck(body.Slice(1));
             buffer = buffer.Slice(prefix + (long)bodyLength);
