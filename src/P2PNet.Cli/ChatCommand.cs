@@ -110,6 +110,25 @@ internal static class ChatCommand
             {
                 if (CliOptions.ReachabilityLine(e.Current) is { } line) output.Line(line);
             };
+            // A channel whose connection was lost keeps its session: lines typed meanwhile are queued and sent on resume.
+            node.ChannelOpening += (_, c) =>
+            {
+                int resuming = 0;
+                c.StateChanged += (_, state) =>
+                {
+                    if (state is PeerChannelState.Reconnecting or PeerChannelState.Resuming)
+                    {
+                        if (Interlocked.Exchange(ref resuming, 1) == 0) output.Line($"* resuming {Who(c)}");
+                    }
+                    else if (state == PeerChannelState.Open && Interlocked.Exchange(ref resuming, 0) == 1) output.Line($"* resumed {Who(c)}");
+                };
+            };
+            // Nothing is dropped without a word: a line the peer never acknowledged is named.
+            node.PacketsLost += (_, e) =>
+            {
+                foreach (var packet in e.Packets)
+                    if (packet is PureMessagePacket message) output.Line($"* not delivered to {Who(e.Channel)}: {message.Message} ({e.Reason})");
+            };
 
             try
             {
@@ -276,7 +295,7 @@ internal static class ChatCommand
             output.Line($"* '{parts[0]}' is not a PeerId");
             return;
         }
-        if (node.FindChannel(id) is not { State: PeerChannelState.Open } channel)
+        if (node.FindChannel(id) is not { State: PeerChannelState.Open or PeerChannelState.Reconnecting or PeerChannelState.Resuming } channel)
         {
             output.Line($"* no open channel with {id}: message not sent");
             return;
@@ -288,11 +307,28 @@ internal static class ChatCommand
         }
         try
         {
-            await channel.SendAsync(new PureMessagePacket(parts[1]), ct).ConfigureAwait(false);
+            // A resuming channel queues it (sent once resumed, or reported not delivered); never wait on a full queue there.
+            if (channel.State == PeerChannelState.Open) await channel.SendAsync(new PureMessagePacket(parts[1]), ct).ConfigureAwait(false);
+            else if (!await TryQueueAsync(channel, new PureMessagePacket(parts[1]), ct).ConfigureAwait(false)) output.Line($"* {id} is resuming and its queue is full: message not sent");
         }
         catch (Exception ex) when (ex is PeerNetworkException or P2PNetException or IOException or InvalidOperationException)
         {
             output.Line($"* cannot send to {id}: {ex.Message}");
+        }
+    }
+
+    private static async Task<bool> TryQueueAsync(PeerChannel channel, PureMessagePacket packet, CancellationToken ct)
+    {
+        using var brief = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        brief.CancelAfter(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            await channel.SendAsync(packet, brief.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
         }
     }
 

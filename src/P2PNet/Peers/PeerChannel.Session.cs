@@ -20,6 +20,16 @@ public sealed partial class PeerChannel
         public CancellationTokenSource Stop { get; } = new();
         public Task WriteLoop { get; set; } = Task.CompletedTask;
         public TaskCompletionSource ReadEnded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completes once the channel no longer uses the stream (an inbound stream handler waits for it).</summary>
+        public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The peer's hello on this stream (null when the caller did not keep it).</summary>
+        public ChannelHello? Theirs { get; init; }
+        /// <summary>The hello we sent (or will send, for a resumed inbound session).</summary>
+        public ChannelHello? Ours { get; set; }
+        /// <summary>The last sequence number acknowledged on this stream (the writer's).</summary>
+        public long AckWritten;
+        /// <summary>Set when the connection failed (reset, read or write error) rather than closed cleanly.</summary>
+        public volatile bool Failed;
         public int Ended;
     }
 
@@ -110,6 +120,7 @@ public sealed partial class PeerChannel
     internal void Start(Session session)
     {
         Interlocked.Exchange(ref _started, 1);
+        BeginSession(session);
         Attach(session);
         SetState(PeerChannelState.Open);
         _run = RunAsync(session);
@@ -132,18 +143,32 @@ public sealed partial class PeerChannel
             {
                 await ReadLoopAsync(session).ConfigureAwait(false);
                 await EndSessionAsync(session).ConfigureAwait(false);
-                if (_noRetry || _lifetime.IsCancellationRequested || Direction != ConnectionDirection.Outbound || _services.Options.MaxConnectRetries <= 0)
-                    break;
-                SetState(PeerChannelState.Reconnecting);
-                var next = await ReconnectAsync().ConfigureAwait(false);
-                if (next is null)
+                if (_noRetry || _lifetime.IsCancellationRequested) break;
+                Session? next;
+                if (Direction == ConnectionDirection.Outbound)
                 {
-                    gaveUp = !_lifetime.IsCancellationRequested && !_noRetry;
-                    break;
+                    if (_services.Options.MaxConnectRetries <= 0) break;
+                    SetState(PeerChannelState.Reconnecting);
+                    next = await ReconnectAsync().ConfigureAwait(false);
+                    if (next is null)
+                    {
+                        gaveUp = !_lifetime.IsCancellationRequested && !_noRetry;
+                        break;
+                    }
+                    ResumeOutbound(next);
+                }
+                else
+                {
+                    // The dialer redials: wait for it to resume the session, when the connection failed (not when it
+                    // was closed on purpose) and the peer knows sessions.
+                    if (!ShouldAwaitResume(session)) break;
+                    next = await AwaitResumeAsync().ConfigureAwait(false);
+                    if (next is null) break;
                 }
                 session = next;
                 Attach(session);
                 SetState(PeerChannelState.Open);
+                CompleteResumeOffer(session);
             }
         }
         catch (Exception ex)
@@ -163,17 +188,32 @@ public sealed partial class PeerChannel
         var reader = session.Reader;
         var ct = session.Stop.Token;
         int maxFrame = _services.Options.MaxFrameLength;
+        bool reliable = _sessionId is not null;
         try
         {
             while (true)
             {
                 var result = await reader.ReadAsync(ct).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                bool received = false;
                 try
                 {
-                    while (PacketCodec.TryReadFrame(ref buffer, out var hello, out var packet, maxFrame))
+                    while (PacketCodec.TryReadChannelFrame(ref buffer, out var hello, out var packet, out long ack, maxFrame))
                     {
                         if (hello is not null) throw new PacketFormatException(PacketFormatError.Malformed, "a second hello on an open channel");
+                        if (ack >= 0)
+                        {
+                            if (!reliable) throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown frame type {PacketCodec.AckFrameType}");
+                            OnAck(ack);
+                            continue;
+                        }
+                        if (reliable)
+                        {
+                            Volatile.Write(ref _lastReceived, _lastReceived + 1); // this packet's sequence number
+                            received = true;
+                            // The sender learns that everything up to its Disconnect arrived before we end the session.
+                            if (packet is DisconnectPacket) await FlushAckAsync(session).ConfigureAwait(false);
+                        }
                         Dispatch(packet!);
                     }
                 }
@@ -181,6 +221,7 @@ public sealed partial class PeerChannel
                 {
                     reader.AdvanceTo(buffer.Start, buffer.End);
                 }
+                if (received) RequestAck();
                 if (result.IsCompleted)
                 {
                     _lastLoss = "connection closed by the peer"; // the peer closed the stream without a Disconnect
@@ -201,6 +242,7 @@ public sealed partial class PeerChannel
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             _lastLoss = $"connection lost: {ex.Message}";
+            if (IsFailure(ex)) session.Failed = true;
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
         }
         finally
@@ -214,35 +256,59 @@ public sealed partial class PeerChannel
         await Task.Yield();
         var queue = _sendQueue.Reader;
         var ct = session.Stop.Token;
+        bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
         using var writer = new PacketWriter(_services.Options.MaxFrameLength);
         try
         {
-            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false))
+            if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
+            while (true)
             {
                 int count = 0;
-                while (batch.WrittenCount < MaxWriteBatch && queue.TryRead(out var packet))
+                while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull()) && queue.TryRead(out var item))
                 {
+                    if (item.Packet is not { } packet)
+                    {
+                        Volatile.Write(ref _wakeQueued, 0); // a wake-up: an acknowledgement is due
+                        continue;
+                    }
+                    int bytes;
                     try
                     {
-                        writer.Write(batch, packet);
+                        bytes = writer.Write(batch, packet);
                         count++;
                     }
                     catch (PacketFormatException ex)
                     {
                         // Checked in SendAsync already; a packet mutated after queueing is dropped, not the connection.
                         PeersLog.PacketNotSent(_logger, packet.Type, Identifier, ex.Message);
+                        item.Acked?.TrySetException(ex);
+                        continue;
                     }
+                    if (reliable) Track(item, bytes);
+                    else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                 }
-                if (count > 0)
+                long ack = reliable ? AppendAck(session, batch) : -1;
+                if (batch.WrittenCount > 0)
                 {
                     await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
-                    Interlocked.Add(ref _sent, count);
-                    _services.Metrics.PacketsSent(count);
+                    if (ack >= 0) AckWritten(session, ack);
+                    if (count > 0)
+                    {
+                        Interlocked.Add(ref _sent, count);
+                        _services.Metrics.PacketsSent(count);
+                    }
                 }
                 // Keep the buffer while more is queued; give it back when the queue is drained.
                 if (queue.TryPeek(out _)) batch.Reset();
                 else batch.Release();
+                if (count > 0 || ack >= 0) continue;
+                if (reliable && WindowFull() && queue.TryPeek(out _))
+                {
+                    await WaitForWindowAsync(session, ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (!await queue.WaitToReadAsync(ct).ConfigureAwait(false)) break;
             }
             // The queue was completed (graceful close): half-close so the peer reads to the end.
             await session.Stream.CloseWriteAsync(ct).ConfigureAwait(false);
@@ -253,6 +319,7 @@ public sealed partial class PeerChannel
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             _lastLoss = $"connection lost: {ex.Message}";
+            if (IsFailure(ex)) session.Failed = true;
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
             await session.Stop.CancelAsync().ConfigureAwait(false); // end the read side of this session too
         }
@@ -413,6 +480,7 @@ public sealed partial class PeerChannel
         _ = session.Connection.CloseAsync().AsTask();
         _peer.Detach();
         if (ReferenceEquals(_session, session)) _session = null;
+        session.Released.TrySetResult();
     }
 
     /// <summary>Stops the channel for good: no retry; the run loop ends, cleans up and completes.</summary>
@@ -432,6 +500,8 @@ public sealed partial class PeerChannel
         // Every way of closing leaves a reason, set before the state says Closed.
         _closeReason ??= gaveUp ? $"gave up reconnecting: {_lastLoss ?? "no address answered"}" : _lastLoss ?? "connection closed";
         _sendQueue.Writer.TryComplete();
+        ReportLost(TakeOutstanding(includeQueued: true), _closeReason);
+        FailResumeOffer();
         SetState(PeerChannelState.Closed);
         lock (_sync)
         {

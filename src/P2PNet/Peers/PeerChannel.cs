@@ -30,7 +30,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly PeerChannelServices _services;
     private readonly GenericPeer _peer;
     private readonly ILogger _logger;
-    private readonly Channel<NetworkPacket> _sendQueue;
+    private readonly Channel<Outgoing> _sendQueue;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
@@ -56,7 +56,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         Direction = direction;
         _trust = (int)trust;
         _logger = logger;
-        _sendQueue = Channel.CreateBounded<NetworkPacket>(new BoundedChannelOptions(services.Options.SendQueueCapacity)
+        _sendQueue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(services.Options.SendQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -102,6 +102,13 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// <summary>Raised on every state change.</summary>
     public event EventHandler<PeerChannelState>? StateChanged;
 
+    /// <summary>
+    /// Raised with the packets the peer never acknowledged, when the channel closes for good with them outstanding or
+    /// the peer lost the session (docs/peers.md, "What a channel guarantees"). Also raised on the network
+    /// (<see cref="PeerNetwork.PacketsLost"/>).
+    /// </summary>
+    public event EventHandler<PacketsLostEventArgs>? PacketsLost;
+
     /// <summary>Raises the trust level (for example during a trust handshake).</summary>
     public void ElevateTrust(PeerTrustLevel level = PeerTrustLevel.Enhanced) => ChangeTrust((int)level, Math.Max);
 
@@ -132,12 +139,43 @@ public sealed partial class PeerChannel : IAsyncDisposable
         PacketCodec.Validate(packet); // the caller learns of an over-limit packet, not the connection
         try
         {
-            await _sendQueue.Writer.WriteAsync(packet, cancellationToken).ConfigureAwait(false);
+            await _sendQueue.Writer.WriteAsync(new Outgoing(packet, null), cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException ex)
         {
             throw new ObjectDisposedException($"the channel with {Identifier} is closed", ex);
         }
+    }
+
+    /// <summary>
+    /// Queues a packet (as <see cref="SendAsync"/>, waiting while the queue is full) and completes once the peer has
+    /// acknowledged it: it was handed to the peer's handlers, exactly once. Throws <see cref="PeerNetworkException"/>
+    /// with <see cref="PeerNetworkError.NotAcknowledged"/> when it never will be (the channel closed, or the peer lost
+    /// the session; the packet is also reported by <see cref="PacketsLost"/>). With a peer of an earlier version (no
+    /// acknowledgements) it completes once the packet is written to the connection. Cancelling stops the wait, not the send.
+    /// </summary>
+    /// <exception cref="PacketFormatException">The packet breaks a limit of the wire format (see docs/protocol.md).</exception>
+    public async Task SendAndWaitAsync(NetworkPacket packet, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        PacketCodec.Validate(packet);
+        var acked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await _sendQueue.Writer.WriteAsync(new Outgoing(packet, acked), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException($"the channel with {Identifier} is closed", ex);
+        }
+        await acked.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues a packet if the queue has room, without waiting (a broadcast to a resuming channel).</summary>
+    internal bool TrySend(NetworkPacket packet)
+    {
+        PacketCodec.Validate(packet);
+        return _sendQueue.Writer.TryWrite(new Outgoing(packet, null));
     }
 
     /// <summary>
@@ -191,7 +229,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
             timeout.CancelAfter(_services.Options.CloseTimeout);
             try
             {
-                await _sendQueue.Writer.WriteAsync(new DisconnectPacket(reason ?? "closed"), timeout.Token).ConfigureAwait(false);
+                await _sendQueue.Writer.WriteAsync(new Outgoing(new DisconnectPacket(reason ?? "closed"), null), timeout.Token).ConfigureAwait(false);
                 _sendQueue.Writer.TryComplete();
                 if (_session is { } session)
                 {

@@ -17,7 +17,8 @@ internal sealed class PeerChannelServices(
     Action<PacketReceivedEventArgs> packetReceived,
     Action<PeerChannel, bool> closed,
     Func<PeerChannel, CancellationToken, Task<PeerChannel.Session>> reopen,
-    Func<IPeer, CancellationToken, Task<PeerChannel>> open)
+    Func<IPeer, CancellationToken, Task<PeerChannel>> open,
+    Action<PacketsLostEventArgs> packetsLost)
 {
     public PeerNetworkOptions Options => options;
 
@@ -37,6 +38,9 @@ internal sealed class PeerChannelServices(
 
     /// <summary>Dials the channel's peer again and opens a new session (reconnects).</summary>
     public Task<PeerChannel.Session> ReopenAsync(PeerChannel channel, CancellationToken cancellationToken) => reopen(channel, cancellationToken);
+
+    /// <summary>Raises the network-wide event for packets the peer never acknowledged.</summary>
+    public void PacketsLost(PacketsLostEventArgs args) => packetsLost(args);
 
     /// <summary>Opens (or returns) a channel with the peer.</summary>
     public Task<PeerChannel> OpenAsync(IPeer peer, CancellationToken cancellationToken) => open(peer, cancellationToken);

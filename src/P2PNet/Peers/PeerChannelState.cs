@@ -17,4 +17,10 @@ public enum PeerChannelState
 
     /// <summary>Closed for good; it no longer sends or receives.</summary>
     Closed,
+
+    /// <summary>
+    /// Inbound, the connection failed: waiting (at most <see cref="PeerNetworkOptions.ResumeWindow"/>) for the dialer
+    /// to redial and resume the session. Sends are queued meanwhile.
+    /// </summary>
+    Resuming,
 }

@@ -225,7 +225,7 @@ public sealed partial class PeerNetwork
             try
             {
                 var connection = await DialAsync(address, channel.Identifier, cancellationToken).ConfigureAwait(false);
-                var (session, hello, _) = await OpenSessionAsync(connection, address, cancellationToken).ConfigureAwait(false);
+                var (session, hello, _) = await OpenSessionAsync(connection, address, cancellationToken, resuming: channel).ConfigureAwait(false);
                 Learn((GenericPeer)channel.Peer, hello);
                 return session;
             }
@@ -243,7 +243,7 @@ public sealed partial class PeerNetwork
     /// connection used is returned.
     /// </summary>
     private async Task<(PeerChannel.Session Session, ChannelHello Hello, Connection Connection)> OpenSessionAsync(
-        Connection connection, Multiaddr address, CancellationToken cancellationToken)
+        Connection connection, Multiaddr address, CancellationToken cancellationToken, PeerChannel? resuming = null)
     {
         if (!connection.IsOpen) connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
         MuxedStream stream;
@@ -274,12 +274,13 @@ public sealed partial class PeerNetwork
         var reader = PeerChannel.CreateReader(stream);
         try
         {
-            await PeerChannel.WriteHelloAsync(stream, LocalHello(), cancellationToken).ConfigureAwait(false);
+            var ours = resuming?.ResumeHello(LocalHello()) ?? LocalHello(); // a redial resumes the channel's session
+            await PeerChannel.WriteHelloAsync(stream, ours, cancellationToken).ConfigureAwait(false);
             // Bounds our wait through the listener's decision (its application may take InboundDecisionTimeout).
             var hello = await PeerChannel.ReadHelloAsync(reader, connection.RemotePeerId, Options.MaxFrameLength, Options.ChannelOpenTimeout, cancellationToken)
                 .ConfigureAwait(false);
             CheckHello(connection, hello);
-            return (new PeerChannel.Session(stream, connection, reader), hello, connection);
+            return (new PeerChannel.Session(stream, connection, reader) { Theirs = hello, Ours = ours }, hello, connection);
         }
         catch
         {

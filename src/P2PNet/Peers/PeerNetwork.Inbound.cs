@@ -60,14 +60,22 @@ public sealed partial class PeerNetwork
         {
             if (channel is null) await reader.CompleteAsync().ConfigureAwait(false);
         }
-        // The stream belongs to the channel now; keep the handler (and so the stream) alive with it.
-        if (channel is not null) await channel.Completion.ConfigureAwait(false);
+        // The stream belongs to the channel now; keep the handler (and so the stream) alive while the channel uses it.
+        if (channel is not null) await channel.StreamReleased(stream).ConfigureAwait(false);
     }
 
     /// <summary>Duplicates, the dialer's hello, placement, KnownPeers, our hello, the channel. Null when refused.</summary>
     private async Task<PeerChannel?> AcceptInboundAsync(MuxedStream stream, Connection connection, PipeReader reader, CancellationToken cancellationToken)
     {
         var remote = connection.RemotePeerId;
+        // Resumption (PeerNetwork.Resume.cs): the dialer of a channel we hold resumes its session on this stream.
+        ChannelHello? early = null;
+        if (_active.TryGetValue(remote, out var resumable) && resumable.Direction == ConnectionDirection.Inbound && resumable.SessionId is not null)
+        {
+            var (handled, resumed, hello) = await TryResumeInboundAsync(resumable, stream, connection, reader, cancellationToken).ConfigureAwait(false);
+            if (handled) return resumed;
+            early = hello; // read already: not a resumption of that channel
+        }
         // A simultaneous dial: our own dial to this peer is in flight. If the peer has priority, its dial (this
         // one) is the one both sides keep: wait for ours to be refused, then go on.
         var opening = new ChannelOpening(outbound: false, connection);
@@ -84,7 +92,7 @@ public sealed partial class PeerNetwork
             // simultaneous dial (ours in flight) keep it too: the dialer waits on it for our channel to arrive.
             bool shared = ReferenceEquals(existing?.Connection, connection)
                 || (_opening.TryGetValue(remote, out var other) && (other.Outbound || ReferenceEquals(other.Connection, connection)));
-            await RefuseAsync(connection, stream, reader, PeerNetworkError.Duplicate, "duplicate: already connected", "duplicate", closeConnection: !shared, helloRead: false)
+            await RefuseAsync(connection, stream, reader, PeerNetworkError.Duplicate, "duplicate: already connected", "duplicate", closeConnection: !shared, helloRead: early is not null)
                 .ConfigureAwait(false);
             return null;
         }
@@ -105,7 +113,7 @@ public sealed partial class PeerNetwork
             ChannelHello hello;
             try
             {
-                hello = await PeerChannel.ReadHelloAsync(reader, remote, Options.MaxFrameLength, Options.HelloTimeout, cancellationToken).ConfigureAwait(false);
+                hello = early ?? await PeerChannel.ReadHelloAsync(reader, remote, Options.MaxFrameLength, Options.HelloTimeout, cancellationToken).ConfigureAwait(false);
                 CheckHello(connection, hello);
             }
             catch (PeerNetworkException ex)
@@ -137,9 +145,10 @@ public sealed partial class PeerNetwork
             added |= Remember(peer);
             Learn(peer, hello);
 
+            var answer = PeerChannel.AnswerHello(LocalHello(), hello); // the session: the dialer's new one, or a fresh one
             try
             {
-                await PeerChannel.WriteHelloAsync(stream, LocalHello(), cancellationToken).ConfigureAwait(false);
+                await PeerChannel.WriteHelloAsync(stream, answer, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -150,7 +159,7 @@ public sealed partial class PeerNetwork
                 return null;
             }
             var channel = new PeerChannel(_channelServices, peer, ConnectionDirection.Inbound, TrustPolicy.InitialTrustLevel, _loggerFactory.CreateLogger<PeerChannel>());
-            Start(channel, new PeerChannel.Session(stream, connection, reader));
+            Start(channel, new PeerChannel.Session(stream, connection, reader) { Theirs = hello, Ours = answer });
             try
             {
                 await ActivateAsync(channel, cancellationToken).ConfigureAwait(false);

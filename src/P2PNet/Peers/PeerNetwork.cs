@@ -56,7 +56,8 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         TrustPolicy.BlockListChanged += (_, _) => _ = EnforceBlockListsAsync();
         PacketHandleProtocol = new PacketHandleProtocol(HandleIdentity, HandleDisconnect, HandlePeerGroup, HandleDataTransmission, HandlePureMessage);
         _channelServices = new PeerChannelServices(Options, Metrics, PacketHandleProtocol.Dispatch, () => DataReceived is not null,
-            args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync);
+            args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync,
+            args => Raise(PacketsLost, args, nameof(PacketsLost)));
         InboundConnectingPeersQueue = new InboundConnectingPeersQueue(Options.InboundQueueCapacity);
         Host.SetStreamHandler(PeerChannel.ProtocolId, ServeInboundChannelAsync);
         // The block lists act at the host: blocked IPs never cost a handshake, blocked identifiers are told why.
@@ -102,7 +103,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     /// <summary>A snapshot of the peers this node knows (connected or heard of), by identifier.</summary>
     public IReadOnlyCollection<IPeer> KnownPeers => _known.Snapshot();
 
-    /// <summary>A snapshot of the channels that are open (or reconnecting).</summary>
+    /// <summary>A snapshot of the channels that are open (or reconnecting, or resuming).</summary>
     public IReadOnlyCollection<PeerChannel> ActivePeerChannels => [.. _active.Values];
 
     /// <summary>The addresses this node listens on (without <c>/p2p/</c>).</summary>
@@ -144,6 +145,12 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     /// <summary>Raised when an outbound channel gave up reconnecting after <see cref="PeerNetworkOptions.MaxConnectRetries"/> tries.</summary>
     public event EventHandler<PeerChannel>? ChannelRetriesExhausted;
 
+    /// <summary>
+    /// Raised with packets a peer never acknowledged, on any channel: it closed for good with them outstanding, or the
+    /// peer lost the session (see <see cref="PeerChannel.PacketsLost"/>).
+    /// </summary>
+    public event EventHandler<PacketsLostEventArgs>? PacketsLost;
+
     /// <summary>Raised when a peer is added to KnownPeers.</summary>
     public event EventHandler<IPeer>? KnownPeerAdded;
 
@@ -156,14 +163,19 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         return ListenAddresses;
     }
 
-    /// <summary>Sends a packet to every open channel; returns how many it was queued on.</summary>
+    /// <summary>
+    /// Sends a packet to every open channel, and queues it on every channel that is reconnecting or resuming if its
+    /// queue has room (without waiting for one); returns how many it was queued on.
+    /// </summary>
     public async Task<int> BroadcastAsync(NetworkPacket packet, CancellationToken cancellationToken = default)
     {
-        var open = _active.Values.Where(c => c.State == PeerChannelState.Open).ToList();
+        PacketCodec.Validate(packet);
+        var open = _active.Values.Where(c => c.State is PeerChannelState.Open or PeerChannelState.Reconnecting or PeerChannelState.Resuming).ToList();
         var sends = open.Select(async c =>
         {
             try
             {
+                if (c.State != PeerChannelState.Open) return c.TrySend(packet) ? 1 : 0;
                 await c.SendAsync(packet, cancellationToken).ConfigureAwait(false);
                 return 1;
             }
@@ -239,6 +251,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         NetworkName = Options.NetworkName,
         DisplayName = Options.DisplayName,
         AgentVersion = "p2pnet/" + (typeof(PeerNetwork).Assembly.GetName().Version?.ToString(3) ?? "0.1.0"),
+        Session = PeerChannel.NewSessionId(), // a new session; a redial or the listener's answer replaces it
     };
 
     /// <summary>Keeps <paramref name="task"/> until it ends, so that stopping awaits it.</summary>

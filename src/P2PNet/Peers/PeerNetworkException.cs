@@ -21,6 +21,12 @@ public enum PeerNetworkError
     Stopped,
     /// <summary>The remote (its application, its inbound queue or its decision timeout) rejected the channel.</summary>
     Rejected,
+
+    /// <summary>
+    /// A packet was never acknowledged by the peer: the channel closed (retries exhausted, resume window expired, closed)
+    /// or the peer lost the session (it restarted). It may or may not have been delivered.
+    /// </summary>
+    NotAcknowledged,
 }
 
 /// <summary>A peer-layer operation was refused; <see cref="Error"/> says why.</summary>

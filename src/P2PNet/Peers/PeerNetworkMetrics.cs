@@ -17,6 +17,7 @@ internal sealed class PeerNetworkMetrics : IDisposable
     private readonly Counter<long> _received;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _refused;
+    private readonly Counter<long> _lost;
     private readonly bool _ownsMeter;
 
     /// <param name="factory">The meter factory (null: a meter of our own).</param>
@@ -31,13 +32,16 @@ internal sealed class PeerNetworkMetrics : IDisposable
         _received = _meter.CreateCounter<long>("p2pnet.channel.received.packets", "{packet}", "Packets accepted by the trust policy");
         _dropped = _meter.CreateCounter<long>("p2pnet.channel.dropped.packets", "{packet}", "Packets dropped by the trust policy");
         _refused = _meter.CreateCounter<long>("p2pnet.peer.refused", "{peer}", "Incoming peers refused (blocked, duplicate, rejected, handshake)");
+        _lost = _meter.CreateCounter<long>("p2pnet.channel.lost.packets", "{packet}", "Packets never acknowledged by the peer, reported to the sender");
         if (channels is not null)
-            _meter.CreateObservableUpDownCounter("p2pnet.channel.count", channels, "{channel}", "Channels open or reconnecting");
+            _meter.CreateObservableUpDownCounter("p2pnet.channel.count", channels, "{channel}", "Channels open, reconnecting or resuming");
         if (knownPeers is not null)
             _meter.CreateObservableUpDownCounter("p2pnet.known_peer.count", knownPeers, "{peer}", "Peers in KnownPeers");
     }
 
     public void PacketsSent(int count) => _sent.Add(count);
+
+    public void PacketsLost(int count) => _lost.Add(count);
 
     public void PacketReceived(PacketType type) => _received.Add(1, new KeyValuePair<string, object?>("p2pnet.packet.type", type.ToString()));
 

@@ -31,6 +31,24 @@ public sealed record PeerNetworkOptions
     /// <summary>Packets queued per channel before <see cref="PeerChannel.SendAsync"/> waits. Default 256.</summary>
     public int SendQueueCapacity { get; init; } = 256;
 
+    /// <summary>
+    /// How long an inbound channel whose connection failed (reset, read or write error) waits, in state
+    /// <see cref="PeerChannelState.Resuming"/>, for its dialer to redial and resume the session; sends on it are queued
+    /// meanwhile. Then it closes (reason <c>resume window expired</c>) and reports its undelivered packets.
+    /// <see cref="TimeSpan.Zero"/> closes at once. Default 30 s.
+    /// </summary>
+    public TimeSpan ResumeWindow { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Packets written but not yet acknowledged by the peer, kept per channel to be replayed after a reconnect; when
+    /// this many (or <see cref="MaxUnacknowledgedBytes"/>) are outstanding the channel stops writing, its send queue
+    /// fills and <see cref="PeerChannel.SendAsync"/> waits. Default 4096.
+    /// </summary>
+    public int MaxUnacknowledgedPackets { get; init; } = 4096;
+
+    /// <summary>Frame bytes written but not yet acknowledged, per channel (at least one packet is always allowed). Default 4 MiB.</summary>
+    public int MaxUnacknowledgedBytes { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>Largest packet frame accepted from a peer. Default 16 MiB.</summary>
     public int MaxFrameLength { get; init; } = PacketCodec.MaxFrameLength;
 

@@ -169,6 +169,35 @@ public sealed class ChatCliTests
     }
 
     /// <summary>Reads "peer id X" and the first "listening on ADDR" line.</summary>
+    [Fact]
+    public async Task A_reset_connection_prints_resuming_then_resumed_on_both_sides_and_a_line_typed_meanwhile_arrives()
+    {
+        await using var a = LineProcess.StartCli("chat", "--listen", "/ip4/127.0.0.1/tcp/0");
+        var (aId, aAddr) = await ReadBannerAsync(a);
+        await using var proxy = new FaultProxy(aAddr.ToIPEndPoint()!);
+        var via = Multiaddr.FromEndPoint(proxy.EndPoint).WithPeerId(aId);
+        await using var b = LineProcess.StartCli("chat", "--listen", "/ip4/127.0.0.1/tcp/0", "--peer", via.ToString());
+        var (bId, _) = await ReadBannerAsync(b);
+        await b.ExpectAsync("type a message", Timeout);
+        Assert.Equal($"* connected {bId}", await a.ExpectAsync("* connected", Timeout));
+
+        // The connection is reset under both: the listener (a) waits for b to redial, b redials; both resume.
+        proxy.ResetAll();
+        Assert.Equal($"* resuming {bId}", await a.ExpectAsync("* resuming", Timeout));
+        await a.SendAsync("typed while resuming");
+        Assert.Equal($"* resuming {aId}", await b.ExpectAsync("* resuming", Timeout));
+        Assert.Equal($"* resumed {aId}", await b.ExpectAsync("* resumed", Timeout));
+        Assert.Equal($"* resumed {bId}", await a.ExpectAsync("* resumed", Timeout));
+        Assert.Equal($"{aId}: typed while resuming", await b.ExpectAsync($"{aId}:", Timeout));
+
+        await b.SendAsync("/quit");
+        Assert.Equal(0, await b.WaitForExitAsync(Timeout));
+        Assert.Equal($"* disconnected {bId} (peer disconnected: network stopping)", await a.ExpectAsync("* disconnected", Timeout));
+        await a.SendAsync("/quit");
+        Assert.Equal(0, await a.WaitForExitAsync(Timeout));
+        Assert.DoesNotContain("not delivered", a.Transcript + b.Transcript, StringComparison.Ordinal);
+    }
+
     private static async Task<(PeerId Id, Multiaddr Address)> ReadBannerAsync(LineProcess chat)
     {
         string idLine = await chat.ExpectAsync("peer id ", Timeout);

@@ -33,4 +33,17 @@ internal sealed class ChannelHello
 
     /// <summary>Optional software name and version.</summary>
     public string? AgentVersion { get; set; }
+
+    /// <summary>
+    /// The channel session (at most <see cref="PacketCodec.MaxSessionIdLength"/> characters): a dialer names a new one
+    /// or the one it resumes, the listener answers with the same id (a new session, or resumed) or a fresh one (it
+    /// does not hold the session asked for). Absent: a peer without acknowledgements or resumption.
+    /// </summary>
+    public string? Session { get; set; }
+
+    /// <summary>
+    /// Present when resuming <see cref="Session"/>: the sequence number of the last packet the sender received in it
+    /// (0: none). The other side replays every packet after it.
+    /// </summary>
+    public long? Received { get; set; }
 }

@@ -22,6 +22,15 @@ internal static class PacketCodec
     /// <summary>Frame type byte of the channel's <see cref="ChannelHello"/> (not a <see cref="PacketType"/>).</summary>
     public const byte HelloFrameType = 0;
 
+    /// <summary>
+    /// Frame type byte of an acknowledgement (not a <see cref="PacketType"/>): no JSON (length 0), the tail is the
+    /// uvarint of the last packet sequence number received. Only sent to a peer whose hello carried a session.
+    /// </summary>
+    public const byte AckFrameType = 6;
+
+    /// <summary>Longest session id in a hello, in characters.</summary>
+    public const int MaxSessionIdLength = 64;
+
     /// <summary>Default largest frame body, in bytes (16 MiB); callers may pass a smaller or larger limit.</summary>
     public const int MaxFrameLength = 16 * 1024 * 1024;
 
@@ -118,9 +127,24 @@ internal static class PacketCodec
     /// </summary>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, int maxFrameLength = MaxFrameLength)
     {
+        // Callers that know nothing of acknowledgements see that frame type as earlier versions did: unknown.
+        return TryReadFrameCore(ref buffer, out hello, out packet, out _, maxFrameLength, acceptAck: false);
+    }
+
+    /// <summary>
+    /// As <see cref="TryReadFrame"/>, and also reads an acknowledgement frame (type <see cref="AckFrameType"/>): then
+    /// <paramref name="ack"/> is the sequence number it acknowledges and both <paramref name="hello"/> and
+    /// <paramref name="packet"/> are null; otherwise <paramref name="ack"/> is -1.
+    /// </summary>
+    public static bool TryReadChannelFrame(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, out long ack, int maxFrameLength = MaxFrameLength) =>
+        TryReadFrameCore(ref buffer, out hello, out packet, out ack, maxFrameLength, acceptAck: true);
+
+    private static bool TryReadFrameCore(ref ReadOnlySequence<byte> buffer, out ChannelHello? hello, out NetworkPacket? packet, out long ack, int maxFrameLength, bool acceptAck)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFrameLength);
         hello = null;
         packet = null;
+        ack = -1;
         if (!TryReadVarint(buffer, out ulong bodyLength, out int prefix)) return false;
         if (bodyLength > (ulong)maxFrameLength)
             throw new PacketFormatException(PacketFormatError.FrameTooLarge, $"frame of {bodyLength} bytes exceeds {maxFrameLength}");
@@ -129,6 +153,12 @@ internal static class PacketCodec
 
         ReadOnlySequence<byte> body = buffer.Slice(prefix, (long)bodyLength);
         byte type = body.FirstSpan[0];
+        if (type == AckFrameType && acceptAck)
+        {
+            ack = ReadAck(body.Slice(1));
+            buffer = buffer.Slice(prefix + (long)bodyLength);
+            return true;
+        }
         if (type > LastPacketType) throw new PacketFormatException(PacketFormatError.UnknownType, $"unknown frame type {type}");
         ReadOnlySequence<byte> afterType = body.Slice(1);
         if (!TryReadVarint(afterType, out ulong jsonLength, out int jsonPrefix))
@@ -158,6 +188,32 @@ internal static class PacketCodec
         }
         buffer = buffer.Slice(prefix + (long)bodyLength);
         return true;
+    }
+
+    // An ack body after its type byte: a zero JSON length, then exactly one minimal uvarint (at most 2^63 - 1).
+    private static long ReadAck(ReadOnlySequence<byte> rest)
+    {
+        if (rest.FirstSpan[0] != 0) throw new PacketFormatException(PacketFormatError.Malformed, "an acknowledgement carries no JSON");
+        rest = rest.Slice(1);
+        if (!TryReadVarint(rest, out ulong value, out int length) || length != rest.Length)
+            throw new PacketFormatException(PacketFormatError.Malformed, "an acknowledgement is one uvarint");
+        if (value > long.MaxValue) throw new PacketFormatException(PacketFormatError.LimitExceeded, "acknowledged sequence number out of range");
+        return (long)value;
+    }
+
+    /// <summary>Writes an acknowledgement frame for sequence number <paramref name="received"/>; returns the bytes written.</summary>
+    public static int WriteAck(IBufferWriter<byte> output, long received)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(received);
+        int varint = Varint.SizeOf((ulong)received);
+        int body = 2 + varint;
+        Span<byte> span = output.GetSpan(1 + body);
+        span[0] = (byte)body; // at most 11: one byte of length
+        span[1] = AckFrameType;
+        span[2] = 0;
+        Varint.Write(span[3..], (ulong)received);
+        output.Advance(1 + body);
+        return 1 + body;
     }
 
     /// <summary>
@@ -338,6 +394,10 @@ internal static class PacketCodec
         ValidateText(hello.NetworkName, "networkName");
         ValidateText(hello.AgentVersion, "agentVersion");
         ValidateText(hello.DisplayName, "displayName");
+        if (hello.Session is { Length: 0 or > MaxSessionIdLength })
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"session id of {hello.Session.Length} characters is empty or exceeds {MaxSessionIdLength}");
+        if (hello.Received is < 0) throw new PacketFormatException(PacketFormatError.Malformed, "received is negative");
+        if (hello.Received is not null && hello.Session is null) throw Missing("session");
     }
 
     private static JsonTypeInfo FullTypeInfo(PacketType type) => type switch

@@ -1,0 +1,447 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using P2PNet.Core;
+using P2PNet.Muxers.Yamux;
+using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+// Sessions that lose nothing: sequence numbers, cumulative acknowledgements, the bounded unacknowledged buffer, replay
+// on resume, and the report of what was never acknowledged. See docs/protocol.md ("Sessions and acknowledgements").
+public sealed partial class PeerChannel
+{
+    /// <summary>A queued packet, and who waits for its acknowledgement; a null packet only wakes the writer.</summary>
+    internal readonly record struct Outgoing(NetworkPacket? Packet, TaskCompletionSource? Acked);
+
+    /// <summary>A packet written and not yet acknowledged.</summary>
+    private readonly record struct Unacked(long Sequence, NetworkPacket Packet, int Bytes, TaskCompletionSource? Acked);
+
+    /// <summary>An inbound stream of the dialer resuming this channel's session, waiting for the run loop to adopt it.</summary>
+    private sealed class ResumeOffer(Session session)
+    {
+        public Session Session { get; } = session;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    // The session: null with a peer that does not know sessions (no acknowledgements, no resumption).
+    private string? _sessionId;
+    // The last sequence number received and handed to the handlers (read loop writes, writer reads).
+    private long _lastReceived;
+    // Under _unackedSync: the next sequence number to assign, the packets written and not acknowledged, their bytes.
+    private readonly Lock _unackedSync = new();
+    private readonly Queue<Unacked> _unacked = new();
+    private long _nextSequence = 1;
+    private long _unackedBytes;
+    private int _unackedCount;
+    // The writer waits here while the window is full; the read loop releases it for acknowledgements in either direction.
+    private readonly SemaphoreSlim _writerWake = new(0);
+    private int _writerParked;
+    private int _wakeQueued;
+    private long _ackFlushTarget = long.MaxValue;
+    private TaskCompletionSource? _ackFlushed;
+    // Inbound: the dialer's resumed stream, and the run loop's wait for one.
+    private ResumeOffer? _offer;
+    private TaskCompletionSource _offerArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ResumeOffer? _adopting;
+
+    /// <summary>The session id agreed with the peer (null: the peer does not acknowledge, and the channel cannot resume).</summary>
+    internal string? SessionId => _sessionId;
+
+    /// <summary>Packets written to the peer and not yet acknowledged (replayed if the connection is lost).</summary>
+    public int PacketsUnacknowledged => Volatile.Read(ref _unackedCount);
+
+    /// <summary>A fresh session id: 128 random bits as 32 hex digits.</summary>
+    internal static string NewSessionId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>
+    /// The listener's answer to <paramref name="theirs"/> in a new channel: the dialer's session id for a new session, a
+    /// fresh one when the dialer asked to resume a session we do not hold, none for a peer without sessions.
+    /// </summary>
+    internal static ChannelHello AnswerHello(ChannelHello ours, ChannelHello theirs)
+    {
+        ours.Session = theirs.Session is { } id ? (theirs.Received is null ? id : NewSessionId()) : null;
+        ours.Received = null;
+        return ours;
+    }
+
+    /// <summary>The dialer's hello when it redials: resume our session from the last packet received.</summary>
+    internal ChannelHello ResumeHello(ChannelHello ours)
+    {
+        ours.Session = _sessionId ?? NewSessionId();
+        ours.Received = _sessionId is null ? null : Volatile.Read(ref _lastReceived);
+        return ours;
+    }
+
+    /// <summary>The first session: both hellos name the same session, or the peer knows none.</summary>
+    private void BeginSession(Session session)
+    {
+        // The listener answered the dialer's session (its own id when it could not resume the one asked for); the dialer
+        // keeps the session only when the listener named the same one.
+        _sessionId = Direction == ConnectionDirection.Inbound
+            ? (session.Theirs?.Session is not null ? session.Ours?.Session : null)
+            : (session.Ours?.Session is { } id && session.Theirs?.Session == id ? id : null);
+    }
+
+    private bool WindowFull()
+    {
+        int count = Volatile.Read(ref _unackedCount);
+        return count >= _services.Options.MaxUnacknowledgedPackets
+            || (count > 0 && Interlocked.Read(ref _unackedBytes) >= _services.Options.MaxUnacknowledgedBytes);
+    }
+
+    /// <summary>A packet was written into the batch: give it the next sequence number and keep it until acknowledged.</summary>
+    private void Track(Outgoing item, int bytes)
+    {
+        lock (_unackedSync)
+        {
+            _unacked.Enqueue(new Unacked(_nextSequence++, item.Packet!, bytes, item.Acked));
+            _unackedBytes += bytes;
+            _unackedCount++;
+        }
+    }
+
+    /// <summary>Appends an acknowledgement when packets arrived since the last one; returns the sequence acknowledged, or -1.</summary>
+    private long AppendAck(Session session, PooledBatch batch)
+    {
+        long received = Volatile.Read(ref _lastReceived);
+        if (received <= Volatile.Read(ref session.AckWritten)) return -1;
+        PacketCodec.WriteAck(batch, received);
+        return received;
+    }
+
+    private void AckWritten(Session session, long ack)
+    {
+        Volatile.Write(ref session.AckWritten, ack);
+        if (ack >= Volatile.Read(ref _ackFlushTarget)) Volatile.Read(ref _ackFlushed)?.TrySetResult();
+    }
+
+    /// <summary>The peer acknowledged every packet up to <paramref name="ack"/>.</summary>
+    private void OnAck(long ack)
+    {
+        List<TaskCompletionSource>? done = null;
+        lock (_unackedSync)
+        {
+            if (ack >= _nextSequence)
+                throw new PacketFormatException(PacketFormatError.Malformed, $"acknowledged packet {ack}, but only {_nextSequence - 1} were sent");
+            while (_unacked.TryPeek(out var oldest) && oldest.Sequence <= ack)
+            {
+                _unacked.Dequeue();
+                _unackedBytes -= oldest.Bytes;
+                _unackedCount--;
+                if (oldest.Acked is not null) (done ??= []).Add(oldest.Acked);
+            }
+        }
+        if (done is not null) foreach (var waiter in done) waiter.TrySetResult();
+        WakeWriter(parkedOnly: true);
+    }
+
+    /// <summary>Packets arrived: the writer acknowledges them (with its next batch, or alone).</summary>
+    private void RequestAck() => WakeWriter(parkedOnly: false);
+
+    private void WakeWriter(bool parkedOnly)
+    {
+        if (Interlocked.Exchange(ref _writerParked, 0) == 1)
+        {
+            _writerWake.Release();
+            return;
+        }
+        if (parkedOnly || Interlocked.Exchange(ref _wakeQueued, 1) != 0) return;
+        // A full queue keeps the writer busy anyway: it acknowledges with its next batch.
+        if (!_sendQueue.Writer.TryWrite(default)) Volatile.Write(ref _wakeQueued, 0);
+    }
+
+    /// <summary>The window is full: wait for an acknowledgement from the peer, or for one of ours to become due.</summary>
+    private async Task WaitForWindowAsync(Session session, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _writerParked, 1);
+        if (WindowFull() && Volatile.Read(ref _lastReceived) <= Volatile.Read(ref session.AckWritten))
+            await _writerWake.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _writerParked, 0);
+    }
+
+    /// <summary>Before handling the peer's Disconnect: make sure our acknowledgement of it is written (at most CloseTimeout).</summary>
+    private async Task FlushAckAsync(Session session)
+    {
+        long target = Volatile.Read(ref _lastReceived);
+        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _ackFlushed, flushed);
+        Volatile.Write(ref _ackFlushTarget, target);
+        if (Volatile.Read(ref session.AckWritten) >= target) return;
+        RequestAck();
+        try
+        {
+            await flushed.Task.WaitAsync(_services.Options.CloseTimeout, session.Stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // Best effort: the peer then reports what it sent last as not acknowledged.
+        }
+    }
+
+    /// <summary>On a resumed session: write every packet the peer has not received again, in order, before anything new.</summary>
+    private async Task ReplayAsync(Session session, PooledBatch batch, PacketWriter writer, CancellationToken cancellationToken)
+    {
+        Unacked[] replay;
+        lock (_unackedSync) replay = [.. _unacked];
+        if (replay.Length == 0) return;
+        foreach (var entry in replay)
+        {
+            writer.Write(batch, entry.Packet);
+            if (batch.WrittenCount >= MaxWriteBatch)
+            {
+                await session.Stream.WriteAsync(batch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                batch.Reset();
+            }
+        }
+        if (batch.WrittenCount > 0) await session.Stream.WriteAsync(batch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        batch.Release();
+    }
+
+    /// <summary>
+    /// The peer resumed the session having received up to <paramref name="peerReceived"/>: those packets are acknowledged,
+    /// the rest is replayed. Throws <see cref="PacketFormatException"/> for a count the session cannot have.
+    /// </summary>
+    private int ApplyPeerReceived(long peerReceived)
+    {
+        if (peerReceived < 0) throw new PacketFormatException(PacketFormatError.Malformed, "negative received count");
+        OnAck(peerReceived);
+        lock (_unackedSync)
+        {
+            if (_unacked.TryPeek(out var oldest) && oldest.Sequence != peerReceived + 1)
+                throw new PacketFormatException(PacketFormatError.Malformed, $"the peer resumes after packet {peerReceived}, which it had acknowledged beyond");
+            return _unacked.Count;
+        }
+    }
+
+    /// <summary>A new session replaces one the peer no longer holds: what it had not acknowledged is lost.</summary>
+    private void StartOver(string? sessionId, string reason)
+    {
+        var lost = TakeOutstanding(includeQueued: false);
+        bool had = _sessionId is not null;
+        lock (_unackedSync) _nextSequence = 1;
+        Volatile.Write(ref _lastReceived, 0);
+        _sessionId = sessionId;
+        if (had)
+        {
+            ResumeLog.SessionLost(_logger, Identifier, lost.Count, reason);
+            ReportLost(lost, reason);
+        }
+    }
+
+    /// <summary>Outbound: after a redial, resume the session, or start a new one when the peer did not hold ours.</summary>
+    private void ResumeOutbound(Session next)
+    {
+        var theirs = next.Theirs;
+        if (_sessionId is not null && theirs?.Session == _sessionId && theirs.Received is long peerReceived)
+        {
+            int replay;
+            try
+            {
+                replay = ApplyPeerReceived(peerReceived);
+            }
+            catch (PacketFormatException ex)
+            {
+                _noRetry = true;
+                _closeReason = $"protocol violation: {ex.Message}";
+                throw;
+            }
+            ResumeLog.Resumed(_logger, Identifier, peerReceived, replay);
+            return;
+        }
+        StartOver(next.Ours?.Session is not null ? theirs?.Session : null, "the peer lost the session (it restarted)");
+    }
+
+    // Inbound: set once the run loop decided not to wait for a resumption (the channel is ending).
+    private bool _ending;
+
+    /// <summary>
+    /// Inbound, the session ended: wait for the dialer to resume when the connection failed (not when either side closed
+    /// it on purpose) or the dialer is resuming already, and the peer knows sessions. Otherwise no resumption is accepted any more.
+    /// </summary>
+    private bool ShouldAwaitResume(Session session)
+    {
+        lock (_sync)
+        {
+            bool wait = _sessionId is not null && (session.Failed || _offer is not null) && _services.Options.ResumeWindow > TimeSpan.Zero;
+            if (!wait) _ending = true;
+            return wait;
+        }
+    }
+
+    /// <summary>True once the channel will not resume any more (it is closing or closed).</summary>
+    internal bool IsEnding
+    {
+        get
+        {
+            lock (_sync) return _ending || _noRetry || State is PeerChannelState.Closing or PeerChannelState.Closed;
+        }
+    }
+
+    /// <summary>
+    /// Inbound: the dialer redialed and asked to resume this channel's session on <paramref name="next"/>. Ends the current
+    /// session if there still is one (the dialer's redial shows the connection is dead even if we have not seen it),
+    /// then the run loop answers with our hello and adopts the stream. True once it has; false when the channel cannot
+    /// resume (closed, another resume under way).
+    /// </summary>
+    internal async Task<bool> ResumeAsync(Session next, CancellationToken cancellationToken)
+    {
+        var offer = new ResumeOffer(next);
+        Session? current;
+        lock (_sync)
+        {
+            if (_sessionId is null || _noRetry || _ending || _offer is not null || State is PeerChannelState.Closed or PeerChannelState.Closing or PeerChannelState.Opening)
+                return false;
+            _offer = offer;
+            current = _session;
+            _offerArrived.TrySetResult();
+        }
+        if (current is not null) await current.Stop.CancelAsync().ConfigureAwait(false);
+        return await offer.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Inbound, the connection lost: wait (at most ResumeWindow) for the dialer to resume; null when it did not.</summary>
+    private async Task<Session?> AwaitResumeAsync()
+    {
+        var window = _services.Options.ResumeWindow;
+        SetState(PeerChannelState.Resuming);
+        ResumeLog.Resuming(_logger, Identifier, window.TotalSeconds);
+        var deadline = DateTime.UtcNow + window;
+        while (true)
+        {
+            ResumeOffer? offer;
+            Task arrived;
+            lock (_sync)
+            {
+                offer = _offer;
+                if (offer is null && _offerArrived.Task.IsCompleted) _offerArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                arrived = _offerArrived.Task;
+            }
+            if (offer is null)
+            {
+                var left = deadline - DateTime.UtcNow;
+                try
+                {
+                    if (left <= TimeSpan.Zero) throw new TimeoutException();
+                    await arrived.WaitAsync(left, _lifetime.Token).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    _closeReason ??= "resume window expired";
+                    ResumeLog.WindowExpired(_logger, Identifier, window.TotalSeconds);
+                    return null;
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+                continue;
+            }
+            var session = offer.Session;
+            try
+            {
+                var ours = session.Ours!;
+                ours.Session = _sessionId;
+                ours.Received = Volatile.Read(ref _lastReceived);
+                await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
+                int replay = ApplyPeerReceived(session.Theirs?.Received ?? 0);
+                ResumeLog.Resumed(_logger, Identifier, session.Theirs?.Received ?? 0, replay);
+                lock (_sync) _offer = null;
+                _adopting = offer;
+                return session;
+            }
+            catch (PacketFormatException ex)
+            {
+                lock (_sync) _offer = null;
+                offer.Done.TrySetResult(false);
+                _noRetry = true;
+                _closeReason = $"protocol violation: {ex.Message}";
+                PeersLog.MalformedFrame(_logger, Identifier, ex.Error, ex.Message);
+                return null;
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+            {
+                // That stream died too: keep waiting for the next one.
+                lock (_sync) _offer = null;
+                offer.Done.TrySetResult(false);
+                if (_lifetime.IsCancellationRequested) return null;
+            }
+        }
+    }
+
+    /// <summary>The resumed session is attached: its stream handler may now wait for it.</summary>
+    private void CompleteResumeOffer(Session session)
+    {
+        if (_adopting is { } offer && ReferenceEquals(offer.Session, session))
+        {
+            _adopting = null;
+            offer.Done.TrySetResult(true);
+        }
+    }
+
+    private void FailResumeOffer()
+    {
+        ResumeOffer? offer;
+        lock (_sync) (offer, _offer) = (_offer, null);
+        offer?.Done.TrySetResult(false);
+        if (_adopting is { } adopting)
+        {
+            _adopting = null;
+            adopting.Done.TrySetResult(false);
+        }
+    }
+
+    /// <summary>Completes when the channel no longer uses <paramref name="stream"/> (an inbound stream handler waits for it).</summary>
+    internal Task StreamReleased(MuxedStream stream) =>
+        _session is { } session && ReferenceEquals(session.Stream, stream) ? session.Released.Task : Task.CompletedTask;
+
+    /// <summary>True when the connection failed (reset, read or write error), false when it was closed on purpose by either side.</summary>
+    private static bool IsFailure(Exception ex) =>
+        ex is IOException && ex is not YamuxException { Error: YamuxError.SessionClosed or YamuxError.StreamReset or YamuxError.StreamClosed };
+
+    /// <summary>Takes every packet not acknowledged (and, when closing for good, every packet still queued), oldest first.</summary>
+    private List<(NetworkPacket Packet, TaskCompletionSource? Acked)> TakeOutstanding(bool includeQueued)
+    {
+        var lost = new List<(NetworkPacket, TaskCompletionSource?)>();
+        lock (_unackedSync)
+        {
+            foreach (var entry in _unacked) lost.Add((entry.Packet, entry.Acked));
+            _unacked.Clear();
+            _unackedBytes = 0;
+            _unackedCount = 0;
+        }
+        if (includeQueued)
+        {
+            while (_sendQueue.Reader.TryRead(out var item))
+                if (item.Packet is { } packet) lost.Add((packet, item.Acked));
+        }
+        return lost;
+    }
+
+    /// <summary>Tells the sender: <see cref="PacketsLost"/> on the channel and the network, and each SendAndWaitAsync fails.</summary>
+    private void ReportLost(List<(NetworkPacket Packet, TaskCompletionSource? Acked)> lost, string reason)
+    {
+        if (lost.Count == 0) return;
+        var packets = new List<NetworkPacket>(lost.Count);
+        foreach (var (packet, acked) in lost)
+        {
+            acked?.TrySetException(new PeerNetworkException(PeerNetworkError.NotAcknowledged,
+                $"a {packet.Type} packet to {Identifier} was not acknowledged: {reason}"));
+            // Our own Disconnect is the end of the channel, not the application's data.
+            if (packet is not DisconnectPacket) packets.Add(packet);
+        }
+        if (packets.Count == 0) return;
+        ResumeLog.PacketsLost(_logger, packets.Count, Identifier, reason);
+        _services.Metrics.PacketsLost(packets.Count);
+        var args = new PacketsLostEventArgs(this, packets, reason);
+        try
+        {
+            PacketsLost?.Invoke(this, args);
+        }
+        catch (Exception ex)
+        {
+            PeersLog.HandlerFailed(_logger, null, Identifier, ex.Message);
+        }
+        _services.PacketsLost(args);
+    }
+}

@@ -1,0 +1,69 @@
+using System.IO.Pipelines;
+using P2PNet.Core;
+using P2PNet.Peers.Packets;
+using P2PNet.Swarm;
+
+namespace P2PNet.Peers;
+
+// Inbound resumption: the dialer of a channel we hold redials and resumes its session (docs/peers.md, "What a channel
+// guarantees"). Called first thing by AcceptInboundAsync when we hold an inbound channel with a session for that peer.
+public sealed partial class PeerNetwork
+{
+    /// <summary>
+    /// Reads the dialer's hello. When it resumes <paramref name="channel"/>'s session, the channel adopts the stream
+    /// (Handled, the channel); a broken hello is refused (Handled, null). Otherwise (a new session: the peer restarted,
+    /// or gave up and dialed anew) a channel that is waiting to resume ends, its unacknowledged packets reported, and
+    /// the caller goes on with the hello (not Handled): a new channel, or a duplicate while the old one is open.
+    /// </summary>
+    private async Task<(bool Handled, PeerChannel? Channel, ChannelHello? Hello)> TryResumeInboundAsync(
+        PeerChannel channel, MuxedStream stream, Connection connection, PipeReader reader, CancellationToken cancellationToken)
+    {
+        ChannelHello hello;
+        bool waiting = channel.State == PeerChannelState.Resuming;
+        try
+        {
+            // A dialer sends its hello at once; while the channel is open, allow what a duplicate's refusal allows.
+            var timeout = waiting ? Options.HelloTimeout : Options.CloseTimeout;
+            hello = await PeerChannel.ReadHelloAsync(reader, connection.RemotePeerId, Options.MaxFrameLength, timeout, cancellationToken).ConfigureAwait(false);
+            CheckHello(connection, hello);
+        }
+        catch (PeerNetworkException ex)
+        {
+            await RefuseAsync(connection, stream, reader, ex.Error, ex.Message, "handshake", closeConnection: true, helloRead: true).ConfigureAwait(false);
+            return (true, null, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (waiting)
+                await RefuseAsync(connection, stream, reader, null, $"no valid hello: {ex.Message}", "handshake", closeConnection: true, helloRead: true).ConfigureAwait(false);
+            else // as before sessions: a second channel stream beside an open channel, without a hello, is reset
+                await RefuseAsync(connection, stream, reader, null, "duplicate: already connected", "duplicate",
+                    closeConnection: !ReferenceEquals(channel.Connection, connection) && !_opening.ContainsKey(connection.RemotePeerId), helloRead: true).ConfigureAwait(false);
+            return (true, null, null);
+        }
+        if (hello.Session is { } session && session == channel.SessionId && hello.Received is not null)
+        {
+            var next = new PeerChannel.Session(stream, connection, reader) { Theirs = hello, Ours = LocalHello() };
+            if (await channel.ResumeAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                Learn((GenericPeer)channel.Peer, hello);
+                return (true, channel, hello);
+            }
+            if (channel.IsEnding && await channel.Completion.WaitAsync(Options.CloseTimeout, cancellationToken).ContinueWith(
+                    static t => t.IsCompletedSuccessfully, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false))
+            {
+                // It ended meanwhile (its connection was closed on purpose): a new channel, in a fresh session.
+                return (false, null, hello);
+            }
+            await RefuseAsync(connection, stream, reader, PeerNetworkError.Duplicate, "duplicate: the session cannot be resumed now", "duplicate",
+                closeConnection: false, helloRead: true).ConfigureAwait(false);
+            return (true, null, null);
+        }
+        if (hello.Session is not null && channel.State == PeerChannelState.Resuming)
+        {
+            // The peer no longer holds the session we wait to resume: it restarted, or gave up and dialed anew.
+            await channel.ShutdownAsync("the peer started a new session (it restarted or gave up)").ConfigureAwait(false);
+        }
+        return (false, null, hello);
+    }
+}
