@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
@@ -39,6 +41,12 @@ public sealed partial class PeerChannel
     private int _writerParked;
     private int _wakeQueued;
     private long _ackFlushTarget = long.MaxValue;
+    // A lone acknowledgement waits up to AckDelay, or until AckDeferPackets are due, for a packet of ours to ride on
+    // (as TCP's delayed ACK): a request and its response then carry each other's acknowledgements, and a one-way flow
+    // is acknowledged once per few packets rather than once per read. Both are far below the sender's window.
+    private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
+    private const int AckDeferPackets = 8;
+    private long _ackDeferredSince; // writer only: when the acknowledgement now due was first held back (0: none)
     private TaskCompletionSource? _ackFlushed;
     // Inbound: the dialer's resumed stream, and the run loop's wait for one.
     private ResumeOffer? _offer;
@@ -114,6 +122,39 @@ public sealed partial class PeerChannel
     {
         Volatile.Write(ref session.AckWritten, ack);
         if (ack >= Volatile.Read(ref _ackFlushTarget)) Volatile.Read(ref _ackFlushed)?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Holds back a lone acknowledgement for a packet to ride on: waits (at most <see cref="AckDelay"/> since it was first
+    /// held back) and returns true when something was queued meanwhile; false when it is to be written now.
+    /// </summary>
+    private async ValueTask<bool> DeferAckAsync(Session session, ChannelReader<Outgoing> queue, CancellationToken cancellationToken)
+    {
+        long due = Volatile.Read(ref _lastReceived) - Volatile.Read(ref session.AckWritten);
+        if (due <= 0 || due >= AckDeferPackets || Volatile.Read(ref _ackFlushTarget) != long.MaxValue)
+        {
+            _ackDeferredSince = 0;
+            return false;
+        }
+        long now = Stopwatch.GetTimestamp();
+        if (_ackDeferredSince == 0) _ackDeferredSince = now;
+        var remaining = AckDelay - Stopwatch.GetElapsedTime(_ackDeferredSince, now);
+        if (remaining <= TimeSpan.Zero)
+        {
+            _ackDeferredSince = 0;
+            return false;
+        }
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(remaining);
+        try
+        {
+            return await queue.WaitToReadAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _ackDeferredSince = 0;
+            return false;
+        }
     }
 
     /// <summary>The peer acknowledged every packet up to <paramref name="ack"/>.</summary>

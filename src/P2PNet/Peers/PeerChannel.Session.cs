@@ -288,7 +288,14 @@ public sealed partial class PeerChannel
                     if (reliable) Track(item, bytes);
                     else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                 }
-                long ack = reliable ? AppendAck(session, batch) : -1;
+                long ack = -1;
+                if (reliable)
+                {
+                    if (count == 0 && batch.WrittenCount == 0 && !WindowFull() && await DeferAckAsync(session, queue, ct).ConfigureAwait(false))
+                        continue; // something was queued: take it, and the acknowledgement rides along
+                    ack = AppendAck(session, batch);
+                    if (ack >= 0) _ackDeferredSince = 0;
+                }
                 if (batch.WrittenCount > 0)
                 {
                     await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
