@@ -325,6 +325,7 @@ public sealed class PeerStore
     {
         ArgumentNullException.ThrowIfNull(peer);
         T? attached = null;
+        PeerStoreEntry? dropped = null;
         AttachOutcome outcome = AttachOutcome.Full;
         var list = addresses is null ? [] : Normalize(peer, addresses);
         if (peer == _self)
@@ -348,7 +349,7 @@ public sealed class PeerStore
                 return;
             }
             var candidate = value ?? create!();
-            if (_attached >= rules.Capacity && !DetachStalestLocked(rules))
+            if (_attached >= rules.Capacity && !DetachStalestLocked(rules, out dropped))
             {
                 attached = candidate;
                 outcome = AttachOutcome.Full;
@@ -358,6 +359,7 @@ public sealed class PeerStore
             _attached++;
             outcome = AttachOutcome.Added;
         });
+        if (dropped is not null) Raise(PeerRemoved, dropped, nameof(PeerRemoved));
         result = attached ?? value ?? create!();
         return stored ? outcome : AttachOutcome.Full;
     }
@@ -386,9 +388,13 @@ public sealed class PeerStore
         return true;
     }
 
-    // Under the lock: drops the attachment of the peer whose attachment is stalest among those the rules let go.
-    private bool DetachStalestLocked(AttachmentRules rules)
+    // Under the lock: drops the attachment of the peer whose attachment is stalest among those the rules let go. A
+    // peer pushed out that way with no live connection leaves the store too (removed: raise PeerRemoved after the
+    // lock): the layer above forgot it, and keeping its entry would let a stream of peers that each came once grow
+    // the store to its capacity instead of the layer's cap.
+    private bool DetachStalestLocked(AttachmentRules rules, out PeerStoreEntry? removed)
     {
+        removed = null;
         Slot? stalest = null;
         DateTimeOffset oldest = DateTimeOffset.MaxValue;
         foreach (var slot in _peers.Values)
@@ -404,6 +410,7 @@ public sealed class PeerStore
         if (stalest is null) return false;
         stalest.Attachment = null;
         _attached--;
+        if (!_connected.ContainsKey(stalest.Entry.PeerId)) removed = RemoveLocked(stalest);
         return true;
     }
 
