@@ -641,7 +641,12 @@ public sealed class YamuxSession : IStreamMuxer
                 _readStart += YamuxFrameHeader.Size;
                 if (!await HandleFrameAsync(header).ConfigureAwait(false)) return;
             }
-            BeginShutdown(null, null, drain: false, "connection closed by the remote");
+            // A remote that closes on purpose says go-away first; an end of stream without one is a lost connection (a
+            // killed process, a middlebox): the layers above resume rather than end their sessions.
+            bool goneAway;
+            lock (_sync) goneAway = _remoteGoAway;
+            BeginShutdown(goneAway ? null : new YamuxException(YamuxError.ConnectionLost, "the connection ended without go-away"), null, drain: false,
+                "connection closed by the remote");
         }
         catch (YamuxException ex) when (!_shuttingDown)
         {
