@@ -16,7 +16,7 @@ public sealed partial class AutoNatService
     private readonly Dictionary<Multiaddr, Reachability> _verdicts = [];
 
     // Result is null when the server gave no verdict: Declined (it will not test that address) or a failure.
-    private sealed record Answer(Reachability? Result, bool Declined, long At);
+    private sealed record Answer(Reachability? Verdict, bool Declined, long At);
 
     private async Task RunClientAsync(CancellationToken ct)
     {
@@ -117,8 +117,8 @@ public sealed partial class AutoNatService
         var answers = servers.Select(s => _answers.GetValueOrDefault((address, s))).ToList();
         int n = answers.Count(a => a is not { Declined: true });
         if (n == 0) return;
-        int reachable = answers.Count(a => a?.Result == Reachability.Public);
-        int unreachable = answers.Count(a => a?.Result == Reachability.Private);
+        int reachable = answers.Count(a => a?.Verdict == Reachability.Public);
+        int unreachable = answers.Count(a => a?.Verdict == Reachability.Private);
         int need = Math.Min(3, n);
         if (reachable >= need && reachable > unreachable) _verdicts[address] = Reachability.Public;
         else if (unreachable >= need && unreachable > reachable) _verdicts[address] = Reachability.Private;
