@@ -33,7 +33,7 @@ internal static class PacketBench
             if (args[i] == "--profile") profile = args[i + 1];
         }
         if (profile is not null) return await ProfileAsync(profile);
-        Console.WriteLine($"P2PNet packet benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, best of 3 per throughput row");
+        Console.WriteLine($"P2PNet packet benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, best of 3 per throughput row, load average {WireBench.LoadAverage()}");
         var total = Stopwatch.StartNew();
 
         await using var pair = await PeerPair.StartAsync();
@@ -56,20 +56,27 @@ internal static class PacketBench
             Row("plain framed TCP", size, count, tcp, tcp);
         }
         long streamBytes = Math.Max(64, (long)(4096 * Math.Min(scale, 1))) * 64 * 1024; // whole 64 KiB writes
-        double stream = await WireBench.BestAsync(3, () => ThroughputBench.NoiseYamuxAsync(streamBytes));
-        Console.WriteLine($"{"secure stream (yamux on Noise, 64 KiB writes)",-60}{stream,10:0.0}");
+        double stream = await WireBench.BulkAsync(streamBytes, 3);
 
         // Request/response round trips, the kinds interleaved in chunks so that a noisy neighbour hits all alike.
         Console.WriteLine();
-        Console.WriteLine($"{"request/response round trip",-28}{"rounds",10}{"p50 us",13}{"p99 us",10}{"p50 vs TCP",12}");
+        Console.WriteLine($"{"request/response round trip",-28}{"rounds",10}{"p50 us",13}{"p99 us",10}{"p50 vs TCP",12}{"p50 vs TLS",12}");
         var p50 = new Dictionary<int, (double Pure, double Tcp)>();
         await using var secure = await SecureEcho.StartAsync();
+        using var serverCert = Baselines.Certificate("server");
+        using var clientCert = Baselines.Certificate("client");
+        var (tlsClient, tlsServer) = await Baselines.TlsPairAsync(clientCert, serverCert);
+        await using var tlsClientOwner = tlsClient;
+        await using var tlsServerOwner = tlsServer;
+        var tlsP50 = new Dictionary<int, double>();
         foreach (int size in Sizes)
         {
+            await Baselines.TlsPingPongAsync(tlsClient, tlsServer, size, Chunk); // warm-up
             int k = size >= 64 * 1024 ? Math.Max(100, rounds / 5) : rounds;
             var tcpTimes = new List<double>(k);
             var pureTimes = new List<double>(k);
             var secureTimes = new List<double>(k);
+            var tlsTimes = new List<double>(k);
             string message = new('x', size);
             for (int done = 0; done < k; done += Chunk)
             {
@@ -77,14 +84,18 @@ internal static class PacketBench
                 tcpTimes.AddRange(await PlainTcpPingPongAsync(size, n));
                 pureTimes.AddRange(await pair.PingPongAsync(message, n));
                 secureTimes.AddRange(await secure.RoundTripsAsync(size, n));
+                tlsTimes.AddRange(await Baselines.TlsPingPongAsync(tlsClient, tlsServer, size, n));
             }
             var tcp = Percentiles([.. tcpTimes]);
             var pure = Percentiles([.. pureTimes]);
             var raw = Percentiles([.. secureTimes]);
+            var tls = Percentiles([.. tlsTimes]);
             p50[size] = (pure.P50, tcp.P50);
-            Console.WriteLine($"{"PureMessage",-18}{Size(size),10}{k,10}{pure.P50,13:0.0}{pure.P99,10:0.0}{pure.P50 / tcp.P50,11:0.00}x");
-            Console.WriteLine($"{"secure stream",-18}{Size(size),10}{k,10}{raw.P50,13:0.0}{raw.P99,10:0.0}{raw.P50 / tcp.P50,11:0.00}x");
-            Console.WriteLine($"{"plain framed TCP",-18}{Size(size),10}{k,10}{tcp.P50,13:0.0}{tcp.P99,10:0.0}{1,11:0.00}x");
+            tlsP50[size] = tls.P50;
+            Console.WriteLine($"{"PureMessage",-18}{Size(size),10}{k,10}{pure.P50,13:0.0}{pure.P99,10:0.0}{pure.P50 / tcp.P50,11:0.00}x{pure.P50 / tls.P50,11:0.00}x");
+            Console.WriteLine($"{"secure stream",-18}{Size(size),10}{k,10}{raw.P50,13:0.0}{raw.P99,10:0.0}{raw.P50 / tcp.P50,11:0.00}x{raw.P50 / tls.P50,11:0.00}x");
+            Console.WriteLine($"{"SslStream TLS 1.3",-18}{Size(size),10}{k,10}{tls.P50,13:0.0}{tls.P99,10:0.0}{tls.P50 / tcp.P50,11:0.00}x{1,11:0.00}x");
+            Console.WriteLine($"{"plain framed TCP",-18}{Size(size),10}{k,10}{tcp.P50,13:0.0}{tcp.P99,10:0.0}{1,11:0.00}x{tcp.P50 / tls.P50,11:0.00}x");
         }
 
         // The aims.
@@ -95,7 +106,8 @@ internal static class PacketBench
         Aim("64 KiB PureMessage MB/s / secure stream", rates[("pure", 64 * 1024)] * 64 * 1024 / 1e6 / stream, 0.7, atLeast: true, "0.00'x'");
         Aim("64 KiB DataTransmission MB/s / secure stream", rates[("data", 64 * 1024)] * 64 * 1024 / 1e6 / stream, 0.7, atLeast: true, "0.00'x'");
         foreach (int size in Sizes)
-            Aim($"p50 round trip {Size(size)} / plain TCP", p50[size].Pure / p50[size].Tcp, 3, atLeast: false, "0.00'x'");
+            Aim($"p50 round trip {Size(size)} / plain TCP", p50[size].Pure / p50[size].Tcp, size == 64 ? 1.3 : 3, atLeast: false, "0.00'x'");
+        Aim("p50 round trip 64 KiB / SslStream TLS 1.3", p50[64 * 1024].Pure / tlsP50[64 * 1024], 1.2, atLeast: false, "0.00'x'");
         if (pair.Dropped != 0) Console.WriteLine($"warning: {pair.Dropped} packets dropped by the trust policy");
         Console.WriteLine($"(run took {total.Elapsed.TotalSeconds:0} s)");
         return 0;
@@ -182,7 +194,7 @@ internal static class PacketBench
     }
 
     /// <summary>Plain framed TCP ping-pong: the server echoes each frame; round trips in microseconds.</summary>
-    private static async Task<double[]> PlainTcpPingPongAsync(int size, int rounds)
+    internal static async Task<double[]> PlainTcpPingPongAsync(int size, int rounds)
     {
         var (client, server) = await ThroughputBench.TcpPairAsync();
         using (client)

@@ -1,11 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using P2PNet.Core;
 using P2PNet.Swarm;
 
@@ -45,16 +41,15 @@ internal static class ThroughputBench
         }
     }
 
+    /// <summary>SslStream TLS 1.3, mutually authenticated with ECDSA P-256 certificates (<see cref="Baselines"/>).</summary>
     public static async Task<double> SslStreamAsync(long total)
     {
-        using var cert = SelfSigned();
-        var (clientRaw, serverRaw) = await TcpPairAsync();
-        await using var client = new SslStream(clientRaw, false, (_, _, _, _) => true);
-        await using var server = new SslStream(serverRaw, false);
-        await Task.WhenAll(
-            server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = cert, EnabledSslProtocols = SslProtocols.Tls13 }),
-            client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = SslProtocols.Tls13 }));
-        return await PumpAsync(client, server, total);
+        using var serverCert = Baselines.Certificate("server");
+        using var clientCert = Baselines.Certificate("client");
+        var (client, server) = await Baselines.TlsPairAsync(clientCert, serverCert);
+        await using (client)
+        await using (server)
+            return await PumpAsync(client, server, total);
     }
 
     public static async Task<double> NoiseYamuxAsync(long total)
@@ -118,11 +113,4 @@ internal static class ThroughputBench
         return (new NetworkStream(client, true), new NetworkStream(server, true));
     }
 
-    internal static X509Certificate2 SelfSigned()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
-    }
 }
