@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using NSec.Cryptography;
 
 namespace P2PNet.Security.Noise;
 
@@ -15,14 +14,14 @@ internal sealed class NoiseHandshakeState : IDisposable
 
     private const int EncryptedStaticLength = DhLength + NoiseCipherState.TagLength;
 
-    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
-
     private readonly bool _initiator;
     private readonly NoiseSymmetricState _symmetric;
-    private readonly Key _static;
+    private readonly NoiseDhKey _static;
     private readonly bool _ownsStatic;
     private readonly byte[] _staticPublic;
-    private Key? _ephemeral;
+    private NoiseDhKey? _ephemeral;
+    // Every DH result passes through here and is zeroed after MixKey; pinned so the GC leaves no copy behind.
+    private readonly byte[] _shared = GC.AllocateArray<byte>(NoiseDhKey.Length, pinned: true);
     private byte[]? _remoteEphemeral;
     private byte[]? _remoteStatic;
     private int _messageIndex;
@@ -32,12 +31,12 @@ internal sealed class NoiseHandshakeState : IDisposable
     /// <paramref name="ownsStatic"/> is false (a shared <see cref="NoiseStaticKey"/>);
     /// <paramref name="ephemeralKey"/> is only given by tests that replay fixed vectors (otherwise generated).
     /// </summary>
-    public NoiseHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null, bool ownsStatic = true)
+    public NoiseHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, NoiseDhKey staticKey, NoiseDhKey? ephemeralKey = null, bool ownsStatic = true)
     {
         _initiator = initiator;
         _static = staticKey;
         _ownsStatic = ownsStatic;
-        _staticPublic = staticKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        _staticPublic = staticKey.PublicKey;
         _ephemeral = ephemeralKey;
         _symmetric = new NoiseSymmetricState("Noise_XX_25519_ChaChaPoly_SHA256"u8);
         _symmetric.MixHash(prologue);
@@ -55,12 +54,11 @@ internal sealed class NoiseHandshakeState : IDisposable
     /// <summary>True after all three messages.</summary>
     public bool IsComplete => _messageIndex == 3;
 
-    /// <summary>A fresh X25519 key pair whose private part never leaves NSec.</summary>
-    public static Key GenerateKey() => Key.Create(X25519);
+    /// <summary>A fresh X25519 key pair (libsodium, private key in managed memory zeroed on dispose).</summary>
+    public static NoiseDhKey GenerateKey() => NoiseDhKey.Generate();
 
     /// <summary>Imports a raw 32-byte X25519 private key (test vectors).</summary>
-    public static Key ImportPrivateKey(ReadOnlySpan<byte> privateKey) =>
-        Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey);
+    public static NoiseDhKey ImportPrivateKey(ReadOnlySpan<byte> privateKey) => NoiseDhKey.Import(privateKey);
 
     /// <summary>Writes the next handshake message (must be our turn) carrying <paramref name="payload"/>.</summary>
     public byte[] WriteMessage(ReadOnlySpan<byte> payload)
@@ -141,6 +139,7 @@ internal sealed class NoiseHandshakeState : IDisposable
         _symmetric.Dispose();
         if (_ownsStatic) _static.Dispose();
         _ephemeral?.Dispose();
+        CryptographicOperations.ZeroMemory(_shared);
     }
 
     // The initiator writes messages 0 and 2, the responder message 1.
@@ -149,7 +148,7 @@ internal sealed class NoiseHandshakeState : IDisposable
     private byte[] WriteEphemeral()
     {
         _ephemeral ??= GenerateKey();
-        byte[] e = _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        byte[] e = _ephemeral.PublicKey;
         _symmetric.MixHash(e);
         return e;
     }
@@ -160,17 +159,19 @@ internal sealed class NoiseHandshakeState : IDisposable
         _symmetric.MixHash(_remoteEphemeral);
     }
 
-    private void MixDh(Key privateKey, byte[] remotePublic)
+    private void MixDh(NoiseDhKey privateKey, byte[] remotePublic)
     {
-        if (!NSec.Cryptography.PublicKey.TryImport(X25519, remotePublic, KeyBlobFormat.RawPublicKey, out var publicKey) || publicKey is null)
-            throw new NoiseException(NoiseError.BadNoiseKey, "invalid X25519 public key");
-        var parameters = new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        // NSec refuses an all-zero result (low-order remote point); treat that as a bad key.
-        using var shared = X25519.Agree(privateKey, publicKey, in parameters)
-            ?? throw new NoiseException(NoiseError.BadNoiseKey, "X25519 produced an all-zero shared secret");
-        byte[] raw = shared.Export(SharedSecretBlobFormat.RawSharedSecret);
-        _symmetric.MixKey(raw);
-        CryptographicOperations.ZeroMemory(raw);
+        // libsodium refuses a low-order remote point (an all-zero result), as NSec did: treat that as a bad key.
+        if (!privateKey.TryAgree(remotePublic, _shared))
+            throw new NoiseException(NoiseError.BadNoiseKey, "invalid X25519 public key (low order or all-zero shared secret)");
+        try
+        {
+            _symmetric.MixKey(_shared);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(_shared);
+        }
     }
 
     private static void RequireLength(ReadOnlySpan<byte> message, int minimum)

@@ -1,27 +1,27 @@
-using NSec.Cryptography;
 using P2PNet.Core;
 
 namespace P2PNet.Security.Noise;
 
 /// <summary>
 /// A Noise X25519 static key bound to a libp2p identity, with its signed handshake payload made once.
-/// Reusing it across handshakes (as rust-libp2p does per transport) saves a key generation, a secure-memory
-/// allocation and an Ed25519 signature per connection; ephemeral keys stay fresh for every handshake.
+/// Reusing it across handshakes (as rust-libp2p does per transport) saves a key generation and an Ed25519
+/// signature per connection; ephemeral keys stay fresh for every handshake. The private key is held in pinned
+/// managed memory (<see cref="NoiseDhKey"/>) and zeroed on dispose.
 /// </summary>
 public sealed class NoiseStaticKey : IDisposable
 {
-    private NoiseStaticKey(Identity identity, Key key)
+    private NoiseStaticKey(Identity identity, NoiseDhKey key)
     {
         Identity = identity;
         Key = key;
-        PublicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        PublicKey = key.PublicKey;
         EncodedPayload = NoiseHandshakePayload.Create(identity, PublicKey).Encode();
     }
 
     /// <summary>The libp2p identity the key is signed by.</summary>
     public Identity Identity { get; }
 
-    internal Key Key { get; }
+    internal NoiseDhKey Key { get; }
 
     internal byte[] PublicKey { get; }
 
