@@ -1,9 +1,11 @@
 using P2PNet.Bench;
 
 // P2PNet benchmarks, all on loopback in one process:
-//   dotnet run -c Release --project bench/P2PNet.Bench -- [wire] [--mib N] [--seconds S]
+//   dotnet run -c Release --project bench/P2PNet.Bench -- [wire] [--mib N] [--rounds R] [--rtt K] [--setup-rounds P] [--seconds S] [--only bulk,rtt,setups]
 //   dotnet run -c Release --project bench/P2PNet.Bench -- packets [--scale F] [--rounds K]
-// wire (the default): bulk throughput of plain TCP, TLS 1.3 and Noise+yamux, and secure setups per second.
+// wire (the default): bulk throughput of plain TCP, TLS 1.3 (mutual ECDSA P-256) and Noise+yamux with the crypto and
+// serial limits, framed ping-pong of TCP, TLS and the secure stream, and secure setups per second against full TLS 1.3
+// handshakes in paired rounds (with CPU time per setup), all in the same run.
 // packets: PeerChannel packets (PureMessage, DataTransmission) of 64 B, 1 KiB and 64 KiB against plain framed
 // TCP and the secure stream, and PureMessage request/response latency against plain TCP ping-pong.
 //   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--peers N] [--concurrency C]

@@ -9,7 +9,7 @@ namespace P2PNet.Bench;
 /// 1/(1/crypto + 1/tcp); framed ping-pong round trips of TCP, TLS and the secure stream at 64 B, 1 KiB and 64 KiB;
 /// and secure setups per second against full TLS 1.3 handshakes, as the median of paired rounds.
 /// Options: --mib N (bulk bytes per run), --rounds R (bulk rounds), --rtt K (round trips per size),
-/// --setup-rounds P (paired setup rounds), --seconds S (length of one setup round).
+/// --setup-rounds P (paired setup rounds), --seconds S (length of one setup round), --only bulk,rtt,setups (a subset).
 /// </summary>
 internal static class WireBench
 {
@@ -19,6 +19,7 @@ internal static class WireBench
     {
         int mib = 1024, rounds = 3, rtt = 2000, setupRounds = 6;
         double setupSeconds = 1;
+        string only = "bulk,rtt,setups";
         for (int i = 0; i < args.Length - 1; i++)
         {
             if (args[i] == "--mib") mib = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -26,14 +27,16 @@ internal static class WireBench
             if (args[i] == "--rtt") rtt = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             if (args[i] == "--setup-rounds") setupRounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             if (args[i] == "--seconds") setupSeconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            if (args[i] == "--only") only = args[i + 1];
         }
         long bytes = (long)mib * 1024 * 1024;
         Console.WriteLine($"P2PNet wire benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
         Console.WriteLine("figures are median (min-max) over interleaved rounds; every ratio is per round against the same round's baseline");
 
-        await BulkAsync(bytes, rounds);
-        await RoundTripsAsync(rtt);
-        await SetupsAsync(setupRounds, TimeSpan.FromSeconds(setupSeconds));
+        string[] parts = only.Split(',');
+        if (parts.Contains("bulk")) await BulkAsync(bytes, rounds);
+        if (parts.Contains("rtt")) await RoundTripsAsync(rtt);
+        if (parts.Contains("setups")) await SetupsAsync(setupRounds, TimeSpan.FromSeconds(setupSeconds));
         Console.WriteLine($"load average at the end: {LoadAverage()}");
         return 0;
     }
@@ -118,23 +121,31 @@ internal static class WireBench
         Console.WriteLine($"  {"ours (dial+Noise+yamux+ping), sequential",-52}{sequential,10:0}  vs TLS sequential {sequential / tlsSequential:0.00}x ({tlsSequential:0}/s)");
         var ours = new List<double>();
         var tls = new List<double>();
+        var oursCpu = new List<double>();
+        var tlsCpu = new List<double>();
         for (int i = 0; i < pairs; i++)
         {
             // Alternate which goes first, so neither always follows the other's garbage.
-            if (i % 2 == 0)
+            for (int k = 0; k < 2; k++)
             {
-                ours.Add(await bench.OursAsync(8, round));
-                tls.Add(await bench.TlsAsync(8, round));
-            }
-            else
-            {
-                tls.Add(await bench.TlsAsync(8, round));
-                ours.Add(await bench.OursAsync(8, round));
+                if ((i + k) % 2 == 0)
+                {
+                    var (rate, cpu) = await bench.OursTimedAsync(8, round);
+                    ours.Add(rate);
+                    oursCpu.Add(cpu);
+                }
+                else
+                {
+                    var (rate, cpu) = await bench.TlsTimedAsync(8, round);
+                    tls.Add(rate);
+                    tlsCpu.Add(cpu);
+                }
             }
         }
-        Console.WriteLine($"  {"ours (dial+Noise+yamux+ping), 8 concurrent",-52}{Baselines.Spread(ours, "0"),22}");
-        Console.WriteLine($"  {"TLS 1.3 full handshake (mutual, no resumption), 8 conc.",-52}{Baselines.Spread(tls, "0"),22}");
+        Console.WriteLine($"  {"ours (dial+Noise+yamux+ping), 8 concurrent",-52}{Baselines.Spread(ours, "0"),22}/s  CPU per setup (both sides) {Baselines.Spread(oursCpu, "0")} us");
+        Console.WriteLine($"  {"TLS 1.3 full handshake (mutual, no resumption), 8 conc.",-52}{Baselines.Spread(tls, "0"),22}/s  CPU per handshake (both sides) {Baselines.Spread(tlsCpu, "0")} us");
         Aim("setups ours / TLS 1.3, 8 concurrent", Ratios(ours, tls), 2.0);
+        Aim("CPU per TLS handshake / CPU per setup of ours", Ratios(tlsCpu, oursCpu), 2.0);
     }
 
     internal static List<double> Ratios(List<double> a, List<double> b) => a.Zip(b, (x, y) => x / y).ToList();
