@@ -26,6 +26,9 @@ internal sealed class SetupBench : IAsyncDisposable
     private SwarmHost _server = null!;
     private Multiaddr _addr = null!;
     private Task _tlsServer = Task.CompletedTask;
+    // Made once, as a server or client would: a certificate context builds its chain when created.
+    private SslServerAuthenticationOptions _serverOptions = null!;
+    private SslClientAuthenticationOptions _clientOptions = null!;
 
     public static async Task<SetupBench> StartAsync()
     {
@@ -37,6 +40,8 @@ internal sealed class SetupBench : IAsyncDisposable
             Limits = new ResourceLimits { MaxConnectionsPerPeer = 64 },
         });
         bench._addr = (await bench._server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"))).WithPeerId(bench._serverId.PeerId);
+        bench._serverOptions = Baselines.ServerOptions(bench._serverCert);
+        bench._clientOptions = Baselines.ClientOptions(bench._clientCert);
         bench._listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         bench._listener.Listen(512);
         bench._tlsServer = Task.Run(bench.TlsServeAsync);
@@ -98,7 +103,7 @@ internal sealed class SetupBench : IAsyncDisposable
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 await socket.ConnectAsync(endpoint);
                 await using var ssl = new SslStream(new NetworkStream(socket, true), false);
-                await ssl.AuthenticateAsClientAsync(Baselines.ClientOptions(_clientCert));
+                await ssl.AuthenticateAsClientAsync(_clientOptions);
                 await ssl.WriteAsync(one); // one round trip, as the yamux ping above
                 _ = await ssl.ReadAsync(one);
                 Interlocked.Increment(ref count);
@@ -124,7 +129,7 @@ internal sealed class SetupBench : IAsyncDisposable
                     await using var ssl = new SslStream(new NetworkStream(s, true));
                     try
                     {
-                        await ssl.AuthenticateAsServerAsync(Baselines.ServerOptions(_serverCert));
+                        await ssl.AuthenticateAsServerAsync(_serverOptions);
                         if (!ssl.IsMutuallyAuthenticated) throw new InvalidOperationException("client not authenticated");
                         var one = new byte[1];
                         _ = await ssl.ReadAsync(one);

@@ -50,12 +50,15 @@ internal static class WireBench
         var tcp = new List<double>();
         var tls = new List<double>();
         var noise = new List<double>();
+        var tlsCpu = new List<double>();
+        var noiseCpu = new List<double>();
+        var tcpCpu = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
             crypto.Add(Baselines.CryptoLimit(Math.Min(bytes, 512L * 1024 * 1024)));
-            tcp.Add(await ThroughputBench.PlainTcpAsync(bytes));
-            tls.Add(await ThroughputBench.SslStreamAsync(bytes));
-            noise.Add(await ThroughputBench.NoiseYamuxAsync(bytes));
+            tcp.Add(await CpuAsync(() => ThroughputBench.PlainTcpAsync(bytes), bytes, tcpCpu));
+            tls.Add(await CpuAsync(() => ThroughputBench.SslStreamAsync(bytes), bytes, tlsCpu));
+            noise.Add(await CpuAsync(() => ThroughputBench.NoiseYamuxAsync(bytes), bytes, noiseCpu));
         }
         var serial = crypto.Zip(tcp, Baselines.SerialLimit).ToList();
         Console.WriteLine($"  {"crypto limit (ChaCha20-Poly1305 enc+dec, 64 KiB)",-52}{Baselines.Spread(crypto, "0"),22}  vs TCP {Baselines.Spread(Ratios(crypto, tcp), "0.00")}x");
@@ -63,6 +66,7 @@ internal static class WireBench
         Console.WriteLine($"  {"serial limit 1/(1/crypto + 1/tcp)",-52}{Baselines.Spread(serial, "0"),22}  vs TCP {Baselines.Spread(Ratios(serial, tcp), "0.00")}x");
         Console.WriteLine($"  {"SslStream TLS 1.3 (mutual ECDSA P-256)",-52}{Baselines.Spread(tls, "0"),22}  vs serial limit {Baselines.Spread(Ratios(tls, serial), "0.00")}x");
         Console.WriteLine($"  {"Noise + yamux stream",-52}{Baselines.Spread(noise, "0"),22}  vs TCP {Baselines.Spread(Ratios(noise, tcp), "0.00")}x");
+        Console.WriteLine($"  CPU time per MB (both sides, this process): TCP {Baselines.Spread(tcpCpu, "0")} us, TLS {Baselines.Spread(tlsCpu, "0")} us, Noise+yamux {Baselines.Spread(noiseCpu, "0")} us, Noise+yamux / TLS {Baselines.Spread(Ratios(noiseCpu, tlsCpu), "0.00")}x");
         Aim("Noise+yamux / SslStream TLS 1.3", Ratios(noise, tls), 1.3);
         Aim("Noise+yamux / serial limit", Ratios(noise, serial), 0.85);
         return Baselines.Median(noise);
@@ -146,6 +150,15 @@ internal static class WireBench
         Console.WriteLine($"  {"TLS 1.3 full handshake (mutual, no resumption), 8 conc.",-52}{Baselines.Spread(tls, "0"),22}/s  CPU per handshake (both sides) {Baselines.Spread(tlsCpu, "0")} us");
         Aim("setups ours / TLS 1.3, 8 concurrent", Ratios(ours, tls), 2.0);
         Aim("CPU per TLS handshake / CPU per setup of ours", Ratios(tlsCpu, oursCpu), 2.0);
+    }
+
+    /// <summary>Runs <paramref name="run"/> and adds the process CPU time per MB (10^6 bytes) it took to <paramref name="cpu"/>.</summary>
+    private static async Task<double> CpuAsync(Func<Task<double>> run, long bytes, List<double> cpu)
+    {
+        var start = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        double rate = await run();
+        cpu.Add((System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - start).TotalMicroseconds / (bytes / 1e6));
+        return rate;
     }
 
     internal static List<double> Ratios(List<double> a, List<double> b) => a.Zip(b, (x, y) => x / y).ToList();
