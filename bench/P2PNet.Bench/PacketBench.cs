@@ -9,9 +9,11 @@ namespace P2PNet.Bench;
 /// <summary>
 /// <c>packets</c>: PureMessage and DataTransmission packets of 64 B, 1 KiB and 64 KiB through a PeerChannel
 /// and the same sizes through plain length-prefixed TCP, one way (first send until the receiver counted the
-/// last); the secure stream's own throughput (one yamux stream on Noise, 64 KiB writes); and request/response
-/// round trips (PureMessage ping-pong against plain TCP ping-pong, and framed ping-pong on a raw secure stream). Prints a table and the ratios vs the aims:
-/// 100k+ 64 B packets/s, 64 KiB packets at 0.7x+ of the secure stream, p50 round trip within 3x of plain TCP.
+/// last); the secure stream's own throughput (one yamux stream on Noise, 64 KiB writes) with the baselines of
+/// <c>wire</c> (crypto and serial limits, TLS 1.3); and request/response round trips (PureMessage ping-pong against
+/// plain TCP and SslStream TLS 1.3 ping-pong, and framed ping-pong on a raw secure stream). Prints a table and the
+/// ratios vs the aims: 100k+ 64 B packets/s, 64 KiB packets at 0.7x+ of the secure stream, p50 round trip within
+/// 1.3x of plain TCP at 64 B and 3x above, 64 KiB round trip within 1.2x of TLS 1.3.
 /// Options: --scale F (multiplies the packet counts), --rounds K (round trips per size).
 /// </summary>
 internal static class PacketBench
