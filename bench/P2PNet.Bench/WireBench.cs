@@ -115,7 +115,7 @@ internal static class WireBench
     private static async Task SetupsAsync(int pairs, TimeSpan round)
     {
         Console.WriteLine();
-        Console.WriteLine($"secure setups per second, {pairs} paired rounds of {round.TotalSeconds:0.#} s (ours, then TLS)");
+        Console.WriteLine($"secure setups per second, {pairs} paired rounds of {round.TotalSeconds:0.#} s (ours and TLS, the order alternating)");
         await using var bench = await SetupBench.StartAsync();
         // Warm-up of both.
         await bench.OursAsync(8, round / 2);
