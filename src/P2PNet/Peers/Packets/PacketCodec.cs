@@ -180,11 +180,20 @@ internal static class PacketCodec
         }
         else
         {
-            var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
-            if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
-            else if (p is PureMessagePacket message) message.Message = DecodeMessage(tail);
-            Validate(p);
-            packet = p;
+            if (type == (byte)PacketType.PureMessage)
+            {
+                // The wire JSON of a PureMessage has no properties: "{}" skips the parser (anything else is parsed for
+                // well-formedness only, as unknown properties are ignored). The text stays UTF-8, checked here once.
+                if (!IsEmptyObject(json)) Deserialize(json, WirePureMessage);
+                packet = PureMessagePacket.FromWire(ReadMessage(tail));
+            }
+            else
+            {
+                var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
+                if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
+                Validate(p);
+                packet = p;
+            }
         }
         buffer = buffer.Slice(prefix + (long)bodyLength);
         return true;
@@ -267,10 +276,16 @@ internal static class PacketCodec
         {
             case DataTransmissionPacket data:
                 return data.Data;
-            case PureMessagePacket { Message.Length: > 0 } message:
-                int length = StrictUtf8.GetByteCount(message.Message); // Validate has ruled out lone surrogates
+            case PureMessagePacket message:
+                // Bytes given or received go out as they are; a string is encoded into a pooled buffer (unless its
+                // encoding was kept by a read of Utf8).
+                if (message.IsFromUtf8) return message.Utf8.Span;
+                if (message.EncodedText is { } encoded) return encoded;
+                string text = message.Message;
+                if (text.Length == 0) return default;
+                int length = StrictUtf8.GetByteCount(text); // Validate has ruled out lone surrogates
                 rented = ArrayPool<byte>.Shared.Rent(length);
-                return rented.AsSpan(0, StrictUtf8.GetBytes(message.Message, rented));
+                return rented.AsSpan(0, StrictUtf8.GetBytes(text, rented));
             default:
                 return default;
         }
@@ -289,29 +304,37 @@ internal static class PacketCodec
         }
     }
 
-    private static string DecodeMessage(ReadOnlySequence<byte> tail)
+    /// <summary>The wire JSON of a PureMessage, which has no properties.</summary>
+    internal static ReadOnlySpan<byte> EmptyObject => "{}"u8;
+
+    private static bool IsEmptyObject(ReadOnlySequence<byte> json)
+    {
+        if (json.Length != 2) return false;
+        if (json.FirstSpan.Length == 2) return json.FirstSpan.SequenceEqual(EmptyObject);
+        Span<byte> two = stackalloc byte[2];
+        json.CopyTo(two);
+        return two.SequenceEqual(EmptyObject);
+    }
+
+    // A received message is kept as its UTF-8 bytes (one copy out of the read pipe, no string): checked here for
+    // well-formed UTF-8 and the length limit in characters, exactly as a string would have been.
+    private static byte[] ReadMessage(ReadOnlySequence<byte> tail)
     {
         if (tail.Length > MaxMessageLength * 3L)
             throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {tail.Length} bytes exceeds {MaxMessageLength} characters");
-        try
-        {
-            if (tail.IsSingleSegment) return StrictUtf8.GetString(tail.FirstSpan);
-            // Spread over the read pipe's segments: one copy into a rented array decodes faster than segment by segment.
-            byte[] joined = ArrayPool<byte>.Shared.Rent((int)tail.Length);
-            try
-            {
-                tail.CopyTo(joined);
-                return StrictUtf8.GetString(joined, 0, (int)tail.Length);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(joined);
-            }
-        }
-        catch (DecoderFallbackException ex)
-        {
-            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid UTF-8", ex);
-        }
+        byte[] bytes = tail.IsEmpty ? [] : tail.ToArray();
+        CheckMessageBytes(bytes);
+        return bytes;
+    }
+
+    // Well-formed UTF-8 (so a peer cannot slip replacement characters past us) of at most MaxMessageLength UTF-16 code units.
+    private static void CheckMessageBytes(ReadOnlySpan<byte> utf8)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid UTF-8");
+        // A character is never fewer UTF-16 code units than UTF-8 bytes: only a long message needs counting.
+        if (utf8.Length > MaxMessageLength && StrictUtf8.GetCharCount(utf8) is int chars && chars > MaxMessageLength)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {chars} characters exceeds {MaxMessageLength}");
     }
 
     /// <summary>Writes the frame header, <paramref name="json"/> and <paramref name="tail"/>; checks the sizes first.</summary>
@@ -375,6 +398,9 @@ internal static class PacketCodec
                     throw new PacketFormatException(PacketFormatError.Malformed, $"unknown dataType {(int)data.DataType}");
                 ValidateText(data.Name, "name");
                 ValidateText(data.ContentType, "contentType");
+                break;
+            case PureMessagePacket message when message.IsFromUtf8:
+                CheckMessageBytes(message.Utf8.Span);
                 break;
             case PureMessagePacket message:
                 if (message.Message is null) throw Missing("message");

@@ -39,7 +39,8 @@ internal sealed class PacketWriter : IDisposable
         ArgumentNullException.ThrowIfNull(packet);
         ObjectDisposedException.ThrowIf(_disposed, this);
         PacketCodec.Validate(packet);
-        ReadOnlySpan<byte> json = Serialize(packet, packet.Type);
+        // A PureMessage's wire JSON is always "{}" (its text is the tail): no serializer call for the commonest packet.
+        ReadOnlySpan<byte> json = packet.Type == PacketType.PureMessage ? PacketCodec.EmptyObject : Serialize(packet, packet.Type);
         ReadOnlySpan<byte> tail = PacketCodec.Tail(packet, out byte[]? rented);
         try
         {
