@@ -283,9 +283,17 @@ internal static class PacketCodec
                 if (message.EncodedText is { } encoded) return encoded;
                 string text = message.Message;
                 if (text.Length == 0) return default;
-                int length = StrictUtf8.GetByteCount(text); // Validate has ruled out lone surrogates
-                rented = ArrayPool<byte>.Shared.Rent(length);
-                return rented.AsSpan(0, StrictUtf8.GetBytes(text, rented));
+                // One pass: no byte count first (a UTF-16 code unit is at most 3 UTF-8 bytes), and the lone-surrogate
+                // check is the transcoder's own (the writer loop skips Validate's separate scan).
+                rented = ArrayPool<byte>.Shared.Rent(checked(text.Length * 3));
+                var status = System.Text.Unicode.Utf8.FromUtf16(text, rented, out _, out int written, replaceInvalidSequences: false);
+                if (status != OperationStatus.Done)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                    rented = null;
+                    throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid Unicode (a lone surrogate)");
+                }
+                return rented.AsSpan(0, written);
             default:
                 return default;
         }
@@ -365,6 +373,22 @@ internal static class PacketCodec
         output.Write(json);
         if (!tail.IsEmpty) output.Write(tail);
         return total;
+    }
+
+    /// <summary>
+    /// As <see cref="Validate(NetworkPacket)"/>, for the writer loop: a PureMessage's text is not scanned for lone
+    /// surrogates here, since <see cref="Tail"/> encodes it strictly and refuses them in the same pass.
+    /// </summary>
+    internal static void ValidateForWrite(NetworkPacket packet)
+    {
+        if (packet is PureMessagePacket { IsFromUtf8: false } message)
+        {
+            if (message.Message is null) throw Missing("message");
+            if (message.Message.Length > MaxMessageLength)
+                throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {message.Message.Length} characters exceeds {MaxMessageLength}");
+            return;
+        }
+        Validate(packet);
     }
 
     /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/> against the wire limits; throws <see cref="PacketFormatException"/> when it breaks one.</summary>
