@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using P2PNet.Peers.Bootstrap;
 
@@ -9,6 +10,10 @@ namespace P2PNet.Bootstrap;
 /// The SQLite store: one file, created on first start, schema versioned. Writes go through one connection
 /// (SQLite has one writer anyway) with prepared statements; reads use pooled connections (WAL lets them run
 /// beside the writer). Every statement is parameterized. The block list is mirrored in memory.
+/// Registrations are group-committed: <see cref="UpsertAsync"/> queues the row (bounded queue) and one writer loop
+/// takes whatever is queued (up to <see cref="MaxUpsertBatch"/>), upserts it in one transaction, commits, and only
+/// then completes each caller's task, so that every registration is answered after its row is committed while a
+/// burst of them costs one commit rather than one each.
 /// </summary>
 internal sealed class PeerStore : IAsyncDisposable
 {
@@ -21,6 +26,27 @@ internal sealed class PeerStore : IAsyncDisposable
     /// <summary>Peers considered per sample window (a random window keeps the query cost flat with 100k rows).</summary>
     private const int SampleWindow = 512;
 
+    /// <summary>Most registrations committed in one transaction.</summary>
+    public const int MaxUpsertBatch = 256;
+
+    /// <summary>Most registrations waiting for the writer; further callers wait for room.</summary>
+    public const int MaxQueuedUpserts = 4096;
+
+    /// <summary>A registration waiting for the writer loop, and its caller's task.</summary>
+    private sealed class PendingUpsert(string peerId, string addresses, string network, long now, long timestamp, string? remoteIp)
+    {
+        public string PeerId { get; } = peerId;
+        public string Addresses { get; } = addresses;
+        public string Network { get; } = network;
+        public long Now { get; } = now;
+        public long Timestamp { get; } = timestamp;
+        public string? RemoteIp { get; } = remoteIp;
+        public TaskCompletionSource<RegistrationOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly Channel<PendingUpsert> _upserts = Channel.CreateBounded<PendingUpsert>(
+        new BoundedChannelOptions(MaxQueuedUpserts) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private Task _upsertLoop = Task.CompletedTask;
     private readonly string _connectionString;
     private readonly SemaphoreSlim _write = new(1, 1);
     private readonly ConcurrentDictionary<string, long> _blocked = new(StringComparer.Ordinal);
@@ -60,33 +86,112 @@ internal sealed class PeerStore : IAsyncDisposable
         foreach (string name in (string[])["$id", "$addresses", "$network", "$now", "$ts", "$ip"]) _upsert.Parameters.Add(new SqliteParameter(name, null));
         _upsert.Prepare();
 
-        await using var read = _writer.CreateCommand();
-        read.CommandText = "SELECT peer_id, blocked_at FROM blocked";
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) _blocked[reader.GetString(0)] = reader.GetInt64(1);
+        await using (var read = _writer.CreateCommand())
+        {
+            read.CommandText = "SELECT peer_id, blocked_at FROM blocked";
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) _blocked[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        _upsertLoop = UpsertLoopAsync();
     }
 
     public bool IsBlocked(string peerId) => _blocked.ContainsKey(peerId);
 
+    /// <summary>
+    /// Stores a verified registration (a newer signed timestamp replaces the row; an older or equal one is
+    /// <see cref="RegistrationOutcome.Replayed"/>). Completes once the transaction holding the row is committed.
+    /// Cancelling stops the wait; a row already queued is still written.
+    /// </summary>
     public async Task<RegistrationOutcome> UpsertAsync(BootstrapRegistration registration, long now, string? remoteIp, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_upsert is null) throw new InvalidOperationException("store not open");
         string addresses = JsonSerializer.Serialize(registration.Addresses, ServerJsonContext.Default.IReadOnlyListString);
-        await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var pending = new PendingUpsert(registration.PeerId, addresses, registration.Network, now, registration.Timestamp, remoteIp);
         try
         {
-            var command = _upsert ?? throw new InvalidOperationException("store not open");
-            command.Parameters[0].Value = registration.PeerId;
-            command.Parameters[1].Value = addresses;
-            command.Parameters[2].Value = registration.Network;
-            command.Parameters[3].Value = now;
-            command.Parameters[4].Value = registration.Timestamp;
-            command.Parameters[5].Value = (object?)remoteIp ?? DBNull.Value;
-            int changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return changed == 0 ? RegistrationOutcome.Replayed : RegistrationOutcome.Accepted;
+            await _upserts.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException(nameof(PeerStore), ex);
+        }
+        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // The one writer of registrations: takes what is queued, commits it as one transaction, then answers each caller.
+    private async Task UpsertLoopAsync()
+    {
+        var reader = _upserts.Reader;
+        var batch = new List<PendingUpsert>(MaxUpsertBatch);
+        var outcomes = new RegistrationOutcome[MaxUpsertBatch];
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxUpsertBatch && reader.TryRead(out var next)) batch.Add(next);
+            await _write.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                CommitBatch(batch, outcomes);
+            }
+            catch (Exception ex) when ((ex is SqliteException or InvalidOperationException) && batch.Count > 1)
+            {
+                // One bad row must not fail the others: write each alone, each answered by its own commit.
+                foreach (var one in batch)
+                {
+                    try
+                    {
+                        CommitBatch([one], outcomes);
+                        one.Done.TrySetResult(outcomes[0]);
+                    }
+                    catch (Exception single) when (single is SqliteException or InvalidOperationException)
+                    {
+                        one.Done.TrySetException(single);
+                    }
+                }
+                batch.Clear();
+                continue;
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+            {
+                foreach (var one in batch) one.Done.TrySetException(ex);
+                batch.Clear();
+                continue;
+            }
+            finally
+            {
+                _write.Release();
+            }
+            // Committed: only now does any caller learn its outcome.
+            for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(outcomes[i]);
+            batch.Clear();
+        }
+    }
+
+    /// <summary>Upserts <paramref name="batch"/> in one transaction and commits it (under <c>_write</c>); rolls back on failure.</summary>
+    private void CommitBatch(List<PendingUpsert> batch, RegistrationOutcome[] outcomes)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("store not open");
+        var command = _upsert ?? throw new InvalidOperationException("store not open");
+        using var transaction = writer.BeginTransaction();
+        command.Transaction = transaction;
+        try
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var row = batch[i];
+                command.Parameters[0].Value = row.PeerId;
+                command.Parameters[1].Value = row.Addresses;
+                command.Parameters[2].Value = row.Network;
+                command.Parameters[3].Value = row.Now;
+                command.Parameters[4].Value = row.Timestamp;
+                command.Parameters[5].Value = (object?)row.RemoteIp ?? DBNull.Value;
+                outcomes[i] = command.ExecuteNonQuery() == 0 ? RegistrationOutcome.Replayed : RegistrationOutcome.Accepted;
+            }
+            transaction.Commit();
         }
         finally
         {
-            _write.Release();
+            command.Transaction = null;
         }
     }
 
@@ -211,6 +316,9 @@ internal sealed class PeerStore : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // Registrations already queued are committed and answered before the connection closes.
+        _upserts.Writer.TryComplete();
+        await _upsertLoop.ConfigureAwait(false);
         await _write.WaitAsync().ConfigureAwait(false);
         try
         {

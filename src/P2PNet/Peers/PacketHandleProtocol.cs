@@ -77,7 +77,10 @@ public sealed class PacketHandleProtocol
         set => Row(PacketType.PureMessage).Current = value;
     }
 
-    /// <summary>The channel whose packet is being handled, inside a handler call; null elsewhere.</summary>
+    /// <summary>
+    /// The channel whose packet is being handled, inside a handler call (and inside that channel's DataReceived and
+    /// network PacketReceived events, which run in the same dispatch); null elsewhere.
+    /// </summary>
     public PeerChannel? CurrentChannel => _current.Value;
 
     /// <summary>Puts every handler back to its default.</summary>
@@ -96,20 +99,43 @@ public sealed class PacketHandleProtocol
     /// </summary>
     internal void Dispatch(PeerChannel channel, NetworkPacket packet)
     {
-        int index = (int)packet.Type;
-        if ((uint)index >= (uint)_table.Length || _table[index] is not { } entry) return;
-        var previous = _current.Value;
-        _current.Value = channel;
+        var previous = Enter(channel);
         try
         {
-            var handler = entry.Current;
-            if (ReferenceEquals(handler, entry.Default)) entry.Direct(channel, packet);
-            else handler(PacketCodec.ToJson(packet));
+            DispatchEntered(channel, packet);
         }
         finally
         {
-            _current.Value = previous;
+            Exit(channel, previous);
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="channel"/> the <see cref="CurrentChannel"/> of the calling flow and returns the previous
+    /// one for <see cref="Exit"/>. A channel's read loop enters once per batch of packets it has read, not per packet:
+    /// setting an AsyncLocal allocates a new ExecutionContext each time.
+    /// </summary>
+    internal PeerChannel? Enter(PeerChannel channel)
+    {
+        var previous = _current.Value;
+        if (!ReferenceEquals(previous, channel)) _current.Value = channel;
+        return previous;
+    }
+
+    /// <summary>Puts back the <see cref="CurrentChannel"/> that <see cref="Enter"/> returned.</summary>
+    internal void Exit(PeerChannel channel, PeerChannel? previous)
+    {
+        if (!ReferenceEquals(previous, channel)) _current.Value = previous;
+    }
+
+    /// <summary>As <see cref="Dispatch"/>, between <see cref="Enter"/> and <see cref="Exit"/> for <paramref name="channel"/>.</summary>
+    internal void DispatchEntered(PeerChannel channel, NetworkPacket packet)
+    {
+        int index = (int)packet.Type;
+        if ((uint)index >= (uint)_table.Length || _table[index] is not { } entry) return;
+        var handler = entry.Current;
+        if (ReferenceEquals(handler, entry.Default)) entry.Direct(channel, packet);
+        else handler(PacketCodec.ToJson(packet));
     }
 
     private Entry Row(PacketType type) => _table[(int)type]!;

@@ -28,6 +28,8 @@ public sealed partial class PeerChannel
         public ChannelHello? Ours { get; set; }
         /// <summary>The last sequence number acknowledged on this stream (the writer's).</summary>
         public long AckWritten;
+        /// <summary>The last sequence number the writer put in an acknowledgement (written or about to be).</summary>
+        public long AckTaken;
         /// <summary>Set when the connection failed (reset, read or write error) rather than closed cleanly.</summary>
         public volatile bool Failed;
         public int Ended;
@@ -196,6 +198,9 @@ public sealed partial class PeerChannel
                 var result = await reader.ReadAsync(ct).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 bool received = false;
+                long length = buffer.Length;
+                bool entered = false;
+                PeerChannel? previous = null;
                 try
                 {
                     while (PacketCodec.TryReadChannelFrame(ref buffer, out var hello, out var packet, out long ack, maxFrame))
@@ -214,14 +219,20 @@ public sealed partial class PeerChannel
                             // The sender learns that everything up to its Disconnect arrived before we end the session.
                             if (packet is DisconnectPacket) await FlushAckAsync(session).ConfigureAwait(false);
                         }
+                        if (!entered)
+                        {
+                            previous = _services.Handlers.Enter(this); // CurrentChannel, once per batch
+                            entered = true;
+                        }
                         Dispatch(packet!);
                     }
                 }
                 finally
                 {
+                    if (entered) _services.Handlers.Exit(this, previous);
                     reader.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (received) RequestAck();
+                if (received) AcknowledgeLater(session, length - buffer.Length);
                 if (result.IsCompleted)
                 {
                     _lastLoss = "connection closed by the peer"; // the peer closed the stream without a Disconnect
@@ -288,14 +299,8 @@ public sealed partial class PeerChannel
                     if (reliable) Track(item, bytes);
                     else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                 }
-                long ack = -1;
-                if (reliable)
-                {
-                    if (count == 0 && batch.WrittenCount == 0 && !WindowFull() && await DeferAckAsync(session, queue, ct).ConfigureAwait(false))
-                        continue; // something was queued: take it, and the acknowledgement rides along
-                    ack = AppendAck(session, batch);
-                    if (ack >= 0) _ackDeferredSince = 0;
-                }
+                // The read loop holds back a lone acknowledgement (AcknowledgeLater): whatever we write now carries it.
+                long ack = reliable ? AppendAck(session, batch) : -1;
                 if (batch.WrittenCount > 0)
                 {
                     await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
@@ -360,7 +365,7 @@ public sealed partial class PeerChannel
         }
         try
         {
-            _services.Dispatch(this, packet);
+            _services.Handlers.DispatchEntered(this, packet);
         }
         catch (Exception ex)
         {
@@ -386,6 +391,8 @@ public sealed partial class PeerChannel
 
     private void CompleteWaiters(NetworkPacket packet)
     {
+        // Once the channel is active and nobody waits in ReceiveAsync (the common case), no lock per packet.
+        if (Volatile.Read(ref _waiterCount) == 0 && Volatile.Read(ref _unclaimed) is null) return;
         List<TaskCompletionSource<NetworkPacket>>? done = null;
         lock (_sync)
         {
@@ -399,6 +406,7 @@ public sealed partial class PeerChannel
                     (done ??= []).Add(tcs);
                 }
             }
+            Volatile.Write(ref _waiterCount, _waiters.Count);
             if (done is null && _unclaimed is { } unclaimed)
             {
                 if (unclaimed.Count >= MaxUnclaimedPackets) unclaimed.Dequeue();
@@ -507,6 +515,7 @@ public sealed partial class PeerChannel
         // Every way of closing leaves a reason, set before the state says Closed.
         _closeReason ??= gaveUp ? $"gave up reconnecting: {_lastLoss ?? "no address answered"}" : _lastLoss ?? "connection closed";
         _sendQueue.Writer.TryComplete();
+        _ackTimer?.Dispose();
         ReportLost(TakeOutstanding(includeQueued: true), _closeReason);
         FailResumeOffer();
         SetState(PeerChannelState.Closed);
@@ -514,6 +523,7 @@ public sealed partial class PeerChannel
         {
             foreach (var (_, tcs) in _waiters) tcs.TrySetException(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Clear();
+            Volatile.Write(ref _waiterCount, 0);
         }
         PeersLog.ChannelClosed(_logger, Identifier, _closeReason);
         _services.Closed(this, gaveUp);

@@ -38,6 +38,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     // Packets no ReceiveAsync claimed while the channel is being activated (trust protocol running), so that a
     // handshake asking for the peer's reply after it arrived still gets it. Null once active (or closed).
     private Queue<NetworkPacket>? _unclaimed = new();
+    private int _waiterCount; // _waiters.Count, written under _sync, read without it by the read loop
     private Session? _session;
     private Task _run = Task.CompletedTask;
     private int _state = (int)PeerChannelState.Opening;
@@ -195,6 +196,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
             if (TakeUnclaimed(filter) is { } early) return Task.FromResult(early);
             if (State == PeerChannelState.Closed) return Task.FromException<NetworkPacket>(new ObjectDisposedException($"the channel with {Identifier} is closed"));
             _waiters.Add((filter, tcs));
+            Volatile.Write(ref _waiterCount, _waiters.Count);
         }
         return WaitAsync(tcs, cancellationToken);
     }

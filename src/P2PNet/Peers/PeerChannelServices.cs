@@ -1,18 +1,15 @@
 namespace P2PNet.Peers;
 
-/// <summary>Hands a packet that passed the trust check to its handler (a <see cref="PacketHandleProtocol"/>).</summary>
-internal delegate void PacketDispatcher(PeerChannel channel, Peers.Packets.NetworkPacket packet);
-
 /// <summary>
 /// What a <see cref="PeerChannel"/> needs from its owner, injected once per network and shared by all its channels:
-/// the settings and counters, the packet dispatcher, the network-wide packet event, the callback when a channel
+/// the settings and counters, the packet handlers, the network-wide packet event, the callback when a channel
 /// closes for good, a delegate that reopens a session of an outbound channel, and one that opens a channel with a
 /// peer again. The channel holds no reference to <see cref="PeerNetwork"/>.
 /// </summary>
 internal sealed class PeerChannelServices(
     PeerNetworkOptions options,
     PeerNetworkMetrics metrics,
-    PacketDispatcher dispatch,
+    PacketHandleProtocol handlers,
     Func<bool> hasPacketListeners,
     Action<PacketReceivedEventArgs> packetReceived,
     Action<PeerChannel, bool> closed,
@@ -24,8 +21,8 @@ internal sealed class PeerChannelServices(
 
     public PeerNetworkMetrics Metrics => metrics;
 
-    /// <summary>Invokes the handler of the packet's type.</summary>
-    public PacketDispatcher Dispatch => dispatch;
+    /// <summary>The network's packet handlers: the channel invokes the one of each packet's type.</summary>
+    public PacketHandleProtocol Handlers => handlers;
 
     /// <summary>True when someone listens to the network-wide packet event (so its args are worth allocating).</summary>
     public bool HasPacketListeners => hasPacketListeners();

@@ -117,7 +117,7 @@ public sealed partial class PeerNetwork
     private void HandlePureMessage(PeerChannel channel, PureMessagePacket packet)
     {
         if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
-            PeersLog.MessageReceived(_logger, channel.Identifier, packet.Message.Length > 200 ? packet.Message[..200] + "…" : packet.Message);
-        Raise(MessageReceived, new PureMessageReceivedEventArgs(channel, packet.Message), nameof(MessageReceived));
+            PeersLog.MessageReceived(_logger, channel.Identifier, packet.Preview(200)); // decodes only what it logs
+        Raise(MessageReceived, new PureMessageReceivedEventArgs(channel, packet), nameof(MessageReceived));
     }
 }

@@ -55,7 +55,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         TrustPolicy = new IncomingPeerTrustPolicy();
         TrustPolicy.BlockListChanged += (_, _) => _ = EnforceBlockListsAsync();
         PacketHandleProtocol = new PacketHandleProtocol(HandleIdentity, HandleDisconnect, HandlePeerGroup, HandleDataTransmission, HandlePureMessage);
-        _channelServices = new PeerChannelServices(Options, Metrics, PacketHandleProtocol.Dispatch, () => DataReceived is not null,
+        _channelServices = new PeerChannelServices(Options, Metrics, PacketHandleProtocol, () => DataReceived is not null,
             args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync,
             args => Raise(PacketsLost, args, nameof(PacketsLost)));
         InboundConnectingPeersQueue = new InboundConnectingPeersQueue(Options.InboundQueueCapacity);

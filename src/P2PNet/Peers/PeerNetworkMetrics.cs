@@ -43,9 +43,16 @@ internal sealed class PeerNetworkMetrics : IDisposable
 
     public void PacketsLost(int count) => _lost.Add(count);
 
-    public void PacketReceived(PacketType type) => _received.Add(1, new KeyValuePair<string, object?>("p2pnet.packet.type", type.ToString()));
+    public void PacketReceived(PacketType type) => _received.Add(1, TypeTag(type));
 
-    public void PacketDropped(PacketType type) => _dropped.Add(1, new KeyValuePair<string, object?>("p2pnet.packet.type", type.ToString()));
+    public void PacketDropped(PacketType type) => _dropped.Add(1, TypeTag(type));
+
+    // The packet type tag, made once per type rather than per packet (an enum's name is looked up on every ToString).
+    private static readonly KeyValuePair<string, object?>[] TypeTags =
+        [.. Enumerable.Range(0, (int)PacketType.PureMessage + 1).Select(i => new KeyValuePair<string, object?>("p2pnet.packet.type", ((PacketType)i).ToString()))];
+
+    private static KeyValuePair<string, object?> TypeTag(PacketType type) =>
+        (uint)type < (uint)TypeTags.Length ? TypeTags[(int)type] : new("p2pnet.packet.type", type.ToString());
 
     public void PeerRefused(string reason) => _refused.Add(1, new KeyValuePair<string, object?>("p2pnet.refusal.reason", reason));
 

@@ -180,11 +180,20 @@ internal static class PacketCodec
         }
         else
         {
-            var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
-            if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
-            else if (p is PureMessagePacket message) message.Message = DecodeMessage(tail);
-            Validate(p);
-            packet = p;
+            if (type == (byte)PacketType.PureMessage)
+            {
+                // The wire JSON of a PureMessage has no properties: "{}" skips the parser (anything else is parsed for
+                // well-formedness only, as unknown properties are ignored). The text stays UTF-8, checked here once.
+                if (!IsEmptyObject(json)) Deserialize(json, WirePureMessage);
+                packet = PureMessagePacket.FromWire(ReadMessage(tail));
+            }
+            else
+            {
+                var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
+                if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
+                Validate(p);
+                packet = p;
+            }
         }
         buffer = buffer.Slice(prefix + (long)bodyLength);
         return true;
@@ -267,10 +276,24 @@ internal static class PacketCodec
         {
             case DataTransmissionPacket data:
                 return data.Data;
-            case PureMessagePacket { Message.Length: > 0 } message:
-                int length = StrictUtf8.GetByteCount(message.Message); // Validate has ruled out lone surrogates
-                rented = ArrayPool<byte>.Shared.Rent(length);
-                return rented.AsSpan(0, StrictUtf8.GetBytes(message.Message, rented));
+            case PureMessagePacket message:
+                // Bytes given or received go out as they are; a string is encoded into a pooled buffer (unless its
+                // encoding was kept by a read of Utf8).
+                if (message.IsFromUtf8) return message.Utf8.Span;
+                if (message.EncodedText is { } encoded) return encoded;
+                string text = message.Message;
+                if (text.Length == 0) return default;
+                // One pass: no byte count first (a UTF-16 code unit is at most 3 UTF-8 bytes), and the lone-surrogate
+                // check is the transcoder's own (the writer loop skips Validate's separate scan).
+                rented = ArrayPool<byte>.Shared.Rent(checked(text.Length * 3));
+                var status = System.Text.Unicode.Utf8.FromUtf16(text, rented, out _, out int written, replaceInvalidSequences: false);
+                if (status != OperationStatus.Done)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                    rented = null;
+                    throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid Unicode (a lone surrogate)");
+                }
+                return rented.AsSpan(0, written);
             default:
                 return default;
         }
@@ -289,29 +312,37 @@ internal static class PacketCodec
         }
     }
 
-    private static string DecodeMessage(ReadOnlySequence<byte> tail)
+    /// <summary>The wire JSON of a PureMessage, which has no properties.</summary>
+    internal static ReadOnlySpan<byte> EmptyObject => "{}"u8;
+
+    private static bool IsEmptyObject(ReadOnlySequence<byte> json)
+    {
+        if (json.Length != 2) return false;
+        if (json.FirstSpan.Length == 2) return json.FirstSpan.SequenceEqual(EmptyObject);
+        Span<byte> two = stackalloc byte[2];
+        json.CopyTo(two);
+        return two.SequenceEqual(EmptyObject);
+    }
+
+    // A received message is kept as its UTF-8 bytes (one copy out of the read pipe, no string): checked here for
+    // well-formed UTF-8 and the length limit in characters, exactly as a string would have been.
+    private static byte[] ReadMessage(ReadOnlySequence<byte> tail)
     {
         if (tail.Length > MaxMessageLength * 3L)
             throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {tail.Length} bytes exceeds {MaxMessageLength} characters");
-        try
-        {
-            if (tail.IsSingleSegment) return StrictUtf8.GetString(tail.FirstSpan);
-            // Spread over the read pipe's segments: one copy into a rented array decodes faster than segment by segment.
-            byte[] joined = ArrayPool<byte>.Shared.Rent((int)tail.Length);
-            try
-            {
-                tail.CopyTo(joined);
-                return StrictUtf8.GetString(joined, 0, (int)tail.Length);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(joined);
-            }
-        }
-        catch (DecoderFallbackException ex)
-        {
-            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid UTF-8", ex);
-        }
+        byte[] bytes = tail.IsEmpty ? [] : tail.ToArray();
+        CheckMessageBytes(bytes);
+        return bytes;
+    }
+
+    // Well-formed UTF-8 (so a peer cannot slip replacement characters past us) of at most MaxMessageLength UTF-16 code units.
+    private static void CheckMessageBytes(ReadOnlySpan<byte> utf8)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+            throw new PacketFormatException(PacketFormatError.Malformed, "message is not valid UTF-8");
+        // A character is never fewer UTF-16 code units than UTF-8 bytes: only a long message needs counting.
+        if (utf8.Length > MaxMessageLength && StrictUtf8.GetCharCount(utf8) is int chars && chars > MaxMessageLength)
+            throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {chars} characters exceeds {MaxMessageLength}");
     }
 
     /// <summary>Writes the frame header, <paramref name="json"/> and <paramref name="tail"/>; checks the sizes first.</summary>
@@ -342,6 +373,22 @@ internal static class PacketCodec
         output.Write(json);
         if (!tail.IsEmpty) output.Write(tail);
         return total;
+    }
+
+    /// <summary>
+    /// As <see cref="Validate(NetworkPacket)"/>, for the writer loop: a PureMessage's text is not scanned for lone
+    /// surrogates here, since <see cref="Tail"/> encodes it strictly and refuses them in the same pass.
+    /// </summary>
+    internal static void ValidateForWrite(NetworkPacket packet)
+    {
+        if (packet is PureMessagePacket { IsFromUtf8: false } message)
+        {
+            if (message.Message is null) throw Missing("message");
+            if (message.Message.Length > MaxMessageLength)
+                throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {message.Message.Length} characters exceeds {MaxMessageLength}");
+            return;
+        }
+        Validate(packet);
     }
 
     /// <summary>Checks the counts, lengths and required fields of <paramref name="packet"/> against the wire limits; throws <see cref="PacketFormatException"/> when it breaks one.</summary>
@@ -375,6 +422,9 @@ internal static class PacketCodec
                     throw new PacketFormatException(PacketFormatError.Malformed, $"unknown dataType {(int)data.DataType}");
                 ValidateText(data.Name, "name");
                 ValidateText(data.ContentType, "contentType");
+                break;
+            case PureMessagePacket message when message.IsFromUtf8:
+                CheckMessageBytes(message.Utf8.Span);
                 break;
             case PureMessagePacket message:
                 if (message.Message is null) throw Missing("message");

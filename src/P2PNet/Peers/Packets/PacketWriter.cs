@@ -38,8 +38,9 @@ internal sealed class PacketWriter : IDisposable
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(packet);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        PacketCodec.Validate(packet);
-        ReadOnlySpan<byte> json = Serialize(packet, packet.Type);
+        PacketCodec.ValidateForWrite(packet);
+        // A PureMessage's wire JSON is always "{}" (its text is the tail): no serializer call for the commonest packet.
+        ReadOnlySpan<byte> json = packet.Type == PacketType.PureMessage ? PacketCodec.EmptyObject : Serialize(packet, packet.Type);
         ReadOnlySpan<byte> tail = PacketCodec.Tail(packet, out byte[]? rented);
         try
         {
