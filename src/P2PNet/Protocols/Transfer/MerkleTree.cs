@@ -18,6 +18,9 @@ public static class MerkleTree
     /// <summary>Bytes per hash.</summary>
     public const int HashSize = 32;
 
+    /// <summary>The hash function's name, for measurements and messages.</summary>
+    internal static string HashName => "BLAKE3";
+
     /// <summary>Number of leaves (groups) of a file of <paramref name="size"/> bytes: at least one.</summary>
     public static long GroupCount(long size)
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace P2PNet.Protocols.Transfer;
@@ -9,8 +10,18 @@ namespace P2PNet.Protocols.Transfer;
 /// of groups are written right after the batch's bytes, so after a kill -9 (the page cache keeps both) at most the
 /// batches being received at that moment are fetched again.
 /// </summary>
-internal sealed class PartialDownload : IDisposable
+/// <remarks>
+/// Write-behind, on Linux: every <see cref="DropEveryBytes"/> written, a background step writes the data file's dirty
+/// pages out (<c>sync_file_range</c>) and tells the kernel it may drop its clean pages (<c>posix_fadvise(DONTNEED)</c>). The page cache then
+/// reuses the same few megabytes of pages for the rest of the download instead of taking a fresh page for every 4 KiB
+/// of it: copying into fresh pages cost the receiver 1.4–2.7 CPU s per GiB here (a VM whose memory is first touched
+/// through the page cache), into reused ones about 0.3 s. The download is therefore not left in the page cache.
+/// </remarks>
+internal sealed class PartialDownload : IAsyncDisposable
 {
+    /// <summary>Bytes written between two flush-and-drop steps.</summary>
+    internal const long DropEveryBytes = 8L << 20;
+
     public const string Suffix = ".partial";
     public const string BitsSuffix = ".partial.bits";
 
@@ -22,6 +33,9 @@ internal sealed class PartialDownload : IDisposable
     private readonly SafeFileHandle _bits;
     private readonly byte[] _bitfield;
     private long _verifiedGroups;
+    private long _sinceDrop;
+    private Task _dropping = Task.CompletedTask;
+    private bool _canDrop = OperatingSystem.IsLinux();
 
     private PartialDownload(string destination, long size, SafeFileHandle data, SafeFileHandle bits, byte[] bitfield)
     {
@@ -131,6 +145,12 @@ internal sealed class PartialDownload : IDisposable
         }
         lock (_lock)
         {
+            _sinceDrop += bytes.Length;
+            if (_sinceDrop >= DropEveryBytes && _dropping.IsCompleted && Volatile.Read(ref _canDrop))
+            {
+                _sinceDrop = 0;
+                _dropping = Task.Run(FlushAndDrop);
+            }
             long added = 0;
             for (long g = first; g < first + count; g++)
             {
@@ -156,17 +176,61 @@ internal sealed class PartialDownload : IDisposable
     }
 
     /// <summary>Moves the finished file to its destination and deletes the bitfield.</summary>
-    public void Complete(bool overwrite)
+    public async Task CompleteAsync(bool overwrite)
     {
-        _data.Dispose();
-        _bits.Dispose();
+        await DisposeAsync().ConfigureAwait(false);
         File.Move(Destination + Suffix, Destination, overwrite);
         File.Delete(Destination + BitsSuffix);
     }
 
-    public void Dispose()
+    /// <summary>Waits for the flush-and-drop step in flight, then closes both files.</summary>
+    public async ValueTask DisposeAsync()
     {
+        Task dropping;
+        lock (_lock) dropping = _dropping;
+        await dropping.ConfigureAwait(false);
         _data.Dispose();
         _bits.Dispose();
+    }
+
+    // Never fails the download: it only decides which pages the kernel keeps. sync_file_range writes the dirty pages
+    // out and waits for them without fsync's journal commit and device cache flush (which on a busy disk can take
+    // long); fadvise then drops the clean ones. Pages written meanwhile stay dirty and wait for the next step.
+    private void FlushAndDrop()
+    {
+        bool added = false;
+        try
+        {
+            _data.DangerousAddRef(ref added);
+            int fd = (int)_data.DangerousGetHandle();
+            if (Native.SyncFileRange(fd, 0, 0, Native.SyncWaitBefore | Native.SyncWrite | Native.SyncWaitAfter) != 0
+                || Native.PosixFadvise(fd, 0, 0, Native.FadviseDontNeed) != 0)
+                Volatile.Write(ref _canDrop, false);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            Volatile.Write(ref _canDrop, false);
+        }
+        finally
+        {
+            if (added) _data.DangerousRelease();
+        }
+    }
+
+    private static class Native
+    {
+        public const int FadviseDontNeed = 4; // POSIX_FADV_DONTNEED on Linux
+        public const uint SyncWaitBefore = 1, SyncWrite = 2, SyncWaitAfter = 4;
+
+        [DllImport("libc", EntryPoint = "sync_file_range")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int SyncFileRange(int fd, long offset, long length, uint flags);
+
+        [DllImport("libc", EntryPoint = "posix_fadvise")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int PosixFadvise(int fd, long offset, long length, int advice);
     }
 }

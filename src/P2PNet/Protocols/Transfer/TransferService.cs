@@ -146,12 +146,20 @@ public sealed class TransferService : IDisposable
         {
             throw new TransferException(TransferError.Destination, $"cannot write {destination}{PartialDownload.Suffix}: {ex.Message}", ex);
         }
-        using var partial = opened;
+        var partial = opened;
         var run = new FetchRun(this, id, partial, providers, options, progress);
-        await run.RunAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            partial.Complete(options.Overwrite);
+            await run.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await partial.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            await partial.CompleteAsync(options.Overwrite).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

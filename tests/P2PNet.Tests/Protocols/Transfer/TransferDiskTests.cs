@@ -115,8 +115,12 @@ public sealed class TransferDiskTests
         int before = VerifiedGroups(first).Length;
         Assert.InRange(before, 128, 255);
 
-        // The partial file moved to a 3 MiB disk: the fetch resumes there and runs out of space with about 1 MiB to go.
-        await using (var small = await Mount.CreateAsync(Path.Combine(dir.Path, "small"), "size=3m"))
+        // The partial file moved to a disk with room for its verified groups and half of the missing ones: the fetch
+        // resumes there and runs out of space half way. (A fixed 3 MiB disk failed the copy itself when the first fetch
+        // overshot half by more than 1 MiB before the cancel landed, as it can on a loaded machine.)
+        long verifiedBytes = (long)before * MerkleTree.GroupSize;
+        long room = verifiedBytes + (Size - verifiedBytes) / 2;
+        await using (var small = await Mount.CreateAsync(Path.Combine(dir.Path, "small"), $"size={room / 1024}k"))
         {
             string full = Path.Combine(small.Path, "got.bin");
             CopyPartial(first, full, Size);
