@@ -85,7 +85,7 @@ internal static class ChatCommand
             var peerAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(peers) ?? [])
             {
-                if (!CliOptions.TryParsePeer(text, out var address))
+                if (!CliOptions.TryParsePeer(text, out var address) && !CliOptions.TryParseCircuit(text, out address))
                 {
                     Console.Error.WriteLine($"error: --peer {CliOptions.NotAPeerAddress(text)}");
                     return 2;
@@ -273,7 +273,7 @@ internal static class ChatCommand
                 }
                 break;
             case "/connect" when parts.Length == 2:
-                if (CliOptions.TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
+                if (CliOptions.TryParsePeer(parts[1], out var address) || CliOptions.TryParseCircuit(parts[1], out address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
                 else output.Line($"* {CliOptions.NotAPeerAddress(parts[1])}");
                 break;
             case "/msg" when parts.Length == 2:
