@@ -19,6 +19,9 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- scale [--channels 1000,5000,10000] [--cycles N] [--attack N]
 // scale: memory per idle PeerChannel on each side, memory/FDs/KnownPeers over connect-message-disconnect cycles and
 // admission of a good peer while idle sockets are held; a server and client processes (re-launched children).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- relay [--mib N] [--rounds R] [--reservations N] [--circuits N]
+// relay: /perf throughput through our circuit relay (limits off) against a direct connection, interleaved; relay
+// service memory (heap, RSS) per reservation and per circuit, in a child process running only the relay.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -39,7 +42,11 @@ switch (mode)
         return await ScaleBench.ServerAsync(rest);
     case "scale-client":
         return await ScaleBench.ClientAsync(rest);
+    case "relay":
+        return await RelayBench.RunAsync(rest);
+    case "relay-server":
+        return await RelayBench.ServerAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer or scale");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale or relay");
         return 2;
 }

@@ -4,6 +4,7 @@ using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Peers;
 using P2PNet.Peers.Packets;
+using P2PNet.Protocols.Relay;
 
 namespace P2PNet.Cli;
 
@@ -46,6 +47,15 @@ internal static class ChatCommand
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
         var publicCidr = CliOptions.PublicCidr();
+        var relays = new Option<string[]>("--relay")
+        {
+            Description = "Reserve a slot on this relay (ADDR/p2p/RELAY) and print the circuit address; repeatable",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var autoRelay = new Option<bool>("--auto-relay")
+        {
+            Description = "When AutoNAT finds this node private, reserve slots on up to 2 connected peers that serve relay hop",
+        };
         var command = new Command("chat", "Chat with peers: each line you type goes to every connected peer")
         {
             listen, peers, key, name, network,
@@ -55,6 +65,8 @@ internal static class ChatCommand
         command.Options.Add(noExchange);
         bootstrap.AddTo(command);
         command.Options.Add(publicCidr);
+        command.Options.Add(relays);
+        command.Options.Add(autoRelay);
         command.Options.Add(verbose);
         command.Options.Add(logLevel);
         command.SetAction(CliRun.Guard(async (parse, ct) =>
@@ -73,13 +85,14 @@ internal static class ChatCommand
             var peerAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(peers) ?? [])
             {
-                if (!CliOptions.TryParsePeer(text, out var address))
+                if (!CliOptions.TryParsePeer(text, out var address) && !CliOptions.TryParseCircuit(text, out address))
                 {
                     Console.Error.WriteLine($"error: --peer {CliOptions.NotAPeerAddress(text)}");
                     return 2;
                 }
                 peerAddresses.Add(address);
             }
+            var relayAddresses = CliOptions.ParseRelays(parse, relays);
             // Warnings and errors only by default: the chat keeps the terminal for the conversation.
             using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
@@ -89,6 +102,8 @@ internal static class ChatCommand
                 ListenAddresses = listenAddresses,
                 DisplayName = parse.GetValue(name),
                 NetworkName = parse.GetValue(network)!,
+                // Chat runs over relayed circuits too: a relay limit reopens the channel, a direct connection takes it over.
+                AllowLimitedConnections = true,
             };
             await using var node = new PeerNetwork(options, loggers);
             bool exchange = discovering && !parse.GetValue(noExchange);
@@ -123,6 +138,10 @@ internal static class ChatCommand
                     else if (state == PeerChannelState.Open && Interlocked.Exchange(ref resuming, 0) == 1) output.Line($"* resumed {Who(c)}");
                 };
             };
+            node.ChannelReopening += (_, e) =>
+            {
+                if (e.Reason == ChannelReopenReason.RelayLimit) output.Line($"* relay limit reached for {e.Channel.Identifier}, reopening");
+            };
             // Nothing is dropped without a word: a line the peer never acknowledged is named.
             node.PacketsLost += (_, e) =>
             {
@@ -140,6 +159,13 @@ internal static class ChatCommand
             }
             output.Line($"peer id {identity.PeerId}");
             foreach (var address in node.ListenAddresses) output.Line($"listening on {address.WithPeerId(identity.PeerId)}");
+            // Circuit relay v2 client: reservations on --relay, and relays chosen among peers with --auto-relay.
+            bool autoRelaying = parse.GetValue(autoRelay);
+            // Always there: a --peer or /connect address may be a circuit (…/p2p/RELAY/p2p-circuit/p2p/TARGET).
+            await using var relayClient = new RelayClient(node.Host, loggerFactory: loggers);
+            foreach (var circuit in await CliOptions.ReserveAsync(relayClient, relayAddresses, ct).ConfigureAwait(false))
+                output.Line($"listening on {circuit.WithPeerId(identity.PeerId)}");
+            await using var autoRelays = autoRelaying ? CliOptions.StartAutoRelay(node.Host, relayClient, autonat, loggers) : null;
             if (discovering)
             {
                 var settings = new PeerDiscoveryOptions { PeerExchange = exchange, TargetPeerCount = parse.GetValue(targetPeers) ?? new PeerDiscoveryOptions().TargetPeerCount };
@@ -247,7 +273,7 @@ internal static class ChatCommand
                 }
                 break;
             case "/connect" when parts.Length == 2:
-                if (CliOptions.TryParsePeer(parts[1], out var address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
+                if (CliOptions.TryParsePeer(parts[1], out var address) || CliOptions.TryParseCircuit(parts[1], out address)) await ConnectAsync(node, address, output, ct).ConfigureAwait(false);
                 else output.Line($"* {CliOptions.NotAPeerAddress(parts[1])}");
                 break;
             case "/msg" when parts.Length == 2:

@@ -108,6 +108,54 @@ internal static class CliOptions
     public static bool TryParseCircuit(string? text, [NotNullWhen(true)] out Multiaddr? address) =>
         Multiaddr.TryParse(text, out address) && address.SplitCircuit() is ({ } relay, not null) && relay.WithoutPeerId().TcpTarget is not null;
 
+    /// <summary>--relay (repeatable): relay multiaddrs ADDR/p2p/RELAY; a usage error for anything else.</summary>
+    public static List<Multiaddr> ParseRelays(ParseResult parse, Option<string[]> option)
+    {
+        var result = new List<Multiaddr>();
+        foreach (string text in parse.GetValue(option) ?? [])
+        {
+            if (!Multiaddr.TryParse(text, out var relay) || relay.PeerId is null || relay.IsCircuit)
+                throw new CliException($"'{text}' is not a relay multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>", CliExit.Usage);
+            result.Add(relay);
+        }
+        return result;
+    }
+
+    /// <summary>Keeps a reservation on each relay; returns the circuit addresses <c>RELAY/p2p-circuit</c> (without our /p2p/).</summary>
+    public static async Task<List<Multiaddr>> ReserveAsync(P2PNet.Protocols.Relay.RelayClient? client, IReadOnlyList<Multiaddr> relays, CancellationToken ct)
+    {
+        var circuits = new List<Multiaddr>();
+        foreach (var relay in relays)
+        {
+            try
+            {
+                var reservation = await client!.AddRelayAsync(relay, ct).ConfigureAwait(false);
+                circuits.Add(reservation.CircuitAddress);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                throw new CliException($"cannot reserve on relay {relay}: {ex.Message}", CliExit.Failure, ex);
+            }
+        }
+        return circuits;
+    }
+
+    /// <summary>--auto-relay: relays chosen among connected hop peers, fed by AutoNAT's verdict (private reserves, public releases).</summary>
+    public static P2PNet.Protocols.Relay.AutoRelay StartAutoRelay(P2PNet.Swarm.SwarmHost host, P2PNet.Protocols.Relay.RelayClient client,
+        P2PNet.Protocols.AutoNat.AutoNatService autonat, ILoggerFactory loggers)
+    {
+        var auto = new P2PNet.Protocols.Relay.AutoRelay(host, client, loggerFactory: loggers);
+        void Feed(P2PNet.Protocols.AutoNat.Reachability reachability) => auto.UpdateReachability(reachability switch
+        {
+            P2PNet.Protocols.AutoNat.Reachability.Public => true,
+            P2PNet.Protocols.AutoNat.Reachability.Private => false,
+            _ => null,
+        });
+        autonat.ReachabilityChanged += (_, e) => Feed(e.Current);
+        Feed(autonat.Reachability);
+        return auto;
+    }
+
     /// <summary>What to say about a text that <see cref="TryParsePeer"/> refused.</summary>
     public static string NotAPeerAddress(string? text) => $"'{text}' is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>";
 }

@@ -50,7 +50,14 @@ internal static class ListenCommand
             Description = "Reserve a slot on this relay (ADDR/p2p/RELAY) and print the circuit address; repeatable",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0") { listen, key, json, relayService, relayMaxDuration, relayMaxBytes, relays };
+        var autoRelay = new Option<bool>("--auto-relay")
+        {
+            Description = "When AutoNAT finds this node private, reserve slots on up to 2 connected peers that serve relay hop",
+        };
+        var command = new Command("listen", "Run a node that answers ping, identify and /perf/1.0.0")
+        {
+            listen, key, json, relayService, relayMaxDuration, relayMaxBytes, relays, autoRelay,
+        };
         discovery.AddTo(command);
         command.Options.Add(publicCidr);
         command.Options.Add(verbose);
@@ -60,13 +67,7 @@ internal static class ListenCommand
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
             var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
             if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
-            var relayAddresses = new List<Multiaddr>();
-            foreach (string text in parse.GetValue(relays) ?? [])
-            {
-                if (!Multiaddr.TryParse(text, out var relayAddress) || relayAddress.PeerId is null || relayAddress.IsCircuit)
-                    throw new CliException($"'{text}' is not a relay multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/<PeerId>", CliExit.Usage);
-                relayAddresses.Add(relayAddress);
-            }
+            var relayAddresses = CliOptions.ParseRelays(parse, relays);
             bool asJson = parse.GetValue(json);
             // Connections are what a listening node is for: logged at information unless asked otherwise.
             using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel, LogLevel.Information));
@@ -114,20 +115,11 @@ internal static class ListenCommand
                     MaxCircuitBytes = parse.GetValue(relayMaxBytes),
                 }, loggers)
                 : null;
-            await using var relayClient = relayAddresses.Count > 0 ? new RelayClient(host, loggerFactory: loggers) : null;
-            var circuitAddresses = new List<Multiaddr>();
-            foreach (var relayAddress in relayAddresses)
-            {
-                try
-                {
-                    var reservation = await relayClient!.AddRelayAsync(relayAddress, ct).ConfigureAwait(false);
-                    circuitAddresses.Add(reservation.CircuitAddress);
-                }
-                catch (Exception ex) when (!ct.IsCancellationRequested)
-                {
-                    throw new CliException($"cannot reserve on relay {relayAddress}: {ex.Message}", CliExit.Failure, ex);
-                }
-            }
+            bool autoRelaying = parse.GetValue(autoRelay);
+            await using var relayClient = relayAddresses.Count > 0 || autoRelaying ? new RelayClient(host, loggerFactory: loggers) : null;
+            var circuitAddresses = await CliOptions.ReserveAsync(relayClient, relayAddresses, ct).ConfigureAwait(false);
+            // Auto-relay: relays chosen among connected peers that serve hop, while AutoNAT finds us private.
+            await using var autoRelays = autoRelaying ? CliOptions.StartAutoRelay(host, relayClient!, autonat, loggers) : null;
 
             if (asJson)
             {

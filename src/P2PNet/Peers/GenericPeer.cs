@@ -99,7 +99,12 @@ public sealed class GenericPeer : IPeer
     }
 
     private static Multiaddr[] Normalize(IEnumerable<Multiaddr> addresses) =>
-        [.. addresses.Select(a => a.WithoutPeerId()).Where(a => a.TcpTarget is not null).Distinct().Take(MaxAddresses)];
+        [.. addresses.Select(a => a.WithoutPeerId()).Where(IsDialable).Distinct().Take(MaxAddresses)];
+
+    // A TCP address, or a circuit through a relay at a TCP address (ADDR/p2p/RELAY/p2p-circuit): a channel reopened
+    // after a relay limit redials it.
+    private static bool IsDialable(Multiaddr address) =>
+        address.TcpTarget is not null || (address.SplitCircuit() is ({ } relay, null) && relay.WithoutPeerId().TcpTarget is not null);
 
     /// <inheritdoc />
     public override string ToString() => $"{Identifier} ({IP}:{Port})";

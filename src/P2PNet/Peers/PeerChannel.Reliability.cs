@@ -342,7 +342,17 @@ public sealed partial class PeerChannel
             _offerArrived.TrySetResult();
         }
         if (current is not null) await current.Stop.CancelAsync().ConfigureAwait(false);
-        return await offer.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await offer.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection is going (a relay limit can end a circuit right after the redial). The run loop may have
+            // adopted the stream already: the caller must not complete its reader under the channel, so wait for the
+            // verdict, which comes promptly either way (the hello write fails on a dead stream, or the session attaches).
+            return await offer.Done.Task.WaitAsync(_services.Options.HelloTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Inbound, the connection lost: wait (at most ResumeWindow) for the dialer to resume; null when it did not.</summary>

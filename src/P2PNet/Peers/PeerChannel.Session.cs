@@ -32,6 +32,10 @@ public sealed partial class PeerChannel
         public long AckTaken;
         /// <summary>Set when the connection failed (reset, read or write error) rather than closed cleanly.</summary>
         public volatile bool Failed;
+        /// <summary>Set when a relay ended the circuit under this session at its time or data limit.</summary>
+        public volatile bool RelayLimit;
+        /// <summary>Set when the session stops to move onto a direct connection (outbound, from a limited one).</summary>
+        public volatile bool Moving;
         public int Ended;
     }
 
@@ -144,8 +148,19 @@ public sealed partial class PeerChannel
             while (true)
             {
                 await ReadLoopAsync(session).ConfigureAwait(false);
+                if (session.Moving && !_noRetry && !_lifetime.IsCancellationRequested && await MoveAsync(session).ConfigureAwait(false) is { } moved)
+                {
+                    session = moved;
+                    continue;
+                }
                 await EndSessionAsync(session).ConfigureAwait(false);
                 if (_noRetry || _lifetime.IsCancellationRequested) break;
+                var previous = session;
+                if (previous.RelayLimit)
+                {
+                    RelayedChannelLog.RelayLimitReached(_logger, Identifier, _lastLoss ?? "relay limit");
+                    RaiseReopen(opened: false, ChannelReopenReason.RelayLimit, _lastLoss ?? "the relay limit ended the circuit");
+                }
                 Session? next;
                 if (Direction == ConnectionDirection.Outbound)
                 {
@@ -171,6 +186,7 @@ public sealed partial class PeerChannel
                 Attach(session);
                 SetState(PeerChannelState.Open);
                 CompleteResumeOffer(session);
+                ReportReopened(previous, session);
             }
         }
         catch (Exception ex)
@@ -253,7 +269,14 @@ public sealed partial class PeerChannel
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             _lastLoss = $"connection lost: {ex.Message}";
-            if (IsFailure(ex)) session.Failed = true;
+            // A reader completed under us while the connection died (its stream handler gave up) is that death too.
+            if (IsFailure(ex) || (ex is InvalidOperationException && !session.Connection.IsOpen)) session.Failed = true;
+            if (FindRelayLimit(ex) is { } limit)
+            {
+                session.Failed = true;
+                session.RelayLimit = true;
+                _lastLoss = limit.Message;
+            }
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
         }
         finally
@@ -331,7 +354,14 @@ public sealed partial class PeerChannel
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             _lastLoss = $"connection lost: {ex.Message}";
-            if (IsFailure(ex)) session.Failed = true;
+            // A reader completed under us while the connection died (its stream handler gave up) is that death too.
+            if (IsFailure(ex) || (ex is InvalidOperationException && !session.Connection.IsOpen)) session.Failed = true;
+            if (FindRelayLimit(ex) is { } limit)
+            {
+                session.Failed = true;
+                session.RelayLimit = true;
+                _lastLoss = limit.Message;
+            }
             PeersLog.ConnectionLost(_logger, Identifier, ex.Message);
             await session.Stop.CancelAsync().ConfigureAwait(false); // end the read side of this session too
         }

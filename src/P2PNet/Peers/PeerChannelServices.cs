@@ -15,7 +15,9 @@ internal sealed class PeerChannelServices(
     Action<PeerChannel, bool> closed,
     Func<PeerChannel, CancellationToken, Task<PeerChannel.Session>> reopen,
     Func<IPeer, CancellationToken, Task<PeerChannel>> open,
-    Action<PacketsLostEventArgs> packetsLost)
+    Action<PacketsLostEventArgs> packetsLost,
+    Action<ChannelReopenEventArgs> reopening,
+    Action<ChannelReopenEventArgs> reopened)
 {
     public PeerNetworkOptions Options => options;
 
@@ -38,6 +40,12 @@ internal sealed class PeerChannelServices(
 
     /// <summary>Raises the network-wide event for packets the peer never acknowledged.</summary>
     public void PacketsLost(PacketsLostEventArgs args) => packetsLost(args);
+
+    /// <summary>Raises the network-wide event: a channel's session is about to reopen on another connection.</summary>
+    public void Reopening(ChannelReopenEventArgs args) => reopening(args);
+
+    /// <summary>Raises the network-wide event: a channel's session reopened on another connection.</summary>
+    public void Reopened(ChannelReopenEventArgs args) => reopened(args);
 
     /// <summary>Opens (or returns) a channel with the peer.</summary>
     public Task<PeerChannel> OpenAsync(IPeer peer, CancellationToken cancellationToken) => open(peer, cancellationToken);

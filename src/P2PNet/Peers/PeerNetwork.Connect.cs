@@ -91,7 +91,8 @@ public sealed partial class PeerNetwork
             _ = connection.CloseAsync().AsTask();
             throw;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null)
+        catch (Exception ex) when (ex is not OperationCanceledException && FindNoProtocol(ex) is null
+            && ex is not PeerNetworkException { Error: PeerNetworkError.LimitedConnection })
         {
             // Perhaps both dialed at once and the remote refused ours as a duplicate (a peer that refused the
             // protocol itself is no such case: it is not a P2PNet peer): the channel its dial opens
@@ -220,6 +221,20 @@ public sealed partial class PeerNetwork
     {
         if (IsRefused(channel.Identifier, null) is not null) throw new PeerNetworkException(PeerNetworkError.Blocked, $"{channel.Identifier} is blocked");
         Exception? last = null;
+        // The connection the host prefers first (a direct one beats a relayed one), when it is there already.
+        if (Host.FindConnection(channel.Identifier) is { IsOpen: true } live && (!live.Info.IsLimited || Options.AllowLimitedConnections))
+        {
+            try
+            {
+                var (session, hello, _) = await OpenSessionAsync(live, live.RemoteAddress, cancellationToken, resuming: channel).ConfigureAwait(false);
+                Learn((GenericPeer)channel.Peer, hello);
+                return session;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                last = ex;
+            }
+        }
         foreach (var address in channel.Peer.Addresses)
         {
             try
@@ -246,6 +261,8 @@ public sealed partial class PeerNetwork
         Connection connection, Multiaddr address, CancellationToken cancellationToken, PeerChannel? resuming = null)
     {
         if (!connection.IsOpen) connection = await DialAsync(address, connection.RemotePeerId, cancellationToken).ConfigureAwait(false);
+        if (connection.Info.IsLimited && !Options.AllowLimitedConnections)
+            connection = await AwaitDirectConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
         MuxedStream stream;
         try
         {

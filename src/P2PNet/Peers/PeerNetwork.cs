@@ -57,9 +57,11 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         PacketHandleProtocol = new PacketHandleProtocol(HandleIdentity, HandleDisconnect, HandlePeerGroup, HandleDataTransmission, HandlePureMessage);
         _channelServices = new PeerChannelServices(Options, Metrics, PacketHandleProtocol, () => DataReceived is not null,
             args => Raise(DataReceived, args, nameof(DataReceived)), OnChannelClosed, ReopenSessionAsync, OpenPeerChannelAsync,
-            args => Raise(PacketsLost, args, nameof(PacketsLost)));
+            args => Raise(PacketsLost, args, nameof(PacketsLost)), args => Raise(ChannelReopening, args, nameof(ChannelReopening)),
+            args => Raise(ChannelReopened, args, nameof(ChannelReopened)));
         InboundConnectingPeersQueue = new InboundConnectingPeersQueue(Options.InboundQueueCapacity);
-        Host.SetStreamHandler(PeerChannel.ProtocolId, ServeInboundChannelAsync);
+        // On limited (relayed) connections only when the application allows it (see AllowLimitedConnections).
+        Host.SetStreamHandler(PeerChannel.ProtocolId, ServeInboundChannelAsync, Options.AllowLimitedConnections);
         // The block lists act at the host: blocked IPs never cost a handshake, blocked identifiers are told why.
         var blockList = new BlockListGater(TrustPolicy, (peer, address, reason) =>
         {
@@ -68,6 +70,7 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         });
         Host.Gater = Host.Gater is { } gater ? new CompositeConnectionGater(gater, blockList) : blockList;
         Host.ConnectionOpened += OnConnectionOpened;
+        Host.ConnectionOpened += OnDirectConnectionOpened;
     }
 
     /// <summary>The settings.</summary>
@@ -150,6 +153,22 @@ public sealed partial class PeerNetwork : IAsyncDisposable
     /// peer lost the session (see <see cref="PeerChannel.PacketsLost"/>).
     /// </summary>
     public event EventHandler<PacketsLostEventArgs>? PacketsLost;
+
+    /// <summary>
+    /// Raised when a channel's session is about to reopen on another connection, on either side: a relay limit ended
+    /// the circuit it ran on (<see cref="ChannelReopenReason.RelayLimit"/>: a new circuit, or a direct connection if
+    /// one exists), or a direct connection to the peer appeared while it ran on a relayed one
+    /// (<see cref="ChannelReopenReason.DirectConnection"/>, raised by the side that dialed the channel, which moves it).
+    /// The session resumes: no packet is lost or delivered twice. Only with <see cref="PeerNetworkOptions.AllowLimitedConnections"/>.
+    /// </summary>
+    public event EventHandler<ChannelReopenEventArgs>? ChannelReopening;
+
+    /// <summary>
+    /// Raised when a channel's session resumed on another connection after a relay limit (reason RelayLimit: it runs on a
+    /// new circuit), or moved from a relayed connection onto a direct one, whatever started the move (reason
+    /// DirectConnection), on either side; <see cref="PeerChannel.Connection"/> is the new connection.
+    /// </summary>
+    public event EventHandler<ChannelReopenEventArgs>? ChannelReopened;
 
     /// <summary>Raised when a peer is added to KnownPeers.</summary>
     public event EventHandler<IPeer>? KnownPeerAdded;

@@ -27,6 +27,12 @@ public enum PeerNetworkError
     /// or the peer lost the session (it restarted). It may or may not have been delivered.
     /// </summary>
     NotAcknowledged,
+
+    /// <summary>
+    /// The peer is reachable only through a relay (a limited connection), <see cref="PeerNetworkOptions.AllowLimitedConnections"/>
+    /// is off, and no direct connection came within the dial timeout.
+    /// </summary>
+    LimitedConnection,
 }
 
 /// <summary>A peer-layer operation was refused; <see cref="Error"/> says why.</summary>

@@ -85,6 +85,17 @@ public sealed record PeerNetworkOptions
     /// <summary>Time allowed to send the DisconnectPacket when closing. Default 2 s.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Whether channels run on limited connections: relayed circuits (circuit relay v2), which a relay ends at its time
+    /// or data limit. When true the channel protocol opts in to limited connections (as ping and identify do); when a
+    /// relay limit ends the circuit under a channel, it reopens on a new circuit (or a direct connection) and resumes its
+    /// session without losing packets, and when a direct connection to the peer appears the channel moves onto it (see
+    /// <see cref="PeerNetwork.ChannelReopening"/>). When false, opening a channel with a peer reachable only through a
+    /// relay waits up to <see cref="SwarmOptions.DialTimeout"/> for a direct connection (hole punching, or the peer
+    /// dialing us) and then fails with <see cref="PeerNetworkError.LimitedConnection"/>. Default false.
+    /// </summary>
+    public bool AllowLimitedConnections { get; init; }
+
     /// <summary>The libp2p host settings (handshake timeout, limits).</summary>
     public SwarmOptions Swarm { get; init; } = new();
 }

@@ -1,4 +1,6 @@
 using P2PNet.Core;
+using P2PNet.Peers;
+using P2PNet.Peers.Packets;
 using P2PNet.Protocols.Ping;
 using P2PNet.Protocols.Relay;
 using P2PNet.Swarm;
@@ -51,6 +53,34 @@ public sealed class JsRelayTests
         {
             foreach (var host in hosts) await host.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Two_P2PNet_networks_meet_through_a_js_relay_and_exchange_PeerChannel_messages_over_the_circuit()
+    {
+        await using var js = LineProcess.StartJsScript("relay.mjs", "relay");
+        await js.ExpectAsync("PEERID ", Timeout);
+        var relayAddr = Multiaddr.Parse((await js.ExpectAsync("ADDR ", Timeout))["ADDR ".Length..]);
+        // Channels run on the relayed (limited) connection: the application allows it.
+        var options = new PeerNetworkOptions { ListenAddresses = [], AllowLimitedConnections = true };
+        await using var a = new PeerNetwork(options);
+        await using var b = new PeerNetwork(options);
+        await a.StartAsync();
+        await b.StartAsync();
+        await using var clientA = new RelayClient(a.Host);
+        await using var clientB = new RelayClient(b.Host);
+        await clientB.ReserveAsync(relayAddr).WaitAsync(Timeout);
+
+        var added = Events.Next<PeerChannel>(h => b.PeerAdded += h, null, Timeout);
+        var channel = await a.ConnectAsync(Multiaddr.Parse($"{relayAddr}/p2p-circuit/p2p/{b.Identifier}")).WaitAsync(Timeout);
+        Assert.True(channel.Connection!.Info.IsLimited);
+        var inbound = await added;
+        var toB = Events.Next<PureMessageReceivedEventArgs>(h => b.MessageReceived += h, m => m.Message == "hello through js", Timeout);
+        await channel.SendAndWaitAsync(new PureMessagePacket("hello through js")).WaitAsync(Timeout);
+        Assert.Equal(a.Identifier, (await toB).Sender);
+        var toA = Events.Next<PureMessageReceivedEventArgs>(h => a.MessageReceived += h, m => m.Message == "and back", Timeout);
+        await inbound.SendAsync(new PureMessagePacket("and back")).AsTask().WaitAsync(Timeout);
+        Assert.Equal(b.Identifier, (await toA).Sender);
     }
 
     [Fact]

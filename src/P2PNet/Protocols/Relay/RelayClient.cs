@@ -32,6 +32,8 @@ public sealed class RelayClient : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _loops = new();
     private readonly ConcurrentDictionary<CircuitStream, byte> _circuits = new();
+    // The kept reservations' loops by relay, so that one can be released (auto-relay, when we turn out public).
+    private readonly Dictionary<PeerId, CancellationTokenSource> _kept = [];
     private CircuitListener? _listener;
     private int _disposed;
 
@@ -141,12 +143,60 @@ public sealed class RelayClient : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>
+    /// Stops keeping the reservation on <paramref name="relay"/> (added with <see cref="AddRelayAsync"/>): it is no longer
+    /// refreshed, and its circuit addresses leave <see cref="SwarmHost.Addresses"/> at once (circuit relay v2 has no
+    /// cancel message: the relay lets it expire). Circuits already open stay. False when it was not kept.
+    /// </summary>
+    public async Task<bool> RemoveRelayAsync(PeerId relay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(relay);
+        CancellationTokenSource? kept;
+        lock (_lock)
+        {
+            if (!_kept.Remove(relay, out kept)) return false;
+        }
+        await kept.CancelAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        Drop(relay, "released");
+        return true;
+    }
+
+    /// <summary>The relays whose reservations are kept (by <see cref="AddRelayAsync"/> or <see cref="RelayClientOptions.Relays"/>).</summary>
+    public IReadOnlyList<PeerId> KeptRelays
+    {
+        get
+        {
+            lock (_lock) return [.. _kept.Keys];
+        }
+    }
+
     private void Keep(Multiaddr relay, RelayReservation? first)
     {
-        var loop = MaintainAsync(relay, first, _stopping.Token);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        if (relay.PeerId is { } relayPeer)
+        {
+            CancellationTokenSource? previous;
+            lock (_lock)
+            {
+                _kept.Remove(relayPeer, out previous);
+                _kept[relayPeer] = stop;
+            }
+            previous?.Cancel(); // kept again: one loop per relay
+        }
+        var loop = MaintainAsync(relay, first, stop.Token);
         _loops.TryAdd(loop, 0);
-        _ = loop.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
-            _loops, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = loop.ContinueWith((t, s) =>
+        {
+            ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _);
+            if (relay.PeerId is { } peer)
+            {
+                lock (_lock)
+                {
+                    if (_kept.TryGetValue(peer, out var current) && ReferenceEquals(current, stop)) _kept.Remove(peer);
+                }
+            }
+            stop.Dispose();
+        }, _loops, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task MaintainAsync(Multiaddr relay, RelayReservation? current, CancellationToken ct)

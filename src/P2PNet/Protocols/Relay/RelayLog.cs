@@ -35,4 +35,16 @@ internal static partial class RelayLog
 
     [LoggerMessage(6014, LogLevel.Information, "Relay client: circuit with {PeerId} via {Relay} closed: {Reason}")]
     public static partial void CircuitClosed(ILogger logger, PeerId peerId, PeerId relay, string reason);
+
+    [LoggerMessage(6300, LogLevel.Information, "Auto-relay: reachability {Reachability}, {Held} relays held")]
+    public static partial void AutoRelayReachability(ILogger logger, string reachability, int held);
+
+    [LoggerMessage(6301, LogLevel.Information, "Auto-relay: reserved on {Relay}")]
+    public static partial void AutoRelayChose(ILogger logger, PeerId relay);
+
+    [LoggerMessage(6302, LogLevel.Information, "Auto-relay: released {Relay}: {Reason}")]
+    public static partial void AutoRelayReleased(ILogger logger, PeerId relay, string reason);
+
+    [LoggerMessage(6303, LogLevel.Debug, "Auto-relay: {Relay} refused or failed a reservation: {Reason}")]
+    public static partial void AutoRelayFailed(ILogger logger, PeerId relay, string reason);
 }
