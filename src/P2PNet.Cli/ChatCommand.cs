@@ -273,6 +273,8 @@ internal static class ChatCommand
                     "* /msg ID TEXT       send TEXT to one peer only",
                     "* /block ID          disconnect a peer and refuse it from now on",
                     "* /unblock ID        accept a blocked peer again",
+                    "* /send PATH         share a file and offer it to every open channel",
+                    "* /get N             fetch offer N into the current folder, verified",
                     "* /quit              close every channel and exit (also end of input, Ctrl+C)",
                     "* anything else      goes to every connected peer");
                 break;
