@@ -65,19 +65,12 @@ internal static class ChatCommand
             // Peer exchange and auto-connect go with any discovery option.
             bool discovering = discovery.AnyMechanism(parse) || parse.GetValue(targetPeers) is not null;
             if (!discovering && parse.GetValue(noExchange))
-            {
-                Console.Error.WriteLine("error: --no-peer-exchange needs --mdns, --broadcast or --target-peers");
-                return 2;
-            }
-            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } listenAddresses) return 2;
+                throw new CliException("--no-peer-exchange needs --mdns, --broadcast or --target-peers", CliExit.Usage);
+            var listenAddresses = CliOptions.ListenAddresses(parse, listen, DefaultListen);
             var peerAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(peers) ?? [])
             {
-                if (!CliOptions.TryParsePeer(text, out var address))
-                {
-                    Console.Error.WriteLine($"error: --peer {CliOptions.NotAPeerAddress(text)}");
-                    return 2;
-                }
+                if (!CliOptions.TryParsePeer(text, out var address)) throw new CliException($"--peer {CliOptions.NotAPeerAddress(text)}", CliExit.Usage);
                 peerAddresses.Add(address);
             }
             // Warnings and errors only by default: the chat keeps the terminal for the conversation.

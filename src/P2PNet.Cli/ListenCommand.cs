@@ -59,7 +59,7 @@ internal static class ListenCommand
         {
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
             var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
-            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
+            var addresses = CliOptions.ListenAddresses(parse, listen, DefaultListen);
             var relayAddresses = new List<Multiaddr>();
             foreach (string text in parse.GetValue(relays) ?? [])
             {
