@@ -4,7 +4,7 @@
 #   AOT_EXECUTABLE  default artifacts/aot/p2pnet (made with: dotnet publish src/P2PNet.Cli -c Release -r linux-x64
 #                   -p:PublishAot=true -o artifacts/aot); the JIT build is src/P2PNet.Cli/bin/Release/net10.0/P2PNet.Cli.dll
 #                   (dotnet build -c Release).
-# Prints, per build, the median over ROUNDS (default 7) of the time from exec until the first "listening" address
+# Prints, per build, the median over ROUNDS (default 7; the builds take turns) of the time from exec until the first "listening" address
 # line on standard output, and the resident set size (VmRSS) at that moment and its peak (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,21 +34,24 @@ once() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-report() {
-  local name=$1; shift
-  once "$@" >/dev/null # warm the page cache and create the key file
-  local runs=()
-  for ((i = 0; i < rounds; i++)); do runs+=("$(once "$@")"); done
-  local ms rss hwm
-  ms=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | median)
-  rss=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f2 | median)
-  hwm=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f3 | median)
-  awk -v n="$name" -v ms="$ms" -v rss="$rss" -v hwm="$hwm" -v r="$rounds" \
-    'BEGIN { printf "%-4s start-to-listening %5d ms   RSS %6.1f MiB   peak %6.1f MiB   (median of %d)\n", n, ms, rss / 1024, hwm / 1024, r }'
+# Rounds alternate between the builds (jit, aot, jit, aot, …) so that a load change on a shared machine hits both.
+summarize() {
+  local name=$1 file=$2 ms rss hwm
+  ms=$(cut -d' ' -f1 "$file" | median)
+  rss=$(cut -d' ' -f2 "$file" | median)
+  hwm=$(cut -d' ' -f3 "$file" | median)
+  awk -v n="$name" -v ms="$ms" -v rss="$rss" -v hwm="$hwm" -v r="$rounds" -v all="$(cut -d' ' -f1 "$file" | sort -n | tr '\n' ' ')" \
+    'BEGIN { printf "%-4s start-to-listening %5d ms   RSS %6.1f MiB   peak %6.1f MiB   (median of %d; ms: %s)\n", n, ms, rss / 1024, hwm / 1024, r, all }'
   echo "$ms $rss" >"$tmp/$name"
 }
 
-report jit dotnet "$jit"
-report aot "$aot"
+once dotnet "$jit" >/dev/null # warm the page cache and create the key file
+once "$aot" >/dev/null
+for ((i = 0; i < rounds; i++)); do
+  once dotnet "$jit" >>"$tmp/jit.runs"
+  once "$aot" >>"$tmp/aot.runs"
+done
+summarize jit "$tmp/jit.runs"
+summarize aot "$tmp/aot.runs"
 read -r jms jrss <"$tmp/jit"; read -r ams arss <"$tmp/aot"
 awk -v a="$ams" -v j="$jms" -v ar="$arss" -v jr="$jrss" 'BEGIN { printf "aot/jit: time %.2fx, RSS %.2fx\n", a / j, ar / jr }'

@@ -77,19 +77,13 @@ internal static class ChatCommand
             // Peer exchange and auto-connect go with any discovery option.
             bool discovering = discovery.AnyMechanism(parse) || parse.GetValue(targetPeers) is not null;
             if (!discovering && parse.GetValue(noExchange))
-            {
-                Console.Error.WriteLine("error: --no-peer-exchange needs --mdns, --broadcast or --target-peers");
-                return 2;
-            }
-            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } listenAddresses) return 2;
+                throw new CliException("--no-peer-exchange needs --mdns, --broadcast or --target-peers", CliExit.Usage);
+            var listenAddresses = CliOptions.ListenAddresses(parse, listen, DefaultListen);
             var peerAddresses = new List<Multiaddr>();
             foreach (var text in parse.GetValue(peers) ?? [])
             {
                 if (!CliOptions.TryParsePeer(text, out var address) && !CliOptions.TryParseCircuit(text, out address))
-                {
-                    Console.Error.WriteLine($"error: --peer {CliOptions.NotAPeerAddress(text)}");
-                    return 2;
-                }
+                    throw new CliException($"--peer {CliOptions.NotAPeerAddress(text)}", CliExit.Usage);
                 peerAddresses.Add(address);
             }
             var relayAddresses = CliOptions.ParseRelays(parse, relays);
@@ -299,6 +293,8 @@ internal static class ChatCommand
                     "* /msg ID TEXT       send TEXT to one peer only",
                     "* /block ID          disconnect a peer and refuse it from now on",
                     "* /unblock ID        accept a blocked peer again",
+                    "* /send PATH         share a file and offer it to every open channel",
+                    "* /get N             fetch offer N into the current folder, verified",
                     "* /quit              close every channel and exit (also end of input, Ctrl+C)",
                     "* anything else      goes to every connected peer");
                 break;

@@ -60,14 +60,25 @@ internal static class CliOptions
     /// <summary>The --listen addresses; null after writing the usage error when one is not a TCP multiaddr like <paramref name="example"/>.</summary>
     public static List<Multiaddr>? ParseListen(ParseResult parse, Option<string[]> listen, string example)
     {
+        try
+        {
+            return ListenAddresses(parse, listen, example);
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>The --listen addresses; throws the usage error when one is not a TCP multiaddr like <paramref name="example"/>.</summary>
+    public static List<Multiaddr> ListenAddresses(ParseResult parse, Option<string[]> listen, string example)
+    {
         var addresses = new List<Multiaddr>();
         foreach (string text in parse.GetValue(listen)!)
         {
             if (!Multiaddr.TryParse(text, out var address) || address.ToIPEndPoint() is null)
-            {
-                Console.Error.WriteLine($"error: '{text}' is not a TCP multiaddr like {example}");
-                return null;
-            }
+                throw new CliException($"--listen '{text}' is not a TCP multiaddr like {example}", CliExit.Usage);
             addresses.Add(address);
         }
         return addresses;

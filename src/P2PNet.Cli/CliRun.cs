@@ -20,7 +20,10 @@ internal static class CliRun
             }
             catch (CliException ex)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                // A usage error found after parsing ends like the parser's own: with where to read more.
+                Console.Error.WriteLine(ex.ExitCode == CliExit.Usage && !ex.Message.Contains("--help", StringComparison.Ordinal)
+                    ? $"error: {ex.Message}; see '{CommandPath(parse.CommandResult)} --help'"
+                    : $"error: {ex.Message}");
                 return ex.ExitCode;
             }
             catch (Exception) when (ct.IsCancellationRequested)

@@ -66,7 +66,7 @@ internal static class ListenCommand
         {
             if (discovery.Check(parse) is { } problem) throw new CliException(problem.Message, problem.ExitCode);
             var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
-            if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return CliExit.Usage;
+            var addresses = CliOptions.ListenAddresses(parse, listen, DefaultListen);
             var relayAddresses = CliOptions.ParseRelays(parse, relays);
             bool asJson = parse.GetValue(json);
             // Connections are what a listening node is for: logged at information unless asked otherwise.

@@ -53,7 +53,7 @@ public sealed partial class SwarmHost : IAsyncDisposable
         _stoppingToken = _stopping.Token;
         PeerStore = new PeerStore(Options.PeerStore, identity.PeerId, _loggerFactory.CreateLogger<PeerStore>());
         _observed = new ObservedAddressBook(Options.ObservedAddressThreshold);
-        _dialMetrics = new SwarmDialMetrics(PeerStore, () => _observed.Candidates().Count);
+        _dialMetrics = new SwarmDialMetrics(PeerStore, () => _observed.Candidates().Count, meterFactory);
     }
 
     /// <summary>The meter of the libp2p host (connections, streams, handshakes, dials, limits), for OpenTelemetry's <c>AddMeter</c>.</summary>

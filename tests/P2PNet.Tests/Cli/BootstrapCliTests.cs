@@ -109,6 +109,6 @@ public sealed class BootstrapCliTests
 
         var (usage, _, usageErr) = await RunAsync("chat", "--must-be-authority");
         Assert.Equal(2, usage);
-        Assert.Equal("error: --authority and --must-be-authority need --bootstrap", AssertOneErrorLine(usageErr));
+        Assert.Equal("error: --authority and --must-be-authority need --bootstrap; see 'p2pnet chat --help'", AssertOneErrorLine(usageErr));
     }
 }

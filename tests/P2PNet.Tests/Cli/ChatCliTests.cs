@@ -72,10 +72,10 @@ public sealed class ChatCliTests
             // LAN broadcast is IPv4 only; Linux's lo carries no IPv6 multicast, so ::1 offers mDNS nothing either.
             (["chat", "--broadcast", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no IPv4 address (--broadcast is IPv4 only)"),
             (["chat", "--mdns", "--discovery-interface", "::1"], 1, "error: discovery: interface '::1' has no address mDNS can use"),
-            (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface needs --mdns or --broadcast"),
-            (["chat", "--mdns", "--network-name", "x"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
-            (["chat", "--no-broadcast-multicast"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast"),
-            (["chat", "--no-peer-exchange"], 2, "error: --no-peer-exchange needs --mdns, --broadcast or --target-peers"),
+            (["chat", "--discovery-interface", "lo"], 2, "error: --discovery-interface needs --mdns or --broadcast; see 'p2pnet chat --help'"),
+            (["chat", "--mdns", "--network-name", "x"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast; see 'p2pnet chat --help'"),
+            (["chat", "--no-broadcast-multicast"], 2, "error: --network-name, --broadcast-port and --no-broadcast-multicast need --broadcast; see 'p2pnet chat --help'"),
+            (["chat", "--no-peer-exchange"], 2, "error: --no-peer-exchange needs --mdns, --broadcast or --target-peers; see 'p2pnet chat --help'"),
         ];
         foreach (var (args, code, error) in cases)
         {

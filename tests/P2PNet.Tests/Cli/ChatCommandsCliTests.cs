@@ -42,7 +42,7 @@ public sealed class ChatCommandsCliTests
         Assert.EndsWith(" (bob)", row, StringComparison.Ordinal);
 
         await a.SendAsync("/help");
-        foreach (string command in new[] { "/peers", "/connect ADDR", "/msg ID TEXT", "/block ID", "/unblock ID", "/quit" })
+        foreach (string command in new[] { "/peers", "/connect ADDR", "/msg ID TEXT", "/block ID", "/unblock ID", "/send PATH", "/get N", "/quit" })
             Assert.StartsWith($"* {command} ", await a.NextLineAsync(Wait), StringComparison.Ordinal);
         Assert.StartsWith("* anything else", await a.NextLineAsync(Wait), StringComparison.Ordinal);
 

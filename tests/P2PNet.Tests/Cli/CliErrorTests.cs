@@ -101,6 +101,12 @@ public sealed class CliErrorTests
             (["bootstrap", "--url", "http://127.0.0.1:1"], "--url", "p2pnet bootstrap --help"),
             (["bootstrap", "--mode", "sometimes"], "--mode", "p2pnet bootstrap --help"),
             (["frob"], "frob", "p2pnet --help"),
+            // Found after parsing, by the command itself: the same shape.
+            (["chat", "--no-peer-exchange"], "--no-peer-exchange", "p2pnet chat --help"),
+            (["chat", "--peer", "garbage"], "--peer", "p2pnet chat --help"),
+            (["chat", "--must-be-authority"], "--must-be-authority", "p2pnet chat --help"),
+            (["listen", "--listen", "garbage"], "--listen", "p2pnet listen --help"),
+            (["ping", "garbage"], "garbage", "p2pnet ping --help"),
         ];
         foreach (var (args, names, help) in cases)
         {
@@ -115,7 +121,7 @@ public sealed class CliErrorTests
         // A discovery option without its mechanism names only what was typed, never the hidden --discovery-interval.
         var (c, _, e) = await RunAsync("chat", "--discovery-interface", "lo");
         Assert.Equal(2, c);
-        Assert.Equal("error: --discovery-interface needs --mdns or --broadcast", AssertOneErrorLine(e));
+        Assert.Equal("error: --discovery-interface needs --mdns or --broadcast; see 'p2pnet chat --help'", AssertOneErrorLine(e));
     }
 
     [Fact]

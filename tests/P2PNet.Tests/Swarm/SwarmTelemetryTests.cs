@@ -75,6 +75,27 @@ public sealed class SwarmTelemetryTests
     }
 
     [Fact]
+    public async Task Dials_by_PeerId_and_the_peer_store_report_through_the_hosts_own_factory()
+    {
+        using var meters = new TestMeterFactory();
+        using var serverId = Identity.Generate();
+        using var clientId = Identity.Generate();
+        await using var server = new SwarmHost(serverId);
+        await using var client = new SwarmHost(clientId, meterFactory: meters);
+        var addr = await server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        client.PeerStore.AddAddress(serverId.PeerId, addr, AddressSource.Manual);
+
+        await client.DialAsync(serverId.PeerId).WaitAsync(Timeout);
+
+        // The dial counter and the peer-store gauge are on the host's P2PNet.Swarm meter from its factory, not a meter of their own.
+        var dial = Assert.Single(meters.Recorded("p2pnet.swarm.dials"));
+        Assert.Equal("ok", dial.Tags["outcome"]);
+        var store = meters.Observe().Single(m => m.Name == "p2pnet.peerstore.peers");
+        Assert.True(store.Value >= 1, $"peer store gauge {store.Value}");
+        Assert.All(meters.MeterNames, name => Assert.Equal(SwarmHost.MeterName, name));
+    }
+
+    [Fact]
     public async Task The_network_counts_channels_and_known_peers_and_traces_channel_open()
     {
         using var meters = new TestMeterFactory();
@@ -117,7 +138,16 @@ public sealed class SwarmTelemetryTests
             _listener.Start();
         }
 
-        public Meter Create(MeterOptions options) => new(options.Name, options.Version, options.Tags, scope: this);
+        private readonly ConcurrentQueue<string> _meterNames = new();
+
+        /// <summary>The names of the meters this factory made.</summary>
+        public IReadOnlyCollection<string> MeterNames => _meterNames;
+
+        public Meter Create(MeterOptions options)
+        {
+            _meterNames.Enqueue(options.Name);
+            return new(options.Name, options.Version, options.Tags, scope: this);
+        }
 
         public IReadOnlyList<(string Name, double Value, Dictionary<string, object?> Tags)> Recorded(string name) =>
             [.. _recorded.Where(r => r.Name == name)];
