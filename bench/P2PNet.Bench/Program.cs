@@ -17,6 +17,10 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- scale [--channels 1000,5000,10000] [--cycles N] [--attack N]
 // scale: memory per idle PeerChannel on each side, memory/FDs/KnownPeers over connect-message-disconnect cycles and
 // admission of a good peer while idle sockets are held; a server and client processes (re-launched children).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- soak [--duration S] [--nodes N] [--rate R] ...
+// soak: the churn and partition soak (root): nodes in network namespaces on a bridge send numbered messages to each
+// other while links are cut, nodes are killed -9 and restarted, the bootstrap server too; prints per pair what was
+// sent, delivered, duplicated, reordered, reported or lost without report (docs/soak.md).
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -37,7 +41,13 @@ switch (mode)
         return await ScaleBench.ServerAsync(rest);
     case "scale-client":
         return await ScaleBench.ClientAsync(rest);
+    case "soak":
+        return await SoakBench.RunAsync(rest);
+    case "soak-node":
+        return await SoakNode.RunAsync(rest);
+    case "soak-bootstrap":
+        return await SoakNode.BootstrapAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer or scale");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale or soak");
         return 2;
 }
