@@ -19,7 +19,9 @@ namespace P2PNet.Bench;
 /// The last lines (<c>soak result: …</c>) are what the test suite parses; exit code 0 when nothing was lost without
 /// report, duplicated or reordered.
 /// Options: --nodes N, --duration S, --rate R, --settle S, --drain S, --baseline S, --event-every S (mean time between
-/// chaos events, default 6), --cut MIN-MAX (seconds, default 1-10), --no-kill, --no-bootstrap-restart, --seed N.
+/// chaos events, default 6), --cut MIN-MAX (seconds, default 1-10), --keepalive S (yamux keep-alive interval and timeout
+/// of the nodes, default 2, so that a cut of more than about 4 s breaks the connection and the channels resume; 0: off,
+/// the library's default, under which TCP rides out every cut), --no-kill, --no-bootstrap-restart, --seed N.
 /// </summary>
 internal static class SoakBench
 {
@@ -28,12 +30,12 @@ internal static class SoakBench
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,
-        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed);
+        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive);
 
     public static async Task<int> RunAsync(string[] args)
     {
         int nodes = 12, seed = Environment.TickCount;
-        double duration = 600, rate = 5, settle = -1, drain = 60, baseline = -1, every = 6, cutMin = 1, cutMax = 10;
+        double duration = 600, rate = 5, settle = -1, drain = 60, baseline = -1, every = 6, cutMin = 1, cutMax = 10, keepAlive = 2;
         bool kill = true, bootstrapRestart = true;
         for (int i = 0; i < args.Length; i++)
         {
@@ -48,6 +50,7 @@ internal static class SoakBench
                 case "--drain": drain = D(); break;
                 case "--baseline": baseline = D(); break;
                 case "--event-every": every = D(); break;
+                case "--keepalive": keepAlive = D(); break;
                 case "--seed": seed = int.Parse(next!, CultureInfo.InvariantCulture); break;
                 case "--cut":
                     string[] range = next!.Split('-');
@@ -66,7 +69,7 @@ internal static class SoakBench
         if (nodes < 2 || nodes > 200) { Console.Error.WriteLine("soak: --nodes must be 2..200"); return 2; }
         if (settle < 0) settle = Math.Min(30, duration / 4);
         if (baseline < 0) baseline = Math.Min(60, duration / 3);
-        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed);
+        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive);
         await using var run = new SoakRun(options);
         return await run.RunAsync();
     }
@@ -99,7 +102,7 @@ internal static class SoakBench
         {
             Directory.CreateDirectory(_folder);
             Console.WriteLine($"P2PNet soak: {o.Nodes} nodes, {o.Duration:0} s, {o.Rate:0.#} msg/s per pair, chaos every ~{o.EventEvery:0.#} s until {o.Settle:0} s before the end " +
-                $"(cuts {o.CutMin:0.#}-{o.CutMax:0.#} s, kills {(o.Kill ? "on" : "off")}, bootstrap restarts {(o.BootstrapRestart ? "on" : "off")}), seed {o.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+                $"(cuts {o.CutMin:0.#}-{o.CutMax:0.#} s, yamux keep-alive {(o.KeepAlive > 0 ? $"{o.KeepAlive:0.#} s" : "off")}, kills {(o.Kill ? "on" : "off")}, bootstrap restarts {(o.BootstrapRestart ? "on" : "off")}), seed {o.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
             await RemoveStaleAsync();
             await CreateLanAsync();
             _clock.Start();
@@ -185,7 +188,7 @@ internal static class SoakBench
             long lost = S(r => r.Lost), dup = S(r => r.Duplicated), reord = S(r => r.Reordered), anomalies = S(r => r.Anomalies) + _ledger.Malformed;
             Console.WriteLine();
             Console.WriteLine($"soak result: pairs={rows.Count} sent={S(r => r.Sent)} delivered={S(r => r.Delivered)} duplicated={dup} reordered={reord} reported={S(r => r.Reported)} " +
-                $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts}");
+                $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
             Console.WriteLine($"soak memory: nodes={baseline.Count} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
             Console.WriteLine($"soak resume: samples={samples.Count} median-ms={Pct(0.5) * 1000:0} p95-ms={Pct(0.95) * 1000:0}");
             bool ok = lost == 0 && dup == 0 && reord == 0 && anomalies == 0;
@@ -194,25 +197,31 @@ internal static class SoakBench
             return ok ? 0 : 1;
         }
 
-        // For each cut: each pair through the cut node whose ends were neither killed nor cut again around it.
+        // For each cut: each pair through the cut node whose ends were neither killed nor cut (again) from just before
+        // the cut until delivery resumed.
         private List<double> ResumeSamples()
         {
             var samples = new List<double>();
-            foreach (var (k, down, up) in _cuts)
+            for (int c = 0; c < _cuts.Count; c++)
             {
+                var (k, down, up) = _cuts[c];
                 for (int p = 0; p < o.Nodes; p++)
                 {
-                    if (p == k || Disturbed(p, down, up, except: -1) || Disturbed(k, down, up, except: _cuts.IndexOf((k, down, up)))) continue;
+                    if (p == k) continue;
                     foreach (var (src, dst) in new[] { (k, p), (p, k) })
-                        if (_ledger.FirstDeliveryAfter(src, dst, up) is { } t && t - up < 60) samples.Add(t - up);
+                    {
+                        if (_ledger.FirstDeliveryAfter(src, dst, up) is not { } t || t - up > 60) continue;
+                        if (Disturbed(p, down, t, except: -1) || Disturbed(k, down, t, except: c)) continue;
+                        samples.Add(t - up);
+                    }
                 }
             }
             return samples;
         }
 
-        private bool Disturbed(int node, double down, double up, int except)
+        private bool Disturbed(int node, double from, double to, int except)
         {
-            double from = down - 2, to = up + 30;
+            from -= 2;
             if (_kills.Any(x => x.Node == node && x.Killed < to && x.Restarted > from)) return true;
             for (int i = 0; i < _cuts.Count; i++)
                 if (i != except && _cuts[i].Node == node && _cuts[i].Down < to && _cuts[i].Up > from) return true;
@@ -337,7 +346,7 @@ internal static class SoakBench
         private Task<Child> StartNodeAsync(int i, int epoch) =>
             Child.StartAsync(Ns($"n{i}"), Path.Combine(_folder, $"node{i}.err"), i, epoch, (line, time) => _ledger.Line(i, epoch, line, time),
                 ["soak-node", "--index", I(i), "--nodes", I(o.Nodes), "--epoch", I(epoch), "--rate", o.Rate.ToString(CultureInfo.InvariantCulture),
-                 "--key-base", _keyBase, "--listen", $"/ip4/{Subnet}{I(10 + i)}/tcp/4001", "--bootstrap", BootstrapUrl], _clock);
+                 "--keepalive", o.KeepAlive.ToString(CultureInfo.InvariantCulture), "--key-base", _keyBase, "--listen", $"/ip4/{Subnet}{I(10 + i)}/tcp/4001", "--bootstrap", BootstrapUrl], _clock);
 
         private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
 

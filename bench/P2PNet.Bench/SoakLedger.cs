@@ -13,6 +13,8 @@ internal sealed class SoakLedger
     private readonly HashSet<(int Node, int Epoch)> _died = [];
     private readonly Dictionary<(int Src, int Dst), List<double>> _deliveries = [];
     private long _malformed;
+    private long _interrupted;
+    private long _resumed;
     private readonly Dictionary<string, long> _reasons = [];
 
     private sealed class Stream
@@ -28,6 +30,9 @@ internal sealed class SoakLedger
     }
 
     public long Malformed => Interlocked.Read(ref _malformed);
+
+    /// <summary>Channels whose connection was lost (counted on each side), and of those, open again (resumed or in a new session).</summary>
+    public (long Interrupted, long Resumed) Resumes => (Interlocked.Read(ref _interrupted), Interlocked.Read(ref _resumed));
 
     /// <summary>One line of node <paramref name="node"/> (incarnation <paramref name="epoch"/>) read at <paramref name="time"/> seconds.</summary>
     public void Line(int node, int epoch, string line, double time)
@@ -66,6 +71,9 @@ internal sealed class SoakLedger
                         if (colon > 0) reason = reason[..colon];
                         _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
                     }
+                    break;
+                case "C" when f.Length == 3:
+                    Interlocked.Increment(ref f[2] == "resumed" ? ref _resumed : ref _interrupted);
                     break;
                 case "R" when f.Length == 4:
                     {

@@ -17,7 +17,8 @@ namespace P2PNet.Bench;
 /// stdout line written before the fact it reports can be acknowledged or sent, so a kill -9 loses no line:
 /// <c>S dst seq</c> before SendAsync, <c>F dst seq</c> when SendAsync refused it, <c>R src epoch seq</c> inside the
 /// message handler (the acknowledgement follows the handler), <c>L dst seq reason</c> for each packet reported in
-/// PacketsLost. stdin: <c>stop</c> (stop sending), <c>quit</c> (stop the network gracefully and exit).
+/// PacketsLost, <c>C peer resuming|resumed</c> when a channel's connection was lost and when it is open again.
+/// stdin: <c>stop</c> (stop sending), <c>quit</c> (stop the network gracefully and exit).
 /// Node identities are derived from <c>--key-base</c> and the index, so a restarted node has the same key and
 /// every node knows every other's PeerId.
 /// </summary>
@@ -35,7 +36,7 @@ internal static class SoakNode
     public static async Task<int> RunAsync(string[] args)
     {
         int index = 0, nodes = 12, epoch = 0;
-        double rate = 5;
+        double rate = 5, keepAlive = 0;
         string keyBase = "soak", listen = "/ip4/127.0.0.1/tcp/0", bootstrapUrl = "";
         for (int i = 0; i < args.Length - 1; i++)
         {
@@ -45,6 +46,7 @@ internal static class SoakNode
                 case "--nodes": nodes = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--epoch": epoch = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--rate": rate = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--keepalive": keepAlive = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--key-base": keyBase = args[i + 1]; break;
                 case "--listen": listen = args[i + 1]; break;
                 case "--bootstrap": bootstrapUrl = args[i + 1]; break;
@@ -63,10 +65,18 @@ internal static class SoakNode
             MaxConnectRetries = 10,
             RetryMaxDelay = TimeSpan.FromSeconds(2),
         };
+        if (keepAlive > 0)
+        {
+            // Yamux pings every keepAlive seconds and fails the connection after as long without an answer, so a cut
+            // longer than about twice that breaks the connection and the channel resumes (keep-alive is off by default).
+            var yamux = options.Swarm.Upgrade.Yamux with { KeepAliveInterval = TimeSpan.FromSeconds(keepAlive), KeepAliveTimeout = TimeSpan.FromSeconds(keepAlive) };
+            options = options with { Swarm = options.Swarm with { Upgrade = options.Swarm.Upgrade with { Yamux = yamux } } };
+        }
         var output = Console.Out;
         // The library's log (information and up) goes to stderr, which the driver keeps in nodeN.err.
         using var loggers = LoggerFactory.Create(b => b
             .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("P2PNet.Peers.PeerNetwork", LogLevel.Warning) // not each message received
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(c => { c.SingleLine = true; c.TimestampFormat = "HH:mm:ss.fff "; c.UseUtcTimestamp = true; }));
         await using var network = new PeerNetwork(options, loggers);
@@ -74,6 +84,23 @@ internal static class SoakNode
         {
             // Written before the handler returns, so before the acknowledgement can leave.
             output.WriteLine($"R {e.Message}");
+        };
+        network.PeerAdded += (_, channel) =>
+        {
+            if (!others.TryGetValue(channel.Identifier, out int peer)) return;
+            int interrupted = 0;
+            channel.StateChanged += (_, state) =>
+            {
+                // C peer resuming|resumed: a lost connection, then the same channel open again on a new one.
+                if (state is PeerChannelState.Reconnecting or PeerChannelState.Resuming)
+                {
+                    if (Interlocked.Exchange(ref interrupted, 1) == 0) output.WriteLine($"C {peer} resuming");
+                }
+                else if (state == PeerChannelState.Open && Interlocked.Exchange(ref interrupted, 0) == 1)
+                {
+                    output.WriteLine($"C {peer} resumed");
+                }
+            };
         };
         network.PacketsLost += (_, e) =>
         {
