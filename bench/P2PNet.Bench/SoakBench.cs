@@ -21,22 +21,24 @@ namespace P2PNet.Bench;
 /// Options: --nodes N, --duration S, --rate R, --settle S, --drain S, --baseline S, --event-every S (mean time between
 /// chaos events, default 6), --cut MIN-MAX (seconds, default 1-10), --keepalive S (yamux keep-alive interval and timeout
 /// of the nodes, default 2, so that a cut of more than about 4 s breaks the connection and the channels resume; 0: off,
-/// the library's default, under which TCP rides out every cut), --no-kill, --no-bootstrap-restart, --seed N.
+/// the library's default, under which TCP rides out every cut), --no-kill, --no-bootstrap-restart, --seed N, --keep-logs
+/// (keep the nodes' logs, /tmp/p2psk-…/nodeN.err, even when nothing went wrong).
 /// </summary>
 internal static class SoakBench
 {
     private const string Prefix = "p2psk-";
     private const string Subnet = "10.47.0.";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MeshTimeout = TimeSpan.FromSeconds(90);
 
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,
-        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive);
+        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs);
 
     public static async Task<int> RunAsync(string[] args)
     {
         int nodes = 12, seed = Environment.TickCount;
         double duration = 600, rate = 5, settle = -1, drain = 60, baseline = -1, every = 6, cutMin = 1, cutMax = 10, keepAlive = 2;
-        bool kill = true, bootstrapRestart = true;
+        bool kill = true, bootstrapRestart = true, keepLogs = false;
         for (int i = 0; i < args.Length; i++)
         {
             string? next = i + 1 < args.Length ? args[i + 1] : null;
@@ -58,6 +60,7 @@ internal static class SoakBench
                     cutMax = double.Parse(range[^1], CultureInfo.InvariantCulture);
                     break;
                 case "--no-kill": kill = false; break;
+                case "--keep-logs": keepLogs = true; break;
                 case "--no-bootstrap-restart": bootstrapRestart = false; break;
             }
         }
@@ -69,7 +72,7 @@ internal static class SoakBench
         if (nodes < 2 || nodes > 200) { Console.Error.WriteLine("soak: --nodes must be 2..200"); return 2; }
         if (settle < 0) settle = Math.Min(30, duration / 4);
         if (baseline < 0) baseline = Math.Min(60, duration / 3);
-        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive);
+        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive, keepLogs);
         await using var run = new SoakRun(options);
         return await run.RunAsync();
     }
@@ -110,11 +113,12 @@ internal static class SoakBench
             _nodes = new Child[o.Nodes];
             await Task.WhenAll(Enumerable.Range(0, o.Nodes).Select(async i => _nodes[i] = await StartNodeAsync(i, 0)));
             int pairs = o.Nodes * (o.Nodes - 1);
-            double meshDeadline = _clock.Elapsed.TotalSeconds + StartTimeout.TotalSeconds;
+            double meshDeadline = _clock.Elapsed.TotalSeconds + MeshTimeout.TotalSeconds;
             while (_ledger.PairsDelivering() < pairs && _clock.Elapsed.TotalSeconds < meshDeadline) await Task.Delay(200);
+            if (_ledger.PairsDelivering() < pairs) _keepLogs = true;
             if (_ledger.PairsDelivering() < pairs)
             {
-                Console.WriteLine($"soak: only {_ledger.PairsDelivering()} of {pairs} pairs delivering after {StartTimeout.TotalSeconds:0} s; node logs in {_folder}");
+                Console.WriteLine($"soak: only {_ledger.PairsDelivering()} of {pairs} pairs delivering after {MeshTimeout.TotalSeconds:0} s; node logs in {_folder}");
                 return 1;
             }
             double start = _clock.Elapsed.TotalSeconds;
@@ -170,10 +174,12 @@ internal static class SoakBench
             Console.WriteLine();
             Console.WriteLine($"nodes never killed, at {o.Baseline:0} s and at the end:");
             double worstFd = 0, worstRss = 0;
+            int compared = 0;
             foreach (var (i, b) in baseline.OrderBy(p => p.Key))
             {
                 if (!end.TryGetValue(i, out var e)) continue;
                 double fd = 100.0 * (e.Fd - b.Fd) / b.Fd, rss = 100.0 * (e.Rss - b.Rss) / b.Rss;
+                compared++;
                 worstFd = Math.Max(worstFd, fd);
                 worstRss = Math.Max(worstRss, rss);
                 Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)");
@@ -189,10 +195,10 @@ internal static class SoakBench
             Console.WriteLine();
             Console.WriteLine($"soak result: pairs={rows.Count} sent={S(r => r.Sent)} delivered={S(r => r.Delivered)} duplicated={dup} reordered={reord} reported={S(r => r.Reported)} " +
                 $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
-            Console.WriteLine($"soak memory: nodes={baseline.Count} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
+            Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
             Console.WriteLine($"soak resume: samples={samples.Count} median-ms={Pct(0.5) * 1000:0} p95-ms={Pct(0.95) * 1000:0}");
             bool ok = lost == 0 && dup == 0 && reord == 0 && anomalies == 0;
-            if (ok) _keepLogs = false;
+            if (ok && !o.KeepLogs) _keepLogs = false;
             else Console.WriteLine($"node logs kept in {_folder}");
             return ok ? 0 : 1;
         }
