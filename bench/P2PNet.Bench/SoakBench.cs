@@ -22,7 +22,7 @@ namespace P2PNet.Bench;
 /// chaos events, default 6), --cut MIN-MAX (seconds, default 1-10), --keepalive S (yamux keep-alive interval and timeout
 /// of the nodes, default 2, so that a cut of more than about 4 s breaks the connection and the channels resume; 0: off,
 /// the library's default, under which TCP rides out every cut), --no-kill, --no-bootstrap-restart, --seed N, --keep-logs
-/// (keep the nodes' logs, /tmp/p2psk-…/nodeN.err, even when nothing went wrong).
+/// (keep the nodes' logs, /tmp/p2psk-…/nodeN.err, even when nothing went wrong), --events N (at most N chaos events).
 /// </summary>
 internal static class SoakBench
 {
@@ -32,11 +32,11 @@ internal static class SoakBench
     private static readonly TimeSpan MeshTimeout = TimeSpan.FromSeconds(90);
 
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,
-        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs);
+        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs, int MaxEvents);
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int nodes = 12, seed = Environment.TickCount;
+        int nodes = 12, seed = Environment.TickCount, maxEvents = int.MaxValue;
         double duration = 600, rate = 5, settle = -1, drain = 60, baseline = -1, every = 6, cutMin = 1, cutMax = 10, keepAlive = 2;
         bool kill = true, bootstrapRestart = true, keepLogs = false;
         for (int i = 0; i < args.Length; i++)
@@ -61,6 +61,7 @@ internal static class SoakBench
                     break;
                 case "--no-kill": kill = false; break;
                 case "--keep-logs": keepLogs = true; break;
+                case "--events": maxEvents = int.Parse(next!, CultureInfo.InvariantCulture); break;
                 case "--no-bootstrap-restart": bootstrapRestart = false; break;
             }
         }
@@ -72,7 +73,7 @@ internal static class SoakBench
         if (nodes < 2 || nodes > 200) { Console.Error.WriteLine("soak: --nodes must be 2..200"); return 2; }
         if (settle < 0) settle = Math.Min(30, duration / 4);
         if (baseline < 0) baseline = Math.Min(60, duration / 3);
-        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive, keepLogs);
+        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive, keepLogs, maxEvents);
         await using var run = new SoakRun(options);
         return await run.RunAsync();
     }
@@ -257,7 +258,7 @@ internal static class SoakBench
             if (o.Kill) kinds.Add("kill");
             if (o.BootstrapRestart) kinds.Add("bootstrap");
             var queue = new Queue<string>(kinds); // one of each first, then at random
-            while (true)
+            for (int events = 0; events < o.MaxEvents; events++)
             {
                 double wait = o.EventEvery * (0.5 + _random.NextDouble());
                 if (_clock.Elapsed.TotalSeconds + wait >= until) break;
