@@ -96,6 +96,7 @@ internal static class SoakBench
         private readonly List<(int Node, double Down, double Up)> _cuts = [];
         private readonly List<(int Node, double Killed, double Restarted)> _kills = [];
         private int _bootstrapRestarts;
+        private int _bootstrapFailedStarts;
         private bool _keepLogs = true;
 
         private string Ns(string name) => $"{_tag}-{name}";
@@ -195,7 +196,7 @@ internal static class SoakBench
             long lost = S(r => r.Lost), dup = S(r => r.Duplicated), reord = S(r => r.Reordered), anomalies = S(r => r.Anomalies) + _ledger.Malformed;
             Console.WriteLine();
             Console.WriteLine($"soak result: pairs={rows.Count} sent={S(r => r.Sent)} delivered={S(r => r.Delivered)} duplicated={dup} reordered={reord} reported={S(r => r.Reported)} " +
-                $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
+                $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} bootstrap-failed-starts={_bootstrapFailedStarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
             Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
             Console.WriteLine($"soak resume: samples={samples.Count} median-ms={Pct(0.5) * 1000:0} p95-ms={Pct(0.95) * 1000:0}");
             bool ok = lost == 0 && dup == 0 && reord == 0 && anomalies == 0;
@@ -342,7 +343,22 @@ internal static class SoakBench
             if (_bootstrap is null) return;
             await _bootstrap.KillAsync();
             await Task.Delay(TimeSpan.FromSeconds(0.5 + _random.NextDouble() * 1.5));
-            _bootstrap = await StartBootstrapAsync();
+            // A server killed -9 may not bind its port again at once (Kestrel's listen socket: "address already in use"
+            // while the killed server's connections linger); try again every second for a minute, and count it.
+            double deadline = _clock.Elapsed.TotalSeconds + 60;
+            while (true)
+            {
+                try
+                {
+                    _bootstrap = await StartBootstrapAsync();
+                    break;
+                }
+                catch (ChildFailedException) when (_clock.Elapsed.TotalSeconds < deadline)
+                {
+                    Interlocked.Increment(ref _bootstrapFailedStarts);
+                    await Task.Delay(1000);
+                }
+            }
             Interlocked.Increment(ref _bootstrapRestarts);
         }
 
@@ -425,6 +441,8 @@ internal static class SoakBench
         }
     }
 
+    private sealed class ChildFailedException(string message) : Exception(message);
+
     /// <summary>A node or the bootstrap server: a process inside a namespace whose stdout lines go to the ledger.</summary>
     private sealed class Child
     {
@@ -470,13 +488,12 @@ internal static class SoakBench
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             lock (errors) errors.WriteLine($"--- epoch {epoch} pid {process.Id} (index {index})");
-            try
+            var exited = process.WaitForExitAsync();
+            if (await Task.WhenAny(child._ready.Task, exited, Task.Delay(StartTimeout)) != child._ready.Task)
             {
-                await child._ready.Task.WaitAsync(StartTimeout);
-            }
-            catch (TimeoutException)
-            {
-                throw new InvalidOperationException($"{string.Join(' ', args.Take(3))} in {ns} did not start in {StartTimeout.TotalSeconds:0} s (see {errorFile})");
+                if (!exited.IsCompleted) await child.KillAsync();
+                throw new ChildFailedException($"{string.Join(' ', args.Take(3))} in {ns} " +
+                    (exited.IsCompleted ? "exited before it was ready" : $"did not start in {StartTimeout.TotalSeconds:0} s") + $" (see {errorFile})");
             }
             return child;
         }
