@@ -125,7 +125,6 @@ public sealed class BootstrapServer : IAsyncDisposable
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
         });
-        builder.WebHost.UseSockets(s => s.CreateBoundListenSocket = BindListenSocket);
         if (builder.Configuration["Urls"] is null && builder.Configuration["urls"] is null) builder.WebHost.UseUrls("http://0.0.0.0:5080");
         builder.Services.AddSingleton(time);
         builder.Services.AddRateLimiter(limiter =>
@@ -205,30 +204,6 @@ public sealed class BootstrapServer : IAsyncDisposable
                 identity?.Dispose();
                 await app.DisposeAsync().ConfigureAwait(false);
             }
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Kestrel's listen socket, with SO_REUSEADDR: a server restarted right after a crash (kill -9, found by the soak, docs/soak.md)
-    /// must bind its port again while the dead server's connections linger (FIN_WAIT2 for up to a minute when a client
-    /// keeps its pooled connection); without it the restart failed with "address already in use". On Linux a port
-    /// another server listens on is still refused.
-    /// </summary>
-    private static System.Net.Sockets.Socket BindListenSocket(EndPoint endpoint)
-    {
-        if (endpoint is not IPEndPoint ip || !OperatingSystem.IsLinux()) return Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
-        var socket = new System.Net.Sockets.Socket(ip.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        try
-        {
-            if (ip.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
-            socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
-            socket.Bind(ip);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
             throw;
         }
     }

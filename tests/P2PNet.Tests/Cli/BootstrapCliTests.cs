@@ -99,32 +99,6 @@ public sealed class BootstrapCliTests
         }
     }
 
-    /// <summary>
-    /// Found by the soak (docs/soak.md): a server killed -9 while a client kept its connection could not bind its port again
-    /// for up to a minute ("address already in use": the dead server's side of the connection lingers in FIN_WAIT2).
-    /// </summary>
-    [Fact]
-    public async Task A_server_killed_while_a_client_holds_a_connection_starts_again_on_the_same_port_at_once()
-    {
-        using var dir = new TempDir();
-        var (first, url) = await StartServerAsync(dir);
-        int port = new Uri(url).Port;
-        using var client = new System.Net.Sockets.TcpClient();
-        await using (first)
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes("GET /v1/identity HTTP/1.1\r\nHost: localhost\r\n\r\n"));
-            var buffer = new byte[256];
-            Assert.True(await stream.ReadAsync(buffer).AsTask().WaitAsync(Wait) > 0);
-            using (var process = System.Diagnostics.Process.GetProcessById(first.Id)) process.Kill(); // kill -9; the client keeps its side open
-            await first.WaitForExitAsync(Wait);
-        }
-
-        await using var second = LineProcess.StartCli(["bootstrap", "--urls", $"http://127.0.0.1:{port}", "--db", dir.File("bootstrap.db")]);
-        Assert.Equal($"bootstrap server (Trustless) on http://127.0.0.1:{port}/", await second.ExpectAsync("bootstrap server (Trustless) on ", Wait));
-    }
-
     [Fact]
     public async Task An_unreachable_bootstrap_server_is_one_line_and_exit_1()
     {
