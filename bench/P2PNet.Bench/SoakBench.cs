@@ -97,6 +97,7 @@ internal static class SoakBench
         private readonly List<(int Node, double Killed, double Restarted)> _kills = [];
         private int _bootstrapRestarts;
         private int _bootstrapFailedStarts;
+        private int _bootstrapRestarting;
         private bool _keepLogs = true;
 
         private string Ns(string name) => $"{_tag}-{name}";
@@ -340,11 +341,24 @@ internal static class SoakBench
 
         private async Task RestartBootstrapAsync()
         {
-            if (_bootstrap is null) return;
-            await _bootstrap.KillAsync();
+            // One restart at a time: two overlapping restarts would each start a server, the second finding the port taken.
+            if (_bootstrap is null || Interlocked.Exchange(ref _bootstrapRestarting, 1) == 1) return;
+            try
+            {
+                await RestartBootstrapOnceAsync(_bootstrap);
+            }
+            finally
+            {
+                Volatile.Write(ref _bootstrapRestarting, 0);
+            }
+        }
+
+        private async Task RestartBootstrapOnceAsync(Child old)
+        {
+            await old.KillAsync();
             await Task.Delay(TimeSpan.FromSeconds(0.5 + _random.NextDouble() * 1.5));
-            // A server killed -9 may not bind its port again at once (Kestrel's listen socket: "address already in use"
-            // while the killed server's connections linger); try again every second for a minute, and count it.
+            // Should the new server fail to start (it must not: the port's last holder is dead), try again every second for
+            // a minute, and count it.
             double deadline = _clock.Elapsed.TotalSeconds + 60;
             while (true)
             {
