@@ -22,6 +22,10 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- relay [--mib N] [--rounds R] [--reservations N] [--circuits N]
 // relay: /perf throughput through our circuit relay (limits off) against a direct connection, interleaved; relay
 // service memory (heap, RSS) per reservation and per circuit, in a child process running only the relay.
+//   dotnet run -c Release --project bench/P2PNet.Bench -- soak [--duration S] [--nodes N] [--rate R] ...
+// soak: the churn and partition soak (root): nodes in network namespaces on a bridge send numbered messages to each
+// other while links are cut, nodes are killed -9 and restarted, the bootstrap server too; prints per pair what was
+// sent, delivered, duplicated, reordered, reported or lost without report (docs/soak.md).
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -46,7 +50,13 @@ switch (mode)
         return await RelayBench.RunAsync(rest);
     case "relay-server":
         return await RelayBench.ServerAsync(rest);
+    case "soak":
+        return await SoakBench.RunAsync(rest);
+    case "soak-node":
+        return await SoakNode.RunAsync(rest);
+    case "soak-bootstrap":
+        return await SoakNode.BootstrapAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale or relay");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale, relay or soak");
         return 2;
 }

@@ -228,12 +228,14 @@ public sealed partial class PeerChannel
                             OnAck(ack);
                             continue;
                         }
-                        if (reliable)
+                        if (reliable && packet is DisconnectPacket)
                         {
-                            Volatile.Write(ref _lastReceived, _lastReceived + 1); // this packet's sequence number
-                            received = true;
                             // The sender learns that everything up to its Disconnect arrived before we end the session.
-                            if (packet is DisconnectPacket) await FlushAckAsync(session).ConfigureAwait(false);
+                            Volatile.Write(ref _lastReceived, _lastReceived + 1);
+                            received = true;
+                            await FlushAckAsync(session).ConfigureAwait(false);
+                            Dispatch(packet);
+                            continue;
                         }
                         if (!entered)
                         {
@@ -241,6 +243,13 @@ public sealed partial class PeerChannel
                             entered = true;
                         }
                         Dispatch(packet!);
+                        if (reliable)
+                        {
+                            // Counted (and so acknowledgeable, by the writer at any moment) only once the handlers have it:
+                            // an acknowledgement riding on one of our packets must never confirm a packet still being handled.
+                            Volatile.Write(ref _lastReceived, _lastReceived + 1); // this packet's sequence number
+                            received = true;
+                        }
                     }
                 }
                 finally

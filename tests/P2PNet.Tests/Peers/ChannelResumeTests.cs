@@ -243,6 +243,41 @@ public sealed class ChannelResumeTests
         await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0, Wait, "everything acknowledged");
     }
 
+    /// <summary>
+    /// Found by the soak's reasoning about kill -9 (docs/soak.md): the receiver counted a packet as received before its
+    /// handler ran, so an acknowledgement riding on one of its own packets could confirm a packet its application had not
+    /// seen yet; killed then, the packet was neither delivered nor reported. Acknowledged must mean handled.
+    /// </summary>
+    [Fact]
+    public async Task A_packet_is_acknowledged_only_once_its_handler_returned_even_when_the_receiver_sends_meanwhile()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
+        var atA = new Inbox(a);
+        using var gate = new SemaphoreSlim(0);
+        var handling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.MessageReceived += (_, e) =>
+        {
+            if (e.Message != "hold") return;
+            handling.TrySetResult();
+            gate.Wait(TimeSpan.FromSeconds(60));
+        };
+
+        await outbound.SendAsync(new PureMessagePacket("hold"));
+        await handling.Task.WaitAsync(Wait);
+        // b's writer sends its own packets while "hold" is still in b's handler: none may carry an acknowledgement of it.
+        for (int i = 1; i <= 3; i++)
+        {
+            await inbound.SendAsync(new PureMessagePacket($"r{i}"));
+            await atA.WaitForAsync($"r{i}");
+        }
+        Assert.Equal(1, outbound.PacketsUnacknowledged);
+
+        gate.Release();
+        await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0, Wait, "the acknowledgement once handled");
+    }
+
     [Fact]
     public async Task A_graceful_close_ends_both_sides_at_once_without_resuming_and_reports_nothing()
     {
