@@ -228,6 +228,11 @@ public sealed partial class PeerChannel
                             OnAck(ack);
                             continue;
                         }
+                        if (!entered)
+                        {
+                            previous = _services.Handlers.Enter(this); // CurrentChannel, once per batch
+                            entered = true;
+                        }
                         if (reliable && packet is DisconnectPacket)
                         {
                             // The sender learns that everything up to its Disconnect arrived before we end the session.
@@ -236,11 +241,6 @@ public sealed partial class PeerChannel
                             await FlushAckAsync(session).ConfigureAwait(false);
                             Dispatch(packet);
                             continue;
-                        }
-                        if (!entered)
-                        {
-                            previous = _services.Handlers.Enter(this); // CurrentChannel, once per batch
-                            entered = true;
                         }
                         Dispatch(packet!);
                         if (reliable)
