@@ -17,6 +17,9 @@ using P2PNet.Bench;
 //   dotnet run -c Release --project bench/P2PNet.Bench -- scale [--channels 1000,5000,10000] [--cycles N] [--attack N]
 // scale: memory per idle PeerChannel on each side, memory/FDs/KnownPeers over connect-message-disconnect cycles and
 // admission of a good peer while idle sockets are held; a server and client processes (re-launched children).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- natlab [--trials N] [--pairs masq:masq,…]
+// natlab: DCUtR hole punching across every pair of NAT kinds in network namespaces (root, nftables): direct-connection
+// success, relay fallback, attempts, time from relayed to direct (p50/p95); real p2pnet processes.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -37,7 +40,9 @@ switch (mode)
         return await ScaleBench.ServerAsync(rest);
     case "scale-client":
         return await ScaleBench.ClientAsync(rest);
+    case "natlab":
+        return await NatLabBench.RunAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer or scale");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale or natlab");
         return 2;
 }

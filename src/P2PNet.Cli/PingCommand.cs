@@ -84,14 +84,14 @@ internal static class PingCommand
                 dcutr.DirectConnectionEstablished += (_, e) =>
                 {
                     if (e.Peer != targetPeer || holePunched.Task.IsCompleted) return;
-                    if (asJson) CliJson.Write(new HolePunchJson("direct", e.Peer.ToString()) { Addr = e.Connection.RemoteAddress.ToString() }, CliJsonContext.Default.HolePunchJson);
+                    if (asJson) CliJson.Write(new HolePunchJson("direct", e.Peer.ToString()) { Addr = e.Connection.RemoteAddress.ToString(), Attempts = e.Attempts, ElapsedMs = Math.Round(e.Elapsed.TotalMilliseconds, 1) }, CliJsonContext.Default.HolePunchJson);
                     else Console.Out.WriteLine($"* direct connection to {e.Peer} at {e.Connection.RemoteAddress}");
                     holePunched.TrySetResult();
                 };
                 dcutr.HolePunchFailed += (_, e) =>
                 {
                     if (e.Peer != targetPeer || holePunched.Task.IsCompleted) return;
-                    if (asJson) CliJson.Write(new HolePunchJson("holepunch-failed", e.Peer.ToString()) { Reason = e.Reason }, CliJsonContext.Default.HolePunchJson);
+                    if (asJson) CliJson.Write(new HolePunchJson("holepunch-failed", e.Peer.ToString()) { Reason = e.Reason, Attempts = e.Attempts }, CliJsonContext.Default.HolePunchJson);
                     else Console.Out.WriteLine($"* hole punch failed: {e.Reason}");
                     holePunched.TrySetResult();
                 };

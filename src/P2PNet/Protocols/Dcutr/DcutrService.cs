@@ -152,7 +152,7 @@ public sealed class DcutrService : IAsyncDisposable
                 var answer = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
                 rtt = Stopwatch.GetElapsedTime(sent);
                 if (answer.Type != HolePunchType.Connect)
-                    throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} answered CONNECT with {answer.Type}");
+                    throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} answered CONNECT with {Name(answer.Type)}");
                 theirs = Dialable(answer.ObsAddrs);
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Sync, []), ct).ConfigureAwait(false);
                 await stream.CloseWriteAsync(ct).ConfigureAwait(false);
@@ -195,7 +195,7 @@ public sealed class DcutrService : IAsyncDisposable
         {
             var connect = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
             if (connect.Type != HolePunchType.Connect)
-                throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} opened with {connect.Type}, not CONNECT");
+                throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} opened with {Name(connect.Type)}, not CONNECT");
             var theirs = Dialable(connect.ObsAddrs);
             var own = await OwnAddressesAsync(ct).ConfigureAwait(false);
             // B's SYN may reach our listener before our own dial leaves: that connection is ours as the client too.
@@ -203,7 +203,7 @@ public sealed class DcutrService : IAsyncDisposable
             await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
             var sync = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
             if (sync.Type != HolePunchType.Sync)
-                throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} sent {sync.Type} where SYNC belongs");
+                throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} sent {Name(sync.Type)} where SYNC belongs");
             DcutrLog.Attempting(_logger, attempt, peer, Responder, theirs.Count, 0);
             var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, ct).ConfigureAwait(false);
             if (direct is not null)
@@ -392,6 +392,8 @@ public sealed class DcutrService : IAsyncDisposable
         _stopping.Dispose();
         _metrics.Dispose();
     }
+
+    private static string Name(HolePunchType type) => type == HolePunchType.Connect ? "CONNECT" : "SYNC";
 
     private Session NewSession(Connection relayed) => new(relayed, (long)(_options.PeerStartTimeout.TotalSeconds * Stopwatch.Frequency));
 
