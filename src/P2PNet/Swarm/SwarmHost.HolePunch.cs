@@ -9,15 +9,16 @@ namespace P2PNet.Swarm;
 // protocols on top are assigned, not derived from who connected. relay/DCUtR.md: the peer that answered the
 // CONNECT (A, the dialer of the relayed connection) is the client (Noise initiator, multistream dialer), the one that
 // sent it (B) the server, whichever SYN got through first. When B's SYN reaches A's listener before A dialed, A
-// accepts it; the expectation registered here makes A upgrade it as the client all the same.
+// accepts it; the expectation registered here makes A upgrade it as the client all the same. It matches the peer's
+// IP, not its port: behind a symmetric NAT, B's SYN comes from another port than the one B's CONNECT announced.
 public sealed partial class SwarmHost
 {
     private readonly Lock _punchLock = new();
     private readonly List<(PeerId Peer, IPEndPoint[] Remotes)> _holePunches = [];
 
     /// <summary>
-    /// Until the returned handle is disposed, a connection accepted from one of <paramref name="remotes"/> is upgraded
-    /// as the client of a hole punch with <paramref name="peer"/> (it must prove that PeerId).
+    /// Until the returned handle is disposed, a connection accepted from the IP of one of <paramref name="remotes"/> is
+    /// upgraded as the client of a hole punch with <paramref name="peer"/> (it must prove that PeerId).
     /// </summary>
     internal IDisposable ExpectHolePunch(PeerId peer, IReadOnlyList<IPEndPoint> remotes)
     {
@@ -29,11 +30,11 @@ public sealed partial class SwarmHost
     private PeerId? HolePunchClientFor(TransportConnection raw)
     {
         if (raw.Transport != TcpTransport.Name || raw.RemoteAddress.ToIPEndPoint() is not { } remote) return null;
-        remote = Normalize(remote);
+        var ip = Normalize(remote).Address;
         lock (_punchLock)
         {
             foreach (var (peer, remotes) in _holePunches)
-                if (Array.Exists(remotes, r => r.Equals(remote))) return peer;
+                if (Array.Exists(remotes, r => r.Address.Equals(ip))) return peer;
         }
         return null;
     }
