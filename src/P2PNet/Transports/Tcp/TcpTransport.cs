@@ -47,6 +47,8 @@ public sealed class TcpTransport : ITransport
         foreach (var ip in candidates)
         {
             var local = Reusing ? LocalEndPointFor(ip) : null;
+            // Never from the very endpoint dialed (a transport shared by two hosts on loopback): TCP would connect to itself.
+            if (local is not null && local.Port == target.Port && (local.Address.Equals(ip) || (IPAddress.IsLoopback(ip) && IsAny(local.Address)))) local = null;
             try
             {
                 return await ConnectAsync(ip, target.Port, local, cancellationToken).ConfigureAwait(false);
@@ -112,12 +114,14 @@ public sealed class TcpTransport : ITransport
             {
                 var ep = listener.LocalEndPoint;
                 if (ep.AddressFamily != target.AddressFamily) continue;
-                if (ep.Address.Equals(IPAddress.Any) || ep.Address.Equals(IPAddress.IPv6Any)) any ??= ep;
+                if (IsAny(ep.Address)) any ??= ep;
                 else if (IPAddress.IsLoopback(ep.Address) == loopback) specific ??= ep;
             }
         }
         return loopback ? specific ?? any : any ?? specific;
     }
+
+    private static bool IsAny(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
 
     /// <inheritdoc />
     public ValueTask<ITransportListener> ListenAsync(Multiaddr address, CancellationToken cancellationToken = default)

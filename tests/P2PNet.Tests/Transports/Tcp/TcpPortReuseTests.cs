@@ -82,4 +82,18 @@ public sealed class TcpPortReuseTests
         var ex = await Assert.ThrowsAsync<SocketException>(async () => await second.ListenAsync(held.ListenAddress));
         Assert.Equal(SocketError.AddressAlreadyInUse, ex.SocketErrorCode);
     }
+
+    [Fact]
+    public async Task A_transport_shared_by_two_hosts_never_dials_from_the_endpoint_it_dials()
+    {
+        if (!Supported) return;
+        var shared = new TcpTransport();
+        var options = new SwarmOptions { Transports = [shared] };
+        await using var server = new SwarmHost(Identity.Generate(), options);
+        await using var client = new SwarmHost(Identity.Generate(), options);
+        var listen = await server.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        var connection = await client.DialAsync(listen.WithPeerId(server.LocalPeerId)).WaitAsync(Timeout);
+        Assert.Equal(server.LocalPeerId, connection.RemotePeerId);
+        Assert.NotEqual(listen.ToIPEndPoint()!.Port, connection.LocalAddress.ToIPEndPoint()!.Port);
+    }
 }
