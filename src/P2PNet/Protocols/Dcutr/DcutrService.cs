@@ -30,6 +30,7 @@ public sealed class DcutrService : IAsyncDisposable
 
     private const string Initiator = "initiator";
     private const string Responder = "responder";
+    private const string NoAddresses = "neither side has a public address";
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan AddressPoll = TimeSpan.FromMilliseconds(50);
     // After our own dials failed, the peer's SYN may still be coming up as a connection we accepted.
@@ -120,6 +121,8 @@ public sealed class DcutrService : IAsyncDisposable
                         return;
                     }
                     reason = why;
+                    // No address on either side: another round would find none either.
+                    if (why == NoAddresses) break;
                 }
                 catch (Exception ex) when (ex is P2PNetException or IOException or ObjectDisposedException or TimeoutException && !ct.IsCancellationRequested)
                 {
@@ -162,7 +165,7 @@ public sealed class DcutrService : IAsyncDisposable
                 stream.Reset();
                 throw;
             }
-            if (theirs.Count == 0 && own.Count == 0) return (null, "neither side has a public address");
+            if (theirs.Count == 0 && own.Count == 0) return (null, NoAddresses);
             DcutrLog.Attempting(_logger, attempt, peer, Initiator, theirs.Count, Math.Round(rtt.TotalMilliseconds, 3));
             // The peer dials when SYNC arrives, half a round trip from now: dial then, so that the SYNs cross.
             await Task.Delay(rtt / 2, ct).ConfigureAwait(false);
@@ -204,6 +207,13 @@ public sealed class DcutrService : IAsyncDisposable
             var sync = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
             if (sync.Type != HolePunchType.Sync)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} sent {Name(sync.Type)} where SYNC belongs");
+            if (theirs.Count == 0 && own.Count == 0)
+            {
+                // B gives up too (another round would find no address either).
+                session.LastReason = NoAddresses;
+                Fail(session, NoAddresses, Responder);
+                return;
+            }
             DcutrLog.Attempting(_logger, attempt, peer, Responder, theirs.Count, 0);
             var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, ct).ConfigureAwait(false);
             if (direct is not null)
