@@ -26,6 +26,9 @@ using P2PNet.Bench;
 // soak: the churn and partition soak (root): nodes in network namespaces on a bridge send numbered messages to each
 // other while links are cut, nodes are killed -9 and restarted, the bootstrap server too; prints per pair what was
 // sent, delivered, duplicated, reordered, reported or lost without report (docs/soak.md).
+//   dotnet run -c Release --project bench/P2PNet.Bench -- natlab [--trials N] [--pairs masq:masq,…]
+// natlab: DCUtR hole punching across every pair of NAT kinds in network namespaces (root, nftables): direct-connection
+// success, relay fallback, attempts, time from relayed to direct (p50/p95); real p2pnet processes.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";
 string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 switch (mode)
@@ -56,7 +59,9 @@ switch (mode)
         return await SoakNode.RunAsync(rest);
     case "soak-bootstrap":
         return await SoakNode.BootstrapAsync(rest);
+    case "natlab":
+        return await NatLabBench.RunAsync(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale, relay or soak");
+        Console.Error.WriteLine($"unknown benchmark '{mode}': use wire (default), packets, bootstrap, discovery, transfer, scale, relay, soak or natlab");
         return 2;
 }

@@ -19,6 +19,7 @@ public static class HarnessCatalog
         new("identify", "IdentifyProtocol.ReadAsync", WireHarnesses.IdentifyAsync),
         new("autonat", "AutoNAT v2: dial-request messages (with re-encoding), DialBack, dial data, DialBackResponse", AutoNatHarness.RunAsync),
         new("relay", "Circuit relay v2 hop and stop messages (RelayProtocol), with re-encoding, and RelayVoucher.Open", RelayHarnesses.RelayAsync),
+        new("dcutr", "DCUtR HolePunch messages (DcutrProtocol.ReadAsync), with re-encoding", DcutrHarness.RunAsync),
         new("dns", "DnsCodec.Decode (mDNS), with re-encoding", DiscoveryHarnesses.DnsAsync),
         new("lan-announcement", "LanAnnouncement.Decode, with re-encoding", DiscoveryHarnesses.LanAnnouncementAsync),
         new("packet", "PacketCodec.TryReadFrame over a segmented pipe buffer, with re-encoding", PacketHarnesses.PacketAsync),

@@ -9,6 +9,7 @@ using P2PNet.Fuzz.Harnesses;
 using P2PNet.Peers.Bootstrap;
 using P2PNet.Peers.Packets;
 using P2PNet.Protocols.AutoNat;
+using P2PNet.Protocols.Dcutr;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Relay;
 using P2PNet.Protocols.Transfer;
@@ -113,6 +114,11 @@ internal static class SeedCorpus
             Put("relay", "stop-status", Cat([0x01], LengthPrefix(new StopMessage(StopMessageType.Status) { Status = RelayStatus.Ok }.ToProtobuf())));
             Put("relay", "voucher", Cat([0x02], voucher));
         }
+
+        // DCUtR: B's CONNECT, A's CONNECT then SYNC read in small pieces.
+        Put("dcutr", "connect", Cat([0xFF], LengthPrefix(new HolePunchMessage(HolePunchType.Connect, addresses).ToProtobuf())));
+        Put("dcutr", "connect-sync-small-reads", Cat([0x02], LengthPrefix(new HolePunchMessage(HolePunchType.Connect, [addresses[0]]).ToProtobuf()),
+            LengthPrefix(new HolePunchMessage(HolePunchType.Sync, []).ToProtobuf())));
 
         Put("dns", "query", DnsCodec.Encode(MdnsRecords.Query("_p2p._udp.local")));
         Put("dns", "response", DnsCodec.Encode(MdnsRecords.Response("_p2p._udp.local", "peer1", id, addresses, 120, 8)));

@@ -115,6 +115,9 @@ internal static class ChatCommand
             // AutoNAT v2: the chat asks its peers whether it is reachable and answers theirs (rate-limited dial-backs).
             await using var autonat = new P2PNet.Protocols.AutoNat.AutoNatService(node.Host,
                 new P2PNet.Protocols.AutoNat.AutoNatOptions { PublicCidrs = publicCidrs }, loggers);
+            // DCUtR from the start: relayed connections are hole punched to direct ones.
+            await using var dcutr = new P2PNet.Protocols.Dcutr.DcutrService(node.Host,
+                new P2PNet.Protocols.Dcutr.DcutrOptions { PublicCidrs = publicCidrs }, loggers);
             autonat.ReachabilityChanged += (_, e) =>
             {
                 if (CliOptions.ReachabilityLine(e.Current) is { } line) output.Line(line);

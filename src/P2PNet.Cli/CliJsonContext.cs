@@ -10,4 +10,5 @@ namespace P2PNet.Cli;
 [JsonSerializable(typeof(DiscoveredJson))]
 [JsonSerializable(typeof(PongJson))]
 [JsonSerializable(typeof(SummaryJson))]
+[JsonSerializable(typeof(HolePunchJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

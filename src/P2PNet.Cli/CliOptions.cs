@@ -88,11 +88,11 @@ internal static class CliOptions
     public static bool TryParsePeer(string? text, [NotNullWhen(true)] out Multiaddr? address) =>
         Multiaddr.TryParse(text, out address) && address.TcpTarget is not null;
 
-    /// <summary>--public-cidr (repeatable): address ranges treated as public (AutoNAT; labs whose "internet" is a private range).</summary>
+    /// <summary>--public-cidr (repeatable): address ranges treated as public (AutoNAT, DCUtR; labs whose "internet" is a private range).</summary>
     public static Option<string[]> PublicCidr() => new("--public-cidr")
     {
         HelpName = "cidr",
-        Description = "Treat this address range as public for AutoNAT (repeatable), e.g. 198.18.0.0/15 in a lab",
+        Description = "Treat this address range as public for AutoNAT and hole punching (repeatable), e.g. 198.18.0.0/15 in a lab",
     };
 
     /// <summary>The --public-cidr ranges; throws the usage error for one that is not a CIDR.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Discovery;
 using P2PNet.Protocols.AutoNat;
+using P2PNet.Protocols.Dcutr;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
@@ -83,6 +84,8 @@ internal static class ListenCommand
                 e.Connection.RemotePeerId, e.Info.AgentVersion, string.Join(' ', e.Info.Protocols));
             // AutoNAT v2: a listening node serves dial-backs (rate-limited) and finds out its own reachability.
             await using var autonat = new AutoNatService(host, new AutoNatOptions { PublicCidrs = publicCidrs }, loggers);
+            // DCUtR from the start: a relayed connection that arrives is hole punched at once.
+            await using var dcutr = new DcutrService(host, new DcutrOptions { PublicCidrs = publicCidrs }, loggers);
             if (!asJson)
             {
                 autonat.ReachabilityChanged += (_, e) =>

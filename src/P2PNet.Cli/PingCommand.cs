@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using P2PNet.Core;
+using P2PNet.Protocols.Dcutr;
 using P2PNet.Protocols.Identify;
 using P2PNet.Protocols.Ping;
 using P2PNet.Protocols.Relay;
@@ -13,6 +14,10 @@ namespace P2PNet.Cli;
 /// per round trip and ends (also on Ctrl+C once connected) with
 /// <c>--- &lt;PeerId&gt;: &lt;sent&gt; sent, &lt;received&gt; received, &lt;loss&gt;% loss, rtt min/avg/max = &lt;a&gt;/&lt;b&gt;/&lt;c&gt; ms</c>.
 /// Exit code 0 when a pong came back, 1 when none did or the dial failed, 130 on Ctrl+C during the dial.
+/// A circuit target (<c>…/p2p/RELAY/p2p-circuit/p2p/ID</c>) is pinged through the relay while DCUtR hole punches: ping
+/// listens (an ephemeral TCP port with port reuse, or <c>--listen</c>), tags each line <c>(relayed)</c> or
+/// <c>(direct)</c>, prints <c>* direct connection to &lt;PeerId&gt; at &lt;multiaddr&gt;</c> or
+/// <c>* hole punch failed: &lt;reason&gt;</c>, and does not exit before one of them.
 /// </summary>
 internal static class PingCommand
 {
@@ -30,13 +35,22 @@ internal static class PingCommand
         var verbose = CliOptions.Verbose();
         var logLevel = CliOptions.LogLevel();
         var publicCidr = CliOptions.PublicCidr();
-        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, publicCidr, verbose, logLevel };
+        var listen = new Option<string[]>("--listen", "-l")
+        {
+            Description = "Multiaddr to listen on for hole punching (repeatable); a circuit target listens on /ip4/0.0.0.0/tcp/0 by default",
+        };
+        var command = new Command("ping", "Dial a peer and measure ping round-trip times") { target, count, interval, timeout, key, json, listen, publicCidr, verbose, logLevel };
         command.SetAction(CliRun.Guard(async (parse, ct) =>
         {
             if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address) && !CliOptions.TryParseCircuit(parse.GetValue(target), out address))
                 throw new CliException(CliOptions.NotAPeerAddress(parse.GetValue(target)), CliExit.Usage);
-            // Checked now; ping runs no AutoNAT, the ranges are for hole punching (DCUtR) once it lands.
-            _ = CliOptions.ParsePublicCidrs(parse, publicCidr);
+            // Ping runs no AutoNAT: the ranges are for hole punching (DCUtR).
+            var publicCidrs = CliOptions.ParsePublicCidrs(parse, publicCidr);
+            bool circuit = address.IsCircuit;
+            List<Multiaddr>? listenAddresses = [];
+            if (parse.GetValue(listen) is { Length: > 0 }) listenAddresses = CliOptions.ParseListen(parse, listen, "/ip4/0.0.0.0/tcp/0");
+            else if (circuit) listenAddresses.Add(Multiaddr.Parse("/ip4/0.0.0.0/tcp/0"));
+            if (listenAddresses is null) return CliExit.Usage;
             int n = parse.GetValue(count);
             bool asJson = parse.GetValue(json);
             var perStep = TimeSpan.FromSeconds(parse.GetValue(timeout));
@@ -48,7 +62,40 @@ internal static class PingCommand
             // Circuit addresses (…/p2p/RELAY/p2p-circuit/p2p/TARGET) dial through the relay.
             await using var relayClient = new RelayClient(host, loggerFactory: loggers);
             // Answer the target's identify request: a listen node asks every peer, and warns when it goes unanswered.
-            _ = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
+            // Through a relay we ask too: the relay's answer tells us the address it observes, which hole punching sends.
+            _ = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = circuit }, loggers);
+            foreach (var listenAddress in listenAddresses)
+            {
+                try
+                {
+                    await host.ListenAsync(listenAddress, ct).ConfigureAwait(false);
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    throw new CliException($"cannot listen on {listenAddress}: {ex.Message}", CliExit.Failure, ex);
+                }
+            }
+            // DCUtR on the relayed connection: its outcome is printed once, and ping waits for it before exiting.
+            await using var dcutr = circuit ? new DcutrService(host, new DcutrOptions { PublicCidrs = publicCidrs }, loggers) : null;
+            var holePunched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var targetPeer = address.PeerId!;
+            if (dcutr is not null)
+            {
+                dcutr.DirectConnectionEstablished += (_, e) =>
+                {
+                    if (e.Peer != targetPeer || holePunched.Task.IsCompleted) return;
+                    if (asJson) CliJson.Write(new HolePunchJson("direct", e.Peer.ToString()) { Addr = e.Connection.RemoteAddress.ToString(), Attempts = e.Attempts, ElapsedMs = Math.Round(e.Elapsed.TotalMilliseconds, 1) }, CliJsonContext.Default.HolePunchJson);
+                    else Console.Out.WriteLine($"* direct connection to {e.Peer} at {e.Connection.RemoteAddress}");
+                    holePunched.TrySetResult();
+                };
+                dcutr.HolePunchFailed += (_, e) =>
+                {
+                    if (e.Peer != targetPeer || holePunched.Task.IsCompleted) return;
+                    if (asJson) CliJson.Write(new HolePunchJson("holepunch-failed", e.Peer.ToString()) { Reason = e.Reason, Attempts = e.Attempts }, CliJsonContext.Default.HolePunchJson);
+                    else Console.Out.WriteLine($"* hole punch failed: {e.Reason}");
+                    holePunched.TrySetResult();
+                };
+            }
 
             Connection connection;
             try
@@ -75,10 +122,13 @@ internal static class PingCommand
                 {
                     using var pingTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     pingTimeout.CancelAfter(perStep);
-                    var rtt = await ping.PingAsync(connection, pingTimeout.Token).ConfigureAwait(false);
+                    // Once hole punching succeeded the host prefers the direct connection.
+                    var current = host.FindConnection(connection.RemotePeerId) ?? connection;
+                    string? path = circuit ? (DcutrService.IsRelayed(current) ? "relayed" : "direct") : null;
+                    var rtt = await ping.PingAsync(current, pingTimeout.Token).ConfigureAwait(false);
                     rtts.Add(rtt.TotalMilliseconds);
-                    if (asJson) CliJson.Write(new PongJson(peer, i, Math.Round(rtt.TotalMilliseconds, 3)), CliJsonContext.Default.PongJson);
-                    else Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pong from {peer}: seq={i} time={rtt.TotalMilliseconds:0.###} ms"));
+                    if (asJson) CliJson.Write(new PongJson(peer, i, Math.Round(rtt.TotalMilliseconds, 3)) { Path = path }, CliJsonContext.Default.PongJson);
+                    else Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pong from {peer}: seq={i} time={rtt.TotalMilliseconds:0.###} ms{(path is null ? "" : $" ({path})")}"));
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -100,6 +150,16 @@ internal static class PingCommand
                     {
                         break;
                     }
+                }
+            }
+            if (dcutr is not null)
+            {
+                try
+                {
+                    await holePunched.Task.WaitAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
                 }
             }
             Summarize(peer, sent, rtts, asJson);

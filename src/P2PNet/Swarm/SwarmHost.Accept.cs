@@ -80,7 +80,10 @@ public sealed partial class SwarmHost
     {
         try
         {
-            var upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Inbound, () => _upgrader.UpgradeInboundAsync(raw, ct)).ConfigureAwait(false);
+            // A hole punch's SYN that reached our listener before our own dial left: we are its client all the same.
+            var upgraded = HolePunchClientFor(raw) is { } punched
+                ? await UpgradeHolePunchAsync(raw, punched, asClient: true, ct).ConfigureAwait(false)
+                : await _metrics.TimeHandshakeAsync(ConnectionDirection.Inbound, () => _upgrader.UpgradeInboundAsync(raw, ct)).ConfigureAwait(false);
             if (AdmitSecured(upgraded) is { } refusal)
             {
                 // Telling why holds the handshake slot, so refusals stay bounded like handshakes.

@@ -28,8 +28,10 @@ public sealed class RelayCliTests
         Assert.Equal(0, await ping.WaitForExitAsync(Wait));
         var lines = Lines(ping.Transcript);
         Assert.Equal($"connected to {targetId} at {relayAddress}/p2p-circuit", lines[0]);
-        Assert.Matches($@"^pong from {targetId}: seq=1 time=[\d.]+ ms$", lines[1]);
-        Assert.Matches($@"^pong from {targetId}: seq=2 time=[\d.]+ ms$", lines[2]);
+        // A circuit target's lines say which path carried them; on loopback (not public) hole punching finds no address.
+        Assert.Matches($@"^pong from {targetId}: seq=1 time=[\d.]+ ms \((relayed|direct)\)$", lines[1]);
+        Assert.Contains(lines, l => l.StartsWith($"pong from {targetId}: seq=2 time=", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("* hole punch failed: ", StringComparison.Ordinal) || l.StartsWith("* direct connection to ", StringComparison.Ordinal));
     }
 }
 

@@ -8,15 +8,21 @@ namespace P2PNet.Transports.Tcp;
 internal sealed class TcpTransportListener : ITransportListener
 {
     private readonly Socket _socket;
+    private readonly Action<TcpTransportListener>? _onDisposed;
     private int _disposed;
 
-    public TcpTransportListener(Socket socket)
+    public TcpTransportListener(Socket socket, Action<TcpTransportListener>? onDisposed = null)
     {
         _socket = socket;
-        ListenAddress = Multiaddr.FromEndPoint((IPEndPoint)socket.LocalEndPoint!);
+        _onDisposed = onDisposed;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        ListenAddress = Multiaddr.FromEndPoint(LocalEndPoint);
     }
 
     public Multiaddr ListenAddress { get; }
+
+    /// <summary>The bound endpoint (dials reuse its port).</summary>
+    public IPEndPoint LocalEndPoint { get; }
 
     public async ValueTask<TransportConnection?> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -48,7 +54,11 @@ internal sealed class TcpTransportListener : ITransportListener
 
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _socket.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _onDisposed?.Invoke(this);
+            _socket.Dispose();
+        }
         return ValueTask.CompletedTask;
     }
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using P2PNet.Core;
 using P2PNet.Protocols.AutoNat;
+using P2PNet.Swarm;
 using P2PNet.Tests.Negotiation;
 
 namespace P2PNet.Tests.Protocols.AutoNat;

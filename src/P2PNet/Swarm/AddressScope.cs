@@ -2,11 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using P2PNet.Core;
 
-namespace P2PNet.Protocols.AutoNat;
+namespace P2PNet.Swarm;
 
 /// <summary>
-/// Which IP addresses count as public for AutoNAT: global unicast ones, minus the private and special-use ranges
-/// of the IANA registries (RFC 6890 and successors), plus whatever <see cref="AutoNatOptions.PublicCidrs"/> lists.
+/// Which IP addresses count as public: global unicast ones, minus the private and special-use ranges of the IANA
+/// registries (RFC 6890 and successors), plus whatever the owner lists as public (a lab whose internet is a
+/// special-use range: the CLI's <c>--public-cidr</c>). Shared by AutoNAT and DCUtR.
 /// Only IP literals with TCP qualify: a server never resolves a name a requester hands it.
 /// </summary>
 internal sealed class AddressScope(IReadOnlyList<IPNetwork> publicCidrs)

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using P2PNet.Tests.Support;
+
+namespace P2PNet.Tests.Protocols.Dcutr;
+
+/// <summary>How a lab node reaches the "internet" bridge.</summary>
+internal enum NatKind
+{
+    /// <summary>On the bridge itself, with a public address.</summary>
+    None,
+
+    /// <summary>Port-preserving masquerade with the listen port forwarded (reachable).</summary>
+    Forwarded,
+
+    /// <summary>Plain masquerade: endpoint-independent mapping, address-and-port-dependent filtering (a home router).</summary>
+    Masquerade,
+
+    /// <summary><c>masquerade random</c>: endpoint-dependent mapping (a symmetric NAT).</summary>
+    Symmetric,
+}
+
+/// <summary>
+/// A NAT lab of network namespaces: an "internet" bridge on 198.18.0.0/24 (in its own namespace) and, per node, either
+/// a place on it or a router namespace (nftables NAT of the given kind; unsolicited inbound from the WAN is silently
+/// dropped, as a home router does) with a LAN 10.231.N.0/24 behind it. Names start with <c>p2pdc-PID-TAG-</c>; leftovers
+/// of dead runs are removed on creation, everything on dispose. Needs root and nftables.
+/// </summary>
+internal sealed class NatLab : IAsyncDisposable
+{
+    public const string Prefix = "p2pdc-";
+    public const int ListenPort = 4001;
+    private readonly string _tag = $"{Prefix}{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}";
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _files = [];
+    private string _hub = "";
+    private int _next = 10;
+
+    public static async Task<NatLab> CreateAsync()
+    {
+        await RemoveStaleAsync();
+        var lab = new NatLab();
+        try
+        {
+            lab._hub = await lab.NsAsync("hub");
+            await Run("ip", "-n", lab._hub, "link", "add", "br0", "type", "bridge");
+            await Run("ip", "-n", lab._hub, "link", "set", "br0", "up");
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+        return lab;
+    }
+
+    private async Task<string> NsAsync(string name)
+    {
+        string ns = $"{_tag}-{name}";
+        await Run("ip", "netns", "add", ns);
+        _namespaces.Add(ns);
+        await Run("ip", "-n", ns, "link", "set", "lo", "up");
+        return ns;
+    }
+
+    /// <summary>A namespace on the bridge at 198.18.0.<paramref name="host"/>.</summary>
+    public async Task<string> OnInternetAsync(string name, int host)
+    {
+        string ns = await NsAsync(name);
+        await Run("ip", "-n", _hub, "link", "add", $"p-{name}", "type", "veth", "peer", "name", "wan0", "netns", ns);
+        await Run("ip", "-n", _hub, "link", "set", $"p-{name}", "master", "br0");
+        await Run("ip", "-n", _hub, "link", "set", $"p-{name}", "up");
+        await Run("ip", "-n", ns, "addr", "add", $"198.18.0.{host}/24", "dev", "wan0");
+        await Run("ip", "-n", ns, "link", "set", "wan0", "up");
+        return ns;
+    }
+
+    /// <summary>A node of <paramref name="kind"/>: the namespace its process runs in.</summary>
+    public async Task<string> NodeAsync(string name, NatKind kind)
+    {
+        int n = _next++;
+        if (kind == NatKind.None) return await OnInternetAsync(name, n);
+        string router = await OnInternetAsync($"r{name}", n);
+        string node = await NsAsync(name);
+        await Run("ip", "-n", router, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", node);
+        await Run("ip", "-n", router, "addr", "add", $"10.231.{n}.1/24", "dev", "lan0");
+        await Run("ip", "-n", router, "link", "set", "lan0", "up");
+        await Run("ip", "-n", node, "addr", "add", $"10.231.{n}.2/24", "dev", "eth0");
+        await Run("ip", "-n", node, "link", "set", "eth0", "up");
+        await Run("ip", "-n", node, "route", "add", "default", "via", $"10.231.{n}.1");
+        await Run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        string masquerade = kind == NatKind.Symmetric ? "masquerade random" : "masquerade";
+        string forward = kind == NatKind.Forwarded
+            ? $"chain prerouting {{ type nat hook prerouting priority dstnat; iifname \"wan0\" tcp dport {ListenPort} dnat to 10.231.{n}.2:{ListenPort}; }}"
+            : "";
+        string rules = $$"""
+            table ip nat {
+                {{forward}}
+                chain postrouting { type nat hook postrouting priority srcnat; oifname "wan0" {{masquerade}}; }
+            }
+            table inet filter {
+                chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; ct status dnat accept; iifname "lan0" oifname "wan0" accept; }
+                chain input { type filter hook input priority filter; policy accept; iifname "wan0" ct state new drop; }
+            }
+            """;
+        string file = Path.Combine(Path.GetTempPath(), $"{router}.nft");
+        _files.Add(file);
+        await File.WriteAllTextAsync(file, rules);
+        await Run("ip", "netns", "exec", router, "nft", "-f", file);
+        return node;
+    }
+
+    /// <summary>A fresh key file path for a <c>listen</c> process (listen keeps its key; the lab's are thrown away).</summary>
+    public string KeyFile(string name)
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"{_tag}-{name}.key");
+        _files.Add(file);
+        return file;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (string file in _files) File.Delete(file);
+        for (int i = _namespaces.Count - 1; i >= 0; i--) await ChildProcess.RunAsync("ip", ["netns", "del", _namespaces[i]], TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task Run(string file, params string[] args)
+    {
+        var (code, stdout, stderr) = await ChildProcess.RunAsync(file, args, TimeSpan.FromSeconds(10));
+        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {stderr}{stdout}");
+    }
+
+    // Namespaces of runs whose process is gone (crashed or killed).
+    private static async Task RemoveStaleAsync()
+    {
+        var (_, list, _) = await ChildProcess.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(10));
+        foreach (string line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string name = line.Split(' ')[0];
+            if (!name.StartsWith(Prefix, StringComparison.Ordinal)) continue;
+            string[] parts = name[Prefix.Length..].Split('-');
+            if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            await ChildProcess.RunAsync("ip", ["netns", "del", name], TimeSpan.FromSeconds(10));
+        }
+    }
+}
