@@ -301,11 +301,11 @@ public sealed class DcutrService : IAsyncDisposable
             while (pending.Count > 0)
             {
                 var done = await Task.WhenAny([.. pending, appeared.Task, expiry]).ConfigureAwait(false);
-                if (done == appeared.Task) return (appeared.Task.Result, "");
+                if (done == appeared.Task) return (await appeared.Task.ConfigureAwait(false), "");
                 if (done == expiry) break;
                 pending.Remove(done);
                 var dial = (Task<Connection>)done;
-                if (dial.IsCompletedSuccessfully) return (dial.Result, "");
+                if (dial.IsCompletedSuccessfully) return (await dial.ConfigureAwait(false), "");
                 reason = dial.Exception?.InnerException?.Message ?? "the dial was cancelled";
             }
             if (!expiry.IsCompleted)
@@ -313,7 +313,7 @@ public sealed class DcutrService : IAsyncDisposable
                 using var grace = CancellationTokenSource.CreateLinkedTokenSource(attempt.Token);
                 grace.CancelAfter(AcceptGrace);
                 var wait = Task.Delay(Timeout.Infinite, grace.Token);
-                if (await Task.WhenAny(appeared.Task, wait).ConfigureAwait(false) == appeared.Task) return (appeared.Task.Result, "");
+                if (await Task.WhenAny(appeared.Task, wait).ConfigureAwait(false) == appeared.Task) return (await appeared.Task.ConfigureAwait(false), "");
             }
             ct.ThrowIfCancellationRequested();
             return (null, reason.Length > 0 ? reason : $"no direct connection within {_options.AttemptTimeout.TotalSeconds:0.#} s");
