@@ -219,6 +219,8 @@ public sealed partial class SwarmHost : IAsyncDisposable
         {
             throw new ObjectDisposedException(nameof(SwarmHost), ex);
         }
+        // Asked now: a failed upgrade disposes the socket.
+        var reusedPort = !address.IsCircuit && TransportFor(address) is TcpTransport tcp && tcp.IsFromListenPort(raw) ? tcp : null;
         UpgradedConnection upgraded;
         try
         {
@@ -227,6 +229,26 @@ public sealed partial class SwarmHost : IAsyncDisposable
         catch (Exception ex) when (StoppedOnly(cancellationToken))
         {
             throw new ObjectDisposedException(nameof(SwarmHost), ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && reusedPort is not null)
+        {
+            // Port reuse: our dial from the listen port and the peer's dial to us can meet as one TCP simultaneous open,
+            // where both ends start Noise as the initiator. Once more from an ephemeral port, which cannot meet that way.
+            SwarmLog.HandshakeFailed(_logger, address, ex.Message);
+            try
+            {
+                raw = await reusedPort.DialFromEphemeralPortAsync(address.WithoutPeerId(), ct).ConfigureAwait(false);
+                upgraded = await _metrics.TimeHandshakeAsync(ConnectionDirection.Outbound, () => _upgrader.UpgradeOutboundAsync(raw, expected, ct)).ConfigureAwait(false);
+            }
+            catch (Exception retry) when (StoppedOnly(cancellationToken))
+            {
+                throw new ObjectDisposedException(nameof(SwarmHost), retry);
+            }
+            catch (Exception retry) when (retry is not OperationCanceledException)
+            {
+                SwarmLog.HandshakeFailed(_logger, address, retry.Message);
+                throw;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

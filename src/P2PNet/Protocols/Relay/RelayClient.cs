@@ -236,8 +236,9 @@ public sealed class RelayClient : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // Stopping: whatever the last attempt met on the way out (the host disposed under it, say) is moot.
         }
     }
 

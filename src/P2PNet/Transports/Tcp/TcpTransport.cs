@@ -75,6 +75,43 @@ public sealed class TcpTransport : ITransport
         throw last!;
     }
 
+    /// <summary>
+    /// Dials <paramref name="address"/> from a fresh ephemeral port: the retry after a dial from the listen port met the
+    /// peer's own dial to us as one TCP simultaneous open (both ends then start the handshake as its initiator).
+    /// </summary>
+    internal async ValueTask<TransportConnection> DialFromEphemeralPortAsync(Multiaddr address, CancellationToken cancellationToken)
+    {
+        var target = address?.TcpTarget ?? throw new ArgumentException($"not a TCP multiaddr: {address}", nameof(address));
+        IPAddress[] candidates = IPAddress.TryParse(target.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(target.Host, cancellationToken).ConfigureAwait(false);
+        Exception? last = null;
+        foreach (var ip in candidates)
+        {
+            try
+            {
+                return await ConnectAsync(ip, target.Port, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or TimeoutException)
+            {
+                last = ex;
+            }
+        }
+        throw last ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    /// <summary>True when <paramref name="connection"/> left from the port of one of this transport's listeners.</summary>
+    internal bool IsFromListenPort(TransportConnection connection)
+    {
+        if (connection.Socket?.LocalEndPoint is not IPEndPoint local) return false;
+        lock (_lock)
+        {
+            foreach (var listener in _listeners)
+                if (listener.LocalEndPoint.Port == local.Port) return true;
+        }
+        return false;
+    }
+
     private async Task<TransportConnection> ConnectAsync(IPAddress ip, int port, IPEndPoint? local, CancellationToken cancellationToken)
     {
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp); // NoDelay is set by Wrap
