@@ -144,7 +144,7 @@ internal static class ScaleBench
 
         static void Print(int cycles, Mem m, double rate) => Console.WriteLine(
             $"{cycles,8} | {Mem.MiB(m.Heap),9} | {Mem.MiB(m.Rss),9} | {m.Fds,5} | {m.Known,21} | {m.Stored,21} | {m.Messages,8} | {(rate > 0 ? rate.ToString("0", CultureInfo.InvariantCulture) : "-")}");
-        static string Growth(long from, long to) => $"{(to - from) * 100.0 / from:+0.0;-0.0}%";
+        static string Growth(long from, long to) => $"{(to - from) * 100.0 / from:+0.0;-0.0;0.0}%";
     }
 
     // ------------------------------------------------------------------ (c) admission under idle sockets
