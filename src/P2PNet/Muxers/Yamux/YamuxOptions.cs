@@ -8,9 +8,7 @@ public sealed record YamuxOptions
 
     /// <summary>
     /// Receive window per stream in bytes (default 256 KiB, the spec's initial window; larger values are announced
-    /// to the remote with a window update on SYN/ACK). Minimum 256 KiB. The window then grows by auto-tuning, as
-    /// go-yamux's does: it doubles, up to 16 MiB, each time a reader that keeps up has consumed half of it within
-    /// 10 ms of the previous update; the stream never buffers more than its current window.
+    /// to the remote with a window update on SYN/ACK). Also the most data buffered per stream. Minimum 256 KiB.
     /// </summary>
     public int InitialWindowSize { get; init; } = YamuxFrameHeader.DefaultWindow;
 
@@ -44,12 +42,6 @@ public sealed record YamuxOptions
 
     /// <summary>How long <see cref="YamuxSession.DisposeAsync"/> waits to flush queued frames and go-away (default 5 s).</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// A stream's receive window doubles (up to 16 MiB) when its reader, having caught up, consumed half a window within
-    /// this long of the previous window update (default 10 ms); tests lengthen it to make growth certain.
-    /// </summary>
-    internal TimeSpan WindowAutoTuneInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
     internal void Validate()
     {

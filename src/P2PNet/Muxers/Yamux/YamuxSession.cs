@@ -737,9 +737,8 @@ public sealed class YamuxSession : IStreamMuxer
         uint id = header.StreamId;
         if (id == 0) throw new YamuxException(YamuxError.ProtocolError, $"{header.Type} frame on stream 0");
         bool isData = header.Type == YamuxFrameType.Data;
-        // Nothing may be buffered beyond the receive window: check the length before reading the body (against the
-        // largest window auto-tuning may give; the stream then checks its own).
-        if (isData && header.Length > (uint)Math.Max(_options.InitialWindowSize, YamuxStream.MaxWindowSize))
+        // Nothing may be buffered beyond the receive window: check the length before reading the body.
+        if (isData && header.Length > (uint)_options.InitialWindowSize)
         {
             throw new YamuxException(YamuxError.WindowOverrun, $"data frame of {header.Length} bytes exceeds the receive window");
         }
