@@ -46,6 +46,7 @@ public sealed class YamuxSession : IStreamMuxer
 
     private readonly Stream _connection;
     private readonly IExpectedReadStream? _connectionExpected;
+    private readonly IGatheringWriteStream? _connectionGathering;
     private readonly bool _isClient;
     private readonly YamuxOptions _options;
     private readonly ILogger _logger;
@@ -104,6 +105,7 @@ public sealed class YamuxSession : IStreamMuxer
         _options.Validate();
         _connection = connection;
         _connectionExpected = connection as IExpectedReadStream;
+        _connectionGathering = connection as IGatheringWriteStream;
         _isClient = isClient;
         _logger = logger ?? NullLogger.Instance;
         _nextStreamId = isClient ? 1u : 2u;
@@ -542,7 +544,7 @@ public sealed class YamuxSession : IStreamMuxer
                     {
                         if (pos + YamuxFrameHeader.Size > buffer.Length)
                         {
-                            await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                            await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
                             pos = 0;
                         }
                         control.Write(buffer.AsSpan(pos));
@@ -562,17 +564,27 @@ public sealed class YamuxSession : IStreamMuxer
                     if (frame.Payload is { } body && length >= DirectWriteThreshold)
                     {
                         // Large body: write what is coalesced so far, then header and body from the payload itself.
-                        if (pos > 0) await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
                         batch += pos + YamuxFrameHeader.Size + length;
                         pos = 0;
                         header.Write(body);
-                        await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
+                        if (_connectionGathering is { } gathering)
+                        {
+                            // Header and body in frames of their own: the remote decrypts the body straight into the
+                            // stream's buffer, and the frames of the batch leave together on flush.
+                            await gathering.WriteGatheredAsync(body.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
+                            await gathering.WriteGatheredAsync(body.AsMemory(YamuxFrameHeader.Size, length), token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
+                        }
                         ArrayPool<byte>.Shared.Return(body);
                         continue;
                     }
                     if (pos + YamuxFrameHeader.Size + length > buffer.Length)
                     {
-                        await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
                         batch += pos;
                         pos = 0;
                     }
@@ -585,7 +597,7 @@ public sealed class YamuxSession : IStreamMuxer
                         ArrayPool<byte>.Shared.Return(frame.Payload);
                     }
                 }
-                if (pos > 0) await _connection.WriteAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
                 await _connection.FlushAsync(token).ConfigureAwait(false);
             }
         }
@@ -613,6 +625,10 @@ public sealed class YamuxSession : IStreamMuxer
             }
         }
     }
+
+    /// <summary>A write of the batch: gathered until the flush when the connection can (Noise), else written at once.</summary>
+    private ValueTask WriteOutAsync(ReadOnlyMemory<byte> data, CancellationToken token) =>
+        _connectionGathering is { } gathering ? gathering.WriteGatheredAsync(data, token) : _connection.WriteAsync(data, token);
 
     private void ReturnWriteBuffer(ref byte[]? buffer)
     {

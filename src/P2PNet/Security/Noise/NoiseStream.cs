@@ -22,17 +22,28 @@ namespace P2PNet.Security.Noise;
 /// once plaintext may be available, without renting, so the layer above can wait the same way.
 /// </para>
 /// </remarks>
-public sealed class NoiseStream : Stream, IExpectedReadStream
+public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteStream
 {
     /// <summary>Largest plaintext carried by one frame: the Noise message limit minus the AEAD tag.</summary>
     public const int MaxPlaintextPerFrame = NoiseHandshake.MaxMessageLength - NoiseCipherState.TagLength;
 
-    // The 2-byte length prefix is consumed before the body is gathered, so a whole body (at most 65,535 bytes)
-    // fits a 64 KiB rent, which stays in the pool's 64 KiB bucket instead of the 128 KiB one.
-    private const int ReadBufferSize = 64 * 1024;
+    // Room for a whole frame with its prefix (65,537 bytes) wherever the frame starts in the first half, so a large
+    // frame whose first bytes came with the previous read is completed in place instead of being moved to the front
+    // (a 64 KiB buffer moved almost every full frame: a memmove of up to 64 KiB per frame). Inner reads stop at the
+    // end of the current frame plus the next prefix (InnerReadLength), which keeps every frame start in that half.
+    private const int ReadBufferSize = 128 * 1024;
 
-    // Frames of one large write are gathered into a buffer of about this size and sent with one inner write.
-    private const int WriteBatchSize = 256 * 1024;
+    // Largest frame on the wire: the 2-byte prefix and a 65,535-byte message.
+    private const int MaxWireFrame = NoiseHandshake.LengthPrefixSize + NoiseHandshake.MaxMessageLength;
+
+    private const int FrameOverhead = NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength;
+
+    // Frames waiting to be sent are gathered into a buffer of at most this size and sent with one inner write.
+    private const int SendBufferSize = 256 * 1024;
+
+    // A send buffer starts this small for small writes and grows; writes of LargeWrite bytes or more start at SendBufferSize.
+    private const int SmallSendBuffer = 4 * 1024;
+    private const int LargeWrite = 8 * 1024;
 
     private readonly NoiseCipherState _send;
     private readonly NoiseCipherState _receive;
@@ -46,6 +57,10 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
     private int _rawCount;
     private int _plainStart;
     private int _plainCount;
+
+    // Encrypted frames not yet sent (rented while non-empty, returned by the send that empties it).
+    private byte[]? _sendBuffer;
+    private int _sendCount;
 
     private bool _readFaulted;
     private bool _dataSignalled; // a zero-byte read just saw bytes arrive: the next read need not wait again
@@ -106,8 +121,6 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
     /// <inheritdoc />
     public override void Flush() => Inner.Flush();
 
-    /// <inheritdoc />
-    public override Task FlushAsync(CancellationToken cancellationToken) => Inner.FlushAsync(cancellationToken);
 
     /// <inheritdoc />
     public override int Read(byte[] buffer, int offset, int count)
@@ -130,7 +143,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
                 if (result > 0) return result;
                 if (result == 0) continue; // an empty frame: keep going, 0 would mean end of stream
                 byte[] raw = _readBuffer ?? RentReadBuffer();
-                int read = Inner.Read(raw.AsSpan(_rawStart + _rawCount));
+                int read = Inner.Read(raw.AsSpan(_rawStart + _rawCount, InnerReadLength(raw.Length)));
                 if (!OnInnerRead(read)) return 0;
             }
         }
@@ -188,7 +201,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
                 }
                 _dataSignalled = false;
                 // Bytes were signalled, a frame is partly here, or the caller expects more: read without another wait.
-                int read = await Inner.ReadExpectedAsync(_innerExpected, raw.AsMemory(_rawStart + _rawCount), cancellationToken).ConfigureAwait(false);
+                int read = await Inner.ReadExpectedAsync(_innerExpected, raw.AsMemory(_rawStart + _rawCount, InnerReadLength(raw.Length)), cancellationToken).ConfigureAwait(false);
                 if (!OnInnerRead(read)) return 0;
             }
         }
@@ -212,9 +225,24 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (buffer.IsEmpty) return;
         EnterWrite();
-        byte[] batch = ArrayPool<byte>.Shared.Rent(Math.Min(EncodedLength(buffer.Length), WriteBatchSize));
+        byte[] batch = ArrayPool<byte>.Shared.Rent(Math.Min(EncodedLength(buffer.Length), SendBufferSize));
         try
         {
+            if (_sendBuffer is { } held)
+            {
+                // Gathered frames go first, in order.
+                int count = _sendCount;
+                _sendBuffer = null;
+                _sendCount = 0;
+                try
+                {
+                    Inner.Write(held, 0, count);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(held);
+                }
+            }
             while (!buffer.IsEmpty)
             {
                 int used = EncryptBatch(buffer, batch, out int consumed);
@@ -242,20 +270,104 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (buffer.IsEmpty) return;
         EnterWrite();
-        byte[] batch = ArrayPool<byte>.Shared.Rent(Math.Min(EncodedLength(buffer.Length), WriteBatchSize));
         try
         {
-            while (!buffer.IsEmpty)
-            {
-                int used = EncryptBatch(buffer.Span, batch, out int consumed);
-                buffer = buffer[consumed..];
-                await Inner.WriteAsync(batch.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
-            }
+            await AppendFramesAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await SendHeldAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(batch);
             ExitWrite();
+        }
+    }
+
+    /// <summary>
+    /// Frames <paramref name="data"/> into the send buffer without sending it yet (unless the buffer fills): the yamux
+    /// write loop puts a data body in frames of its own and sends several bodies at once on flush.
+    /// </summary>
+    async ValueTask IGatheringWriteStream.WriteGatheredAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (data.IsEmpty) return;
+        EnterWrite();
+        try
+        {
+            await AppendFramesAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
+    /// <summary>Sends the gathered frames, then flushes the inner stream.</summary>
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _sendBuffer) is not null)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            EnterWrite();
+            try
+            {
+                await SendHeldAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ExitWrite();
+            }
+        }
+        await Inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Encrypts <paramref name="data"/> as new frames into the send buffer, sending the buffer first whenever it is full.</summary>
+    private async ValueTask AppendFramesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (!data.IsEmpty)
+        {
+            int chunk = Math.Min(data.Length, MaxPlaintextPerFrame);
+            int needed = _sendCount + chunk + FrameOverhead;
+            byte[]? buffer = _sendBuffer;
+            if (buffer is null || needed > buffer.Length)
+            {
+                if (needed > SendBufferSize)
+                {
+                    await SendHeldAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                // Small writes start small and grow; a large one takes the whole send buffer at once.
+                int size = data.Length + _sendCount >= LargeWrite ? SendBufferSize
+                    : Math.Min(SendBufferSize, Math.Max(needed, Math.Max(SmallSendBuffer, 2 * (buffer?.Length ?? 0))));
+                byte[] grown = ArrayPool<byte>.Shared.Rent(size);
+                if (buffer is not null)
+                {
+                    buffer.AsSpan(0, _sendCount).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+                Volatile.Write(ref _sendBuffer, buffer = grown);
+            }
+            Span<byte> frame = buffer.AsSpan(_sendCount, chunk + FrameOverhead);
+            BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)(chunk + NoiseCipherState.TagLength));
+            _send.EncryptWithAd(ReadOnlySpan<byte>.Empty, data.Span[..chunk], frame[NoiseHandshake.LengthPrefixSize..]);
+            _sendCount += frame.Length;
+            data = data[chunk..];
+        }
+    }
+
+    /// <summary>Sends the gathered frames (if any) with one inner write and returns the send buffer to the pool.</summary>
+    private async ValueTask SendHeldAsync(CancellationToken cancellationToken)
+    {
+        byte[]? buffer = _sendBuffer;
+        if (buffer is null) return;
+        int count = _sendCount;
+        Volatile.Write(ref _sendBuffer, null);
+        _sendCount = 0;
+        try
+        {
+            await Inner.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -304,6 +416,9 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
     {
         _send.Dispose();
         _receive.Dispose();
+        // Gathered frames never flushed are dropped; a write still in flight may yet touch the buffer (then the GC takes it).
+        byte[]? held = Interlocked.Exchange(ref _sendBuffer, null);
+        if (held is not null && Volatile.Read(ref _writing) == 0) ArrayPool<byte>.Shared.Return(held);
         // A read still in flight may yet touch the buffer; then leave it to the GC rather than the pool.
         byte[]? buffer = Interlocked.Exchange(ref _readBuffer, null);
         if (buffer is not null && Volatile.Read(ref _reading) == 0) ArrayPool<byte>.Shared.Return(buffer);
@@ -314,6 +429,20 @@ public sealed class NoiseStream : Stream, IExpectedReadStream
     {
         long frames = ((long)plaintextLength + MaxPlaintextPerFrame - 1) / MaxPlaintextPerFrame;
         return (int)Math.Min(int.MaxValue, plaintextLength + frames * (NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength));
+    }
+
+    /// <summary>
+    /// How many bytes the next inner read may take: up to the end of the buffer, but no further than one whole frame
+    /// past the start of the current one plus the next prefix. Large frames then start near the front of the buffer
+    /// and are never moved, while many small frames still arrive with one read.
+    /// </summary>
+    private int InnerReadLength(int bufferLength)
+    {
+        int end = _rawStart + _rawCount;
+        int frameStart = _frameLength >= 0 ? _rawStart - NoiseHandshake.LengthPrefixSize : _rawStart;
+        // Positive: inside a frame fewer than its length are buffered; before a prefix fewer than two bytes are.
+        int limit = frameStart + MaxWireFrame + NoiseHandshake.LengthPrefixSize - end;
+        return Math.Min(bufferLength - end, limit);
     }
 
     /// <summary>Encrypts as many frames of <paramref name="plaintext"/> as fit in <paramref name="batch"/>; returns bytes used.</summary>
