@@ -37,6 +37,8 @@ internal static class RelayHarnesses
                     if (again.Type != message.Type || again.Status != message.Status || again.Peer?.Id != message.Peer?.Id
                         || again.Reservation?.Expire != message.Reservation?.Expire || again.Limit != message.Limit)
                         throw new FuzzFailureException("a hop message changed in a round trip");
+                    // Addresses, reservation addresses and the voucher too: what we decode we must encode to the same bytes.
+                    FuzzFailureException.Check(again.ToProtobuf().AsSpan().SequenceEqual(message.ToProtobuf()), "a hop message encodes differently after a round trip");
                     break;
                 }
                 case 1:
@@ -48,6 +50,7 @@ internal static class RelayHarnesses
                     var again = StopMessage.FromProtobuf(message.ToProtobuf());
                     if (again.Type != message.Type || again.Status != message.Status || again.Peer?.Id != message.Peer?.Id || again.Limit != message.Limit)
                         throw new FuzzFailureException("a stop message changed in a round trip");
+                    FuzzFailureException.Check(again.ToProtobuf().AsSpan().SequenceEqual(message.ToProtobuf()), "a stop message encodes differently after a round trip");
                     break;
                 }
                 default:
