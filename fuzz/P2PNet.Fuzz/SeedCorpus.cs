@@ -113,6 +113,11 @@ internal static class SeedCorpus
             Put("relay", "stop-connect", Cat([0xFD], LengthPrefix(new StopMessage(StopMessageType.Connect) { Peer = new RelayPeer(id, []), Limit = limit }.ToProtobuf())));
             Put("relay", "stop-status", Cat([0x01], LengthPrefix(new StopMessage(StopMessageType.Status) { Status = RelayStatus.Ok }.ToProtobuf())));
             Put("relay", "voucher", Cat([0x02], voucher));
+            // The voucher's payload alone (bit 2: the harness signs it), and the status answers a client reads.
+            Put("relay", "voucher-payload", Cat([0x06], SignedEnvelope.Open(voucher, RelayVoucher.Domain, RelayHarnesses.VoucherPayloadType).Payload));
+            Put("relay", "hop-status-refused", Cat([0x00], LengthPrefix(new HopMessage(HopMessageType.Status) { Status = RelayStatus.ReservationRefused }.ToProtobuf())));
+            Put("relay", "hop-status-connect-limit", Cat([0x00], LengthPrefix(new HopMessage(HopMessageType.Status) { Status = RelayStatus.Ok, Limit = limit }.ToProtobuf())));
+            Put("relay", "stop-connect-addrs", Cat([0x01], LengthPrefix(new StopMessage(StopMessageType.Connect) { Peer = new RelayPeer(id, addresses) }.ToProtobuf())));
         }
 
         // DCUtR: B's CONNECT, A's CONNECT then SYNC read in small pieces.
