@@ -214,7 +214,7 @@ public static class TransferProtocol
         byte[] batch = ArrayPool<byte>.Shared.Rent(MerkleTree.GroupSize);
         try
         {
-            await ReceiveRangeAsync(stream, id, size, firstGroup, groupCount, batch.AsMemory(0, MerkleTree.GroupSize), Memory<byte>.Empty,
+            await ReceiveRangeAsync(stream, id, size, firstGroup, groupCount, batch.AsMemory(0, MerkleTree.GroupSize),
                 (group, _, bytes) => onGroup(group, bytes), cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -227,22 +227,18 @@ public static class TransferProtocol
     /// The receiver's walk. Each group is read from the stream straight into its place in <paramref name="batch"/>
     /// (the caller's buffer, a whole number of groups: it may be aligned for direct writes) and verified there;
     /// <paramref name="onGroups"/> gets each full batch (first group, count, contiguous bytes), so the caller writes
-    /// the file in large sequential writes. With a <paramref name="spare"/> buffer of the same size, a full batch is
-    /// handed on on the thread pool while the walk fills the other buffer (at most one such call runs at a time, and
-    /// it has finished, its error surfacing here, before this method returns), so a slow write does not stall the stream.
+    /// the file in large sequential writes.
     /// When the stream fails (bad hash, early end, reset, timeout) the groups of the batch that did verify are still
     /// handed on before the error surfaces, so nothing verified is lost.
     /// </summary>
     internal static async Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount, Memory<byte> batch,
-        Memory<byte> spare, Func<long, int, ReadOnlyMemory<byte>, ValueTask> onGroups, CancellationToken cancellationToken)
+        Func<long, int, ReadOnlyMemory<byte>, ValueTask> onGroups, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(onGroups);
         int batchGroups = batch.Length / MerkleTree.GroupSize;
         ArgumentOutOfRangeException.ThrowIfLessThan(batchGroups, 1);
-        if (!spare.IsEmpty && spare.Length != batch.Length) throw new ArgumentException("the spare buffer differs from the batch", nameof(spare));
-        Task handing = Task.CompletedTask;
         var walk = new Walk(size, firstGroup, groupCount);
         long batchFirst = 0;
         int batchCount = 0, batchBytes = 0;
@@ -274,11 +270,6 @@ public static class TransferProtocol
         {
             await DeliverAsync().ConfigureAwait(false);
             throw;
-        }
-        finally
-        {
-            // The buffers are the caller's again only when no call is using one; a failed write surfaces here.
-            await handing.ConfigureAwait(false);
         }
 
         async ValueTask ReceiveNodeAsync(int level, long index, ReadOnlyMemory<byte> expected)
@@ -312,17 +303,7 @@ public static class TransferProtocol
         {
             if (batchCount == 0) return;
             delivering = true;
-            if (spare.IsEmpty)
-            {
-                await onGroups(batchFirst, batchCount, batch[..batchBytes]).ConfigureAwait(false);
-            }
-            else
-            {
-                await handing.ConfigureAwait(false);
-                var (first, count, bytes) = (batchFirst, batchCount, batch[..batchBytes]);
-                handing = Task.Run(() => onGroups(first, count, bytes).AsTask(), CancellationToken.None);
-                (batch, spare) = (spare, batch);
-            }
+            await onGroups(batchFirst, batchCount, batch[..batchBytes]).ConfigureAwait(false);
             delivering = false;
             batchCount = 0;
             batchBytes = 0;

@@ -315,7 +315,6 @@ public sealed class TransferService : IDisposable
             var cancellationToken = abort.Token;
             // The worker's one batch buffer for the whole fetch, aligned so that full batches can be written directly.
             var batch = DirectWrite.AllocateAligned(WriteBatchGroups * MerkleTree.GroupSize);
-            var spare = DirectWrite.AllocateAligned(WriteBatchGroups * MerkleTree.GroupSize);
             await foreach (var range in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (provider.Dead)
@@ -325,7 +324,7 @@ public sealed class TransferService : IDisposable
                 }
                 try
                 {
-                    await FetchRangeAsync(provider, range.First, range.Count, batch, spare, cancellationToken).ConfigureAwait(false);
+                    await FetchRangeAsync(provider, range.First, range.Count, batch, cancellationToken).ConfigureAwait(false);
                     Finished(range);
                 }
                 catch (TransferException ex) when (ex.Error == TransferError.Destination)
@@ -366,7 +365,7 @@ public sealed class TransferService : IDisposable
             foreach (var r in rest) _queue.Writer.TryWrite(r);
         }
 
-        private async Task FetchRangeAsync(Provider provider, long first, long count, Memory<byte> batch, Memory<byte> spare, CancellationToken cancellationToken)
+        private async Task FetchRangeAsync(Provider provider, long first, long count, Memory<byte> batch, CancellationToken cancellationToken)
         {
             var timeout = service._options.IdleTimeout;
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -379,7 +378,7 @@ public sealed class TransferService : IDisposable
                     await TransferProtocol.WriteRequestAsync(stream, new TransferRequest(id, options.Secret, first, count), idle.Token).ConfigureAwait(false);
                     await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
                     // Read straight from the stream (no buffer in between): groups land in the batch they are verified in.
-                    await TransferProtocol.ReceiveRangeAsync(stream, id, partial.Size, first, count, batch, spare, (group, groups, bytes) =>
+                    await TransferProtocol.ReceiveRangeAsync(stream, id, partial.Size, first, count, batch, (group, groups, bytes) =>
                     {
                         idle.CancelAfter(timeout);
                         Interlocked.Add(ref _fetched, partial.WriteGroups(group, groups, bytes.Span));
