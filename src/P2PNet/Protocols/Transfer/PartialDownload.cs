@@ -16,8 +16,6 @@ namespace P2PNet.Protocols.Transfer;
 /// reuses the same few megabytes of pages for the rest of the download instead of taking a fresh page for every 4 KiB
 /// of it: copying into fresh pages cost the receiver 1.4–2.7 CPU s per GiB here (a VM whose memory is first touched
 /// through the page cache), into reused ones about 0.3 s. The download is therefore not left in the page cache.
-/// Where the file system takes direct I/O (<see cref="DirectWrite"/>), aligned batches skip the page cache altogether
-/// and only the unaligned tail of the file (its last, short group) goes through it.
 /// </remarks>
 internal sealed class PartialDownload : IAsyncDisposable
 {
@@ -33,8 +31,6 @@ internal sealed class PartialDownload : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle _bits;
-    private readonly SafeFileHandle? _direct;
-    private bool _useDirect;
     private readonly byte[] _bitfield;
     private long _verifiedGroups;
     private long _sinceDrop;
@@ -48,8 +44,6 @@ internal sealed class PartialDownload : IAsyncDisposable
         _data = data;
         _bits = bits;
         _bitfield = bitfield;
-        _direct = DirectWrite.TryOpen(destination + Suffix);
-        _useDirect = _direct is not null;
         GroupCount = MerkleTree.GroupCount(size);
         for (long g = 0; g < GroupCount; g++)
             if (IsVerified(g))
@@ -133,25 +127,17 @@ internal sealed class PartialDownload : IAsyncDisposable
     /// delivered some meanwhile).
     /// </summary>
     /// <remarks>
-    /// Synchronous: a write into the page cache, or a direct write of a batch, costs less than the thread-pool hop of an
-    /// async one. Bytes that are <see cref="DirectWrite.IsAligned"/> go straight to the disk when the file was opened
-    /// for direct I/O. The bits are written per batch the receiver hands over, not per 16 KiB group and not on a timer,
-    /// so that after a kill -9 at most one batch per request in flight was verified without its bits reaching the file.
+    /// Synchronous: a write into the page cache costs less than the thread-pool hop of an async one. The bits are
+    /// written per batch the receiver hands over (64 KiB), not per 16 KiB group and not on a timer, so that after a
+    /// kill -9 at most one batch per request in flight was verified without its bits reaching the file.
     /// A failed write (full disk, lost permissions) throws <see cref="TransferException"/> (Destination) and sets
     /// no bit, so those groups stay missing and the partial file stays resumable.
     /// </remarks>
     public long WriteGroups(long first, int count, ReadOnlySpan<byte> bytes)
     {
-        bool buffered = true;
         try
         {
-            if (_direct is not null && Volatile.Read(ref _useDirect) && DirectWrite.IsAligned(bytes))
-            {
-                buffered = !DirectWrite.TryWrite(_direct, bytes, first * MerkleTree.GroupSize);
-                // The kernel refused direct I/O here: every later batch goes through the page cache.
-                if (buffered) Volatile.Write(ref _useDirect, false);
-            }
-            if (buffered) RandomAccess.Write(_data, bytes, first * MerkleTree.GroupSize);
+            RandomAccess.Write(_data, bytes, first * MerkleTree.GroupSize);
         }
         catch (IOException ex)
         {
@@ -159,7 +145,7 @@ internal sealed class PartialDownload : IAsyncDisposable
         }
         lock (_lock)
         {
-            if (buffered) _sinceDrop += bytes.Length;
+            _sinceDrop += bytes.Length;
             if (_sinceDrop >= DropEveryBytes && _dropping.IsCompleted && Volatile.Read(ref _canDrop))
             {
                 _sinceDrop = 0;
@@ -204,7 +190,6 @@ internal sealed class PartialDownload : IAsyncDisposable
         lock (_lock) dropping = _dropping;
         await dropping.ConfigureAwait(false);
         _data.Dispose();
-        _direct?.Dispose();
         _bits.Dispose();
     }
 

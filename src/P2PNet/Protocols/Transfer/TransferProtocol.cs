@@ -205,41 +205,25 @@ public static class TransferProtocol
         Func<long, ReadOnlyMemory<byte>, ValueTask> onGroup, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(onGroup);
-        return ReceiveOneByOneAsync(stream, id, size, firstGroup, groupCount, onGroup, cancellationToken);
-    }
-
-    private static async Task ReceiveOneByOneAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount,
-        Func<long, ReadOnlyMemory<byte>, ValueTask> onGroup, CancellationToken cancellationToken)
-    {
-        byte[] batch = ArrayPool<byte>.Shared.Rent(MerkleTree.GroupSize);
-        try
-        {
-            await ReceiveRangeAsync(stream, id, size, firstGroup, groupCount, batch.AsMemory(0, MerkleTree.GroupSize),
-                (group, _, bytes) => onGroup(group, bytes), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(batch);
-        }
+        return ReceiveRangeAsync(stream, id, size, firstGroup, groupCount, 1, (group, _, bytes) => onGroup(group, bytes), cancellationToken);
     }
 
     /// <summary>
-    /// The receiver's walk. Each group is read from the stream straight into its place in <paramref name="batch"/>
-    /// (the caller's buffer, a whole number of groups: it may be aligned for direct writes) and verified there;
-    /// <paramref name="onGroups"/> gets each full batch (first group, count, contiguous bytes), so the caller writes
-    /// the file in large sequential writes.
+    /// The receiver's walk. Each group is read from the stream straight into its place in a batch of up to
+    /// <paramref name="batchGroups"/> consecutive groups and verified there; <paramref name="onGroups"/> gets each
+    /// full batch (first group, count, contiguous bytes), so the caller writes the file in large sequential writes.
     /// When the stream fails (bad hash, early end, reset, timeout) the groups of the batch that did verify are still
     /// handed on before the error surfaces, so nothing verified is lost.
     /// </summary>
-    internal static async Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount, Memory<byte> batch,
+    internal static async Task ReceiveRangeAsync(Stream stream, ContentId id, long size, long firstGroup, long groupCount, int batchGroups,
         Func<long, int, ReadOnlyMemory<byte>, ValueTask> onGroups, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(onGroups);
-        int batchGroups = batch.Length / MerkleTree.GroupSize;
         ArgumentOutOfRangeException.ThrowIfLessThan(batchGroups, 1);
         var walk = new Walk(size, firstGroup, groupCount);
+        byte[] batch = ArrayPool<byte>.Shared.Rent(batchGroups * MerkleTree.GroupSize);
         long batchFirst = 0;
         int batchCount = 0, batchBytes = 0;
         bool delivering = false;
@@ -271,13 +255,17 @@ public static class TransferProtocol
             await DeliverAsync().ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+        }
 
         async ValueTask ReceiveNodeAsync(int level, long index, ReadOnlyMemory<byte> expected)
         {
             if (level == 0)
             {
                 int length = MerkleTree.GroupLength(size, index);
-                var slot = batch.Slice(batchBytes, length);
+                var slot = batch.AsMemory(batchBytes, length);
                 await FillAsync(slot).ConfigureAwait(false);
                 if (!LeafMatches(slot.Span, expected.Span))
                     throw new TransferException(TransferError.Corrupt, $"group {index} does not match its leaf hash");
@@ -303,7 +291,7 @@ public static class TransferProtocol
         {
             if (batchCount == 0) return;
             delivering = true;
-            await onGroups(batchFirst, batchCount, batch[..batchBytes]).ConfigureAwait(false);
+            await onGroups(batchFirst, batchCount, batch.AsMemory(0, batchBytes)).ConfigureAwait(false);
             delivering = false;
             batchCount = 0;
             batchBytes = 0;
