@@ -19,6 +19,16 @@ public sealed partial class PeerNetwork
     }
 
     /// <summary>
+    /// A channel just became active: when it runs on a limited connection and a direct one to its peer is already up
+    /// (a hole punch that finished while the channel opened), it moves now; <see cref="OnDirectConnectionOpened"/> came too early.
+    /// </summary>
+    private void MoveIfDirect(PeerChannel channel)
+    {
+        if (Host.FindConnection(channel.Identifier) is { Info.IsLimited: false, IsOpen: true } && channel.RequestMove())
+            RelayedChannelLog.Moving(_logger, channel.Identifier);
+    }
+
+    /// <summary>
     /// <paramref name="connection"/> is limited and channels may not run on it: waits (up to the dial timeout) for a
     /// direct connection to the same peer, from hole punching or the peer dialing us.
     /// </summary>

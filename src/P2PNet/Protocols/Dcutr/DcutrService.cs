@@ -142,8 +142,11 @@ public sealed class DcutrService : IAsyncDisposable
     {
         var relayed = session.Relayed;
         var peer = relayed.RemotePeerId;
-        var own = await OwnAddressesAsync(ct).ConfigureAwait(false);
+        var timeline = session.Timeline;
+        timeline.Mark($"attempt {attempt}");
+        var own = await OwnAddressesAsync(timeline, ct).ConfigureAwait(false);
         var stream = await relayed.OpenStreamAsync(DcutrProtocol.Id, ct).ConfigureAwait(false);
+        timeline.Mark("stream open");
         await using (stream.ConfigureAwait(false))
         {
             List<Multiaddr> theirs;
@@ -152,12 +155,15 @@ public sealed class DcutrService : IAsyncDisposable
             {
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
                 long sent = Stopwatch.GetTimestamp();
+                timeline.Mark("CONNECT sent");
                 var answer = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
                 rtt = Stopwatch.GetElapsedTime(sent);
+                timeline.Mark("CONNECT received");
                 if (answer.Type != HolePunchType.Connect)
                     throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} answered CONNECT with {Name(answer.Type)}");
                 theirs = Dialable(answer.ObsAddrs);
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Sync, []), ct).ConfigureAwait(false);
+                timeline.Mark("SYNC sent");
                 await stream.CloseWriteAsync(ct).ConfigureAwait(false);
             }
             catch
@@ -170,7 +176,7 @@ public sealed class DcutrService : IAsyncDisposable
             // The peer dials when SYNC arrives, half a round trip from now: dial then, so that the SYNs cross.
             await Task.Delay(rtt / 2, ct).ConfigureAwait(false);
             // The stream stays open until the dials are done, so the SYNC is not cut short by a reset.
-            return await DialAllAsync(peer, theirs, asClient: false, ct).ConfigureAwait(false);
+            return await DialAllAsync(peer, theirs, asClient: false, timeline, ct).ConfigureAwait(false);
         }
     }
 
@@ -194,17 +200,22 @@ public sealed class DcutrService : IAsyncDisposable
         }
         int attempt = ++session.Attempts;
         _metrics.Attempt(Responder);
+        var timeline = session.Timeline;
+        timeline.Mark($"attempt {attempt}: stream accepted");
         try
         {
             var connect = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
+            timeline.Mark("CONNECT received");
             if (connect.Type != HolePunchType.Connect)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} opened with {Name(connect.Type)}, not CONNECT");
             var theirs = Dialable(connect.ObsAddrs);
-            var own = await OwnAddressesAsync(ct).ConfigureAwait(false);
+            var own = await OwnAddressesAsync(timeline, ct).ConfigureAwait(false);
             // B's SYN may reach our listener before our own dial leaves: that connection is ours as the client too.
             using var expected = _host.ExpectHolePunch(peer, [.. theirs.Select(a => a.ToIPEndPoint()!)]);
             await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
+            timeline.Mark("CONNECT sent");
             var sync = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
+            timeline.Mark("SYNC received");
             if (sync.Type != HolePunchType.Sync)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} sent {Name(sync.Type)} where SYNC belongs");
             if (theirs.Count == 0 && own.Count == 0)
@@ -215,7 +226,7 @@ public sealed class DcutrService : IAsyncDisposable
                 return;
             }
             DcutrLog.Attempting(_logger, attempt, peer, Responder, theirs.Count, 0);
-            var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, ct).ConfigureAwait(false);
+            var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, timeline, ct).ConfigureAwait(false);
             if (direct is not null)
             {
                 Succeed(session, direct, Responder);
@@ -280,21 +291,22 @@ public sealed class DcutrService : IAsyncDisposable
 
     // Dials every address at once; the first direct connection wins, whether our dial made it or the peer's SYN
     // reached our listener. Bounded by AttemptTimeout.
-    private async Task<(Connection? Direct, string Reason)> DialAllAsync(PeerId peer, List<Multiaddr> addresses, bool asClient, CancellationToken ct)
+    private async Task<(Connection? Direct, string Reason)> DialAllAsync(PeerId peer, List<Multiaddr> addresses, bool asClient, Timeline timeline, CancellationToken ct)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
         attempt.CancelAfter(_options.AttemptTimeout);
         var appeared = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnOpened(object? sender, Connection c)
         {
-            if (c.RemotePeerId == peer && !IsRelayed(c)) appeared.TrySetResult(c);
+            if (c.RemotePeerId == peer && !IsRelayed(c) && appeared.TrySetResult(c)) timeline.Mark("direct connection up");
         }
         _host.ConnectionOpened += OnOpened;
         var dials = new List<Task<Connection>>();
         try
         {
             if (Direct(peer) is { } live) return (live, "");
-            foreach (var address in addresses) dials.Add(_host.DialHolePunchAsync(address, peer, asClient, attempt.Token));
+            timeline.Mark($"dialing {addresses.Count}");
+            foreach (var address in addresses) dials.Add(_host.DialHolePunchAsync(address, peer, asClient, attempt.Token, timeline.Mark));
             var expiry = Task.Delay(Timeout.Infinite, attempt.Token);
             string reason = addresses.Count == 0 ? "no public address of the peer to dial" : "";
             var pending = new List<Task>(dials);
@@ -340,14 +352,20 @@ public sealed class DcutrService : IAsyncDisposable
         [.. _host.ObservedAddressCandidates.Select(o => o.Address).Concat(_host.ListenAddresses).Concat(_host.Addresses)
             .Select(_scope.PublicTcpEndPoint).Where(e => e is not null).Distinct().Take(_options.MaxAddresses).Select(e => Multiaddr.FromEndPoint(e!))];
 
-    private async Task<List<Multiaddr>> OwnAddressesAsync(CancellationToken ct)
+    private async Task<List<Multiaddr>> OwnAddressesAsync(Timeline timeline, CancellationToken ct)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(_options.AddressWait.TotalSeconds * Stopwatch.Frequency);
+        bool waited = false;
         while (true)
         {
             var own = OwnPublicAddresses();
-            if (own.Count > 0 || Stopwatch.GetTimestamp() >= deadline) return own;
+            if (own.Count > 0 || Stopwatch.GetTimestamp() >= deadline)
+            {
+                if (waited) timeline.Mark($"own addresses ({own.Count})");
+                return own;
+            }
             // Identify with the relay may still be under way on a fresh connection.
+            waited = true;
             await Task.Delay(AddressPoll, ct).ConfigureAwait(false);
         }
     }
@@ -359,6 +377,7 @@ public sealed class DcutrService : IAsyncDisposable
         int attempts = Math.Max(session.Attempts, 1);
         _metrics.Upgraded(role, attempts, elapsed);
         DcutrLog.Upgraded(_logger, direct.RemotePeerId, direct.RemoteAddress, attempts, Math.Round(elapsed.TotalMilliseconds, 1));
+        if (_logger.IsEnabled(LogLevel.Debug)) DcutrLog.Timeline(_logger, direct.RemotePeerId, role, session.Timeline.ToString());
         try
         {
             DirectConnectionEstablished?.Invoke(this, new DirectConnectionEventArgs(direct.RemotePeerId, direct, session.Relayed, attempts, elapsed));
@@ -374,6 +393,7 @@ public sealed class DcutrService : IAsyncDisposable
         if (Interlocked.Exchange(ref session.Done, 1) != 0) return;
         _metrics.Failed(role, session.Relayed.IsOpen ? (session.Attempts == 0 ? "not_started" : "attempts_failed") : "relay_closed");
         DcutrLog.Failed(_logger, session.Relayed.RemotePeerId, session.Attempts, reason);
+        if (_logger.IsEnabled(LogLevel.Debug)) DcutrLog.Timeline(_logger, session.Relayed.RemotePeerId, role, session.Timeline.ToString());
         try
         {
             HolePunchFailed?.Invoke(this, new HolePunchFailedEventArgs(session.Relayed.RemotePeerId, session.Relayed, reason, session.Attempts));
@@ -411,10 +431,36 @@ public sealed class DcutrService : IAsyncDisposable
     {
         public Connection Relayed { get; } = relayed;
         public long Started { get; } = Stopwatch.GetTimestamp();
+        public Timeline Timeline { get; } = new();
         public int Attempts;
         public int Busy;
         public int Done;
         public long Deadline = Stopwatch.GetTimestamp() + startAllowance;
         public string? LastReason;
+    }
+
+    /// <summary>
+    /// Where the time of one relayed connection's upgrade goes: steps marked with their time since the relayed
+    /// connection opened, logged at debug with the outcome (event 7500). Bounded: steps beyond 64 are dropped.
+    /// </summary>
+    private sealed class Timeline
+    {
+        private const int MaxSteps = 64;
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private readonly List<(string Step, double Ms)> _steps = [];
+
+        public void Mark(string step)
+        {
+            double ms = Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
+            lock (_steps)
+            {
+                if (_steps.Count < MaxSteps) _steps.Add((step, ms));
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_steps) return string.Join("; ", _steps.Select(s => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s.Step} +{s.Ms:0.0}")));
+        }
     }
 }

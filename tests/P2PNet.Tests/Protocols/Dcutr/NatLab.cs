@@ -23,23 +23,29 @@ internal enum NatKind
 /// <summary>
 /// A NAT lab of network namespaces: an "internet" bridge on 198.18.0.0/24 (in its own namespace) and, per node, either
 /// a place on it or a router namespace (nftables NAT of the given kind; unsolicited inbound from the WAN is silently
-/// dropped, as a home router does) with a LAN 10.231.N.0/24 behind it. Names start with <c>p2pdc-PID-TAG-</c>; leftovers
-/// of dead runs are removed on creation, everything on dispose. Needs root and nftables.
+/// dropped, as a home router does) with a LAN 10.231.N.0/24 behind it. Names start with <c>PREFIX-PID-TAG-</c> (the
+/// prefix is the caller's, <c>p2pdc-</c> by default, so that test groups running at once never touch each other's);
+/// leftovers of dead runs of that prefix are removed on creation, everything on dispose. Needs root and nftables.
 /// </summary>
 internal sealed class NatLab : IAsyncDisposable
 {
-    public const string Prefix = "p2pdc-";
+    public const string DefaultPrefix = "p2pdc-";
     public const int ListenPort = 4001;
-    private readonly string _tag = $"{Prefix}{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}";
+    private readonly string _tag;
     private readonly List<string> _namespaces = [];
+    private readonly Dictionary<string, string> _routers = [];
     private readonly List<string> _files = [];
     private string _hub = "";
     private int _next = 10;
 
-    public static async Task<NatLab> CreateAsync()
+    private NatLab(string prefix) =>
+        _tag = $"{prefix}{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}";
+
+    /// <summary>A lab whose namespaces are named <paramref name="prefix"/>PID-TAG-*.</summary>
+    public static async Task<NatLab> CreateAsync(string prefix = DefaultPrefix)
     {
-        await RemoveStaleAsync();
-        var lab = new NatLab();
+        await RemoveStaleAsync(prefix);
+        var lab = new NatLab(prefix);
         try
         {
             lab._hub = await lab.NsAsync("hub");
@@ -81,6 +87,7 @@ internal sealed class NatLab : IAsyncDisposable
         int n = _next++;
         if (kind == NatKind.None) return await OnInternetAsync(name, n);
         string router = await OnInternetAsync($"r{name}", n);
+        _routers[name] = router;
         string node = await NsAsync(name);
         await Run("ip", "-n", router, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", node);
         await Run("ip", "-n", router, "addr", "add", $"10.231.{n}.1/24", "dev", "lan0");
@@ -110,6 +117,27 @@ internal sealed class NatLab : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// The router of NATed node <paramref name="name"/> forwards nothing between its LAN and the internet except to and
+    /// from <paramref name="allowed"/> (the relay, say) until <see cref="ReleaseAsync"/>: a hole punch through it fails
+    /// for now. A drop in a base chain of its own, ahead of the NAT's filter; nothing else changes.
+    /// </summary>
+    public async Task HoldAsync(string name, string allowed)
+    {
+        string rules = $$"""
+            table inet hold {
+                chain forward { type filter hook forward priority filter - 10; iifname "lan0" ip daddr != {{allowed}} drop; iifname "wan0" ip saddr != {{allowed}} drop; }
+            }
+            """;
+        string file = Path.Combine(Path.GetTempPath(), $"{_routers[name]}-hold.nft");
+        _files.Add(file);
+        await File.WriteAllTextAsync(file, rules);
+        await Run("ip", "netns", "exec", _routers[name], "nft", "-f", file);
+    }
+
+    /// <summary>Ends <see cref="HoldAsync"/>: the router forwards as its NAT kind says again.</summary>
+    public Task ReleaseAsync(string name) => Run("ip", "netns", "exec", _routers[name], "nft", "delete", "table", "inet", "hold");
+
     /// <summary>A fresh key file path for a <c>listen</c> process (listen keeps its key; the lab's are thrown away).</summary>
     public string KeyFile(string name)
     {
@@ -131,14 +159,14 @@ internal sealed class NatLab : IAsyncDisposable
     }
 
     // Namespaces of runs whose process is gone (crashed or killed).
-    private static async Task RemoveStaleAsync()
+    private static async Task RemoveStaleAsync(string prefix)
     {
         var (_, list, _) = await ChildProcess.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(10));
         foreach (string line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string name = line.Split(' ')[0];
-            if (!name.StartsWith(Prefix, StringComparison.Ordinal)) continue;
-            string[] parts = name[Prefix.Length..].Split('-');
+            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            string[] parts = name[prefix.Length..].Split('-');
             if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
             await ChildProcess.RunAsync("ip", ["netns", "del", name], TimeSpan.FromSeconds(10));
