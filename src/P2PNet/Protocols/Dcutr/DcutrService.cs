@@ -32,7 +32,6 @@ public sealed class DcutrService : IAsyncDisposable
     private const string Responder = "responder";
     private const string NoAddresses = "neither side has a public address";
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan AddressPoll = TimeSpan.FromMilliseconds(50);
     // After our own dials failed, the peer's SYN may still be coming up as a connection we accepted.
     private static readonly TimeSpan AcceptGrace = TimeSpan.FromSeconds(1);
 
@@ -144,7 +143,9 @@ public sealed class DcutrService : IAsyncDisposable
         var peer = relayed.RemotePeerId;
         var timeline = session.Timeline;
         timeline.Mark($"attempt {attempt}");
-        var own = await OwnAddressesAsync(timeline, ct).ConfigureAwait(false);
+        // One look at the interfaces per attempt (a wildcard listener's addresses are read from every NIC).
+        var listen = _host.ListenAddresses;
+        var own = await OwnAddressesAsync(listen, timeline, ct).ConfigureAwait(false);
         var stream = await relayed.OpenStreamAsync(DcutrProtocol.Id, ct).ConfigureAwait(false);
         timeline.Mark("stream open");
         await using (stream.ConfigureAwait(false))
@@ -161,7 +162,7 @@ public sealed class DcutrService : IAsyncDisposable
                 timeline.Mark("CONNECT received");
                 if (answer.Type != HolePunchType.Connect)
                     throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} answered CONNECT with {Name(answer.Type)}");
-                theirs = Dialable(answer.ObsAddrs);
+                theirs = Dialable(answer.ObsAddrs, listen);
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Sync, []), ct).ConfigureAwait(false);
                 timeline.Mark("SYNC sent");
                 await stream.CloseWriteAsync(ct).ConfigureAwait(false);
@@ -208,8 +209,10 @@ public sealed class DcutrService : IAsyncDisposable
             timeline.Mark("CONNECT received");
             if (connect.Type != HolePunchType.Connect)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} opened with {Name(connect.Type)}, not CONNECT");
-            var theirs = Dialable(connect.ObsAddrs);
-            var own = await OwnAddressesAsync(timeline, ct).ConfigureAwait(false);
+            // Read when the relayed connection opened (WatchAsync), off the path from CONNECT to CONNECT.
+            var listen = session.Listen ?? _host.ListenAddresses;
+            var theirs = Dialable(connect.ObsAddrs, listen);
+            var own = await OwnAddressesAsync(listen, timeline, ct).ConfigureAwait(false);
             // B's SYN may reach our listener before our own dial leaves: that connection is ours as the client too.
             using var expected = _host.ExpectHolePunch(peer, [.. theirs.Select(a => a.ToIPEndPoint()!)]);
             await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
@@ -254,6 +257,8 @@ public sealed class DcutrService : IAsyncDisposable
     private async Task WatchAsync(Session session)
     {
         await Task.Yield();
+        // Our listen addresses for the CONNECT we answer with, read now rather than once B's CONNECT is here.
+        session.Listen ??= _host.ListenAddresses;
         var ct = _stopping.Token;
         var peer = session.Relayed.RemotePeerId;
         try
@@ -340,33 +345,54 @@ public sealed class DcutrService : IAsyncDisposable
     }
 
     // The peer's addresses worth a hole punch: public TCP ones (no relayed ones), ours excluded, capped.
-    private List<Multiaddr> Dialable(IReadOnlyList<Multiaddr> addresses)
+    private List<Multiaddr> Dialable(IReadOnlyList<Multiaddr> addresses, IReadOnlyList<Multiaddr> listen)
     {
-        var own = _host.ListenAddresses.Select(a => a.ToIPEndPoint()).Where(e => e is not null).ToHashSet();
+        var own = listen.Select(a => a.ToIPEndPoint()).Where(e => e is not null).ToHashSet();
         return [.. addresses.Select(_scope.PublicTcpEndPoint).Where(e => e is not null && !own.Contains(e)).Distinct()
             .Take(_options.MaxAddresses).Select(e => Multiaddr.FromEndPoint(e!))];
     }
 
-    // Ours to send: observed (by any current peer, confirmed or not), listen and announced addresses, public only.
-    private List<Multiaddr> OwnPublicAddresses() =>
-        [.. _host.ObservedAddressCandidates.Select(o => o.Address).Concat(_host.ListenAddresses).Concat(_host.Addresses)
+    // Ours to send: observed (by any current peer, confirmed or not) and listen addresses, public only. (The host's
+    // other addresses are the confirmed observed ones, among the candidates, and announced circuit addresses, never
+    // dialable TCP.)
+    private List<Multiaddr> OwnPublicAddresses(IReadOnlyList<Multiaddr> listen) =>
+        [.. _host.ObservedAddressCandidates.Select(o => o.Address).Concat(listen)
             .Select(_scope.PublicTcpEndPoint).Where(e => e is not null).Distinct().Take(_options.MaxAddresses).Select(e => Multiaddr.FromEndPoint(e!))];
 
-    private async Task<List<Multiaddr>> OwnAddressesAsync(Timeline timeline, CancellationToken ct)
+    // Our public addresses, waiting (up to AddressWait) for a first one: identify with the relay may still be under way
+    // on a fresh connection. Woken by each observation the host records, not by a timer.
+    private async Task<List<Multiaddr>> OwnAddressesAsync(IReadOnlyList<Multiaddr> listen, Timeline timeline, CancellationToken ct)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.AddressWait.TotalSeconds * Stopwatch.Frequency);
-        bool waited = false;
-        while (true)
+        var own = OwnPublicAddresses(listen);
+        if (own.Count > 0) return own;
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnRecorded(object? sender, EventArgs e) => Volatile.Read(ref signal).TrySetResult();
+        _host.ObservedAddressRecorded += OnRecorded;
+        try
         {
-            var own = OwnPublicAddresses();
-            if (own.Count > 0 || Stopwatch.GetTimestamp() >= deadline)
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(_options.AddressWait);
+            while (true)
             {
-                if (waited) timeline.Mark($"own addresses ({own.Count})");
-                return own;
+                // A fresh signal before each look, so that an observation recorded in between is not missed.
+                var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref signal, next);
+                if ((own = OwnPublicAddresses(listen)).Count > 0) break;
+                try
+                {
+                    await next.Task.WaitAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break; // AddressWait passed: the CONNECT goes without
+                }
             }
-            // Identify with the relay may still be under way on a fresh connection.
-            waited = true;
-            await Task.Delay(AddressPoll, ct).ConfigureAwait(false);
+            timeline.Mark($"own addresses ({own.Count})");
+            return own;
+        }
+        finally
+        {
+            _host.ObservedAddressRecorded -= OnRecorded;
         }
     }
 
@@ -432,6 +458,7 @@ public sealed class DcutrService : IAsyncDisposable
         public Connection Relayed { get; } = relayed;
         public long Started { get; } = Stopwatch.GetTimestamp();
         public Timeline Timeline { get; } = new();
+        public IReadOnlyList<Multiaddr>? Listen;
         public int Attempts;
         public int Busy;
         public int Done;

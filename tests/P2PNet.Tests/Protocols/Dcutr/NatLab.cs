@@ -1,24 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using P2PNet.Tests.Support;
 
 namespace P2PNet.Tests.Protocols.Dcutr;
-
-/// <summary>How a lab node reaches the "internet" bridge.</summary>
-internal enum NatKind
-{
-    /// <summary>On the bridge itself, with a public address.</summary>
-    None,
-
-    /// <summary>Port-preserving masquerade with the listen port forwarded (reachable).</summary>
-    Forwarded,
-
-    /// <summary>Plain masquerade: endpoint-independent mapping, address-and-port-dependent filtering (a home router).</summary>
-    Masquerade,
-
-    /// <summary><c>masquerade random</c>: endpoint-dependent mapping (a symmetric NAT).</summary>
-    Symmetric,
-}
 
 /// <summary>
 /// A NAT lab of network namespaces: an "internet" bridge on 198.18.0.0/24 (in its own namespace) and, per node, either
@@ -26,6 +10,8 @@ internal enum NatKind
 /// dropped, as a home router does) with a LAN 10.231.N.0/24 behind it. Names start with <c>PREFIX-PID-TAG-</c> (the
 /// prefix is the caller's, <c>p2pdc-</c> by default, so that test groups running at once never touch each other's);
 /// leftovers of dead runs of that prefix are removed on creation, everything on dispose. Needs root and nftables.
+/// A forwarded router forwards <see cref="ListenPort"/> and 5000–5999 (the bench's per-trial listen ports). One source
+/// for the tests and <c>bench natlab</c> (bench/P2PNet.Bench links this file and NatKind.cs).
 /// </summary>
 internal sealed class NatLab : IAsyncDisposable
 {
@@ -98,7 +84,7 @@ internal sealed class NatLab : IAsyncDisposable
         await Run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
         string masquerade = kind == NatKind.Symmetric ? "masquerade random" : "masquerade";
         string forward = kind == NatKind.Forwarded
-            ? $"chain prerouting {{ type nat hook prerouting priority dstnat; iifname \"wan0\" tcp dport {ListenPort} dnat to 10.231.{n}.2:{ListenPort}; }}"
+            ? $"chain prerouting {{ type nat hook prerouting priority dstnat; iifname \"wan0\" tcp dport {{ {ListenPort}, 5000-5999 }} dnat to 10.231.{n}.2; }}"
             : "";
         string rules = $$"""
             table ip nat {
@@ -149,19 +135,40 @@ internal sealed class NatLab : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (string file in _files) File.Delete(file);
-        for (int i = _namespaces.Count - 1; i >= 0; i--) await ChildProcess.RunAsync("ip", ["netns", "del", _namespaces[i]], TimeSpan.FromSeconds(10));
+        for (int i = _namespaces.Count - 1; i >= 0; i--) await RunQuiet("ip", "netns", "del", _namespaces[i]);
     }
 
     private static async Task Run(string file, params string[] args)
     {
-        var (code, stdout, stderr) = await ChildProcess.RunAsync(file, args, TimeSpan.FromSeconds(10));
-        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {stderr}{stdout}");
+        var (code, output) = await RunQuiet(file, args);
+        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({code}): {output}");
+    }
+
+    // ip and nft, bounded at 10 s each.
+    private static async Task<(int Code, string Output)> RunQuiet(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException ex)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not end within 10 s", ex);
+        }
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     // Namespaces of runs whose process is gone (crashed or killed).
     private static async Task RemoveStaleAsync(string prefix)
     {
-        var (_, list, _) = await ChildProcess.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(10));
+        var (_, list) = await RunQuiet("ip", "netns", "list");
         foreach (string line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string name = line.Split(' ')[0];
@@ -169,7 +176,7 @@ internal sealed class NatLab : IAsyncDisposable
             string[] parts = name[prefix.Length..].Split('-');
             if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
-            await ChildProcess.RunAsync("ip", ["netns", "del", name], TimeSpan.FromSeconds(10));
+            await RunQuiet("ip", "netns", "del", name);
         }
     }
 }
