@@ -13,7 +13,7 @@ public sealed partial class PeerNetwork
     /// </summary>
     private void OnDirectConnectionOpened(object? sender, Connection connection)
     {
-        if (connection.Info.IsLimited || !connection.IsOpen) return;
+        if (connection.IsRelayed || !connection.IsOpen) return;
         if (_active.TryGetValue(connection.RemotePeerId, out var channel) && channel.RequestMove())
             RelayedChannelLog.Moving(_logger, channel.Identifier);
     }
@@ -24,7 +24,7 @@ public sealed partial class PeerNetwork
     /// </summary>
     private void MoveIfDirect(PeerChannel channel)
     {
-        if (Host.FindConnection(channel.Identifier) is { Info.IsLimited: false, IsOpen: true } && channel.RequestMove())
+        if (Host.FindConnection(channel.Identifier) is { IsRelayed: false, IsOpen: true } && channel.RequestMove())
             RelayedChannelLog.Moving(_logger, channel.Identifier);
     }
 
