@@ -26,7 +26,7 @@ using P2PNet.Bench;
 // soak: the churn and partition soak (root): nodes in network namespaces on a bridge send numbered messages to each
 // other while links are cut, nodes are killed -9 and restarted, the bootstrap server too; prints per pair what was
 // sent, delivered, duplicated, reordered, reported or lost without report (docs/soak.md).
-//   dotnet run -c Release --project bench/P2PNet.Bench -- natlab [--trials N] [--pairs masq:masq,…]
+//   dotnet run -c Release --project bench/P2PNet.Bench -- natlab [--trials N] [--pairs masq:masq,…] [--prefix P] [--timeline] [--cli DLL]
 // natlab: DCUtR hole punching across every pair of NAT kinds in network namespaces (root, nftables): direct-connection
 // success, relay fallback, attempts, time from relayed to direct (p50/p95); real p2pnet processes.
 string mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "wire";

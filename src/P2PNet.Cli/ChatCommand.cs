@@ -118,6 +118,9 @@ internal static class ChatCommand
             // DCUtR from the start: relayed connections are hole punched to direct ones.
             await using var dcutr = new P2PNet.Protocols.Dcutr.DcutrService(node.Host,
                 new P2PNet.Protocols.Dcutr.DcutrOptions { PublicCidrs = publicCidrs }, loggers);
+            // The same lines as ping's for a circuit target: a relayed connection became direct, or stays relayed.
+            dcutr.DirectConnectionEstablished += (_, e) => output.Line($"* direct connection to {e.Peer} at {e.Connection.RemoteAddress}");
+            dcutr.HolePunchFailed += (_, e) => output.Line($"* hole punch failed: {e.Reason}");
             autonat.ReachabilityChanged += (_, e) =>
             {
                 if (CliOptions.ReachabilityLine(e.Current) is { } line) output.Line(line);
@@ -138,6 +141,12 @@ internal static class ChatCommand
             node.ChannelReopening += (_, e) =>
             {
                 if (e.Reason == ChannelReopenReason.RelayLimit) output.Line($"* relay limit reached for {e.Channel.Identifier}, reopening");
+            };
+            // A channel that ran on a relayed connection resumed on a direct one (hole punched, or dialed).
+            node.ChannelReopened += (_, e) =>
+            {
+                if (e.Reason == ChannelReopenReason.DirectConnection && e.Channel.Connection is { } c)
+                    output.Line($"* channel with {e.Channel.Identifier} moved to the direct connection {c.RemoteAddress}");
             };
             // Nothing is dropped without a word: a line the peer never acknowledged is named.
             node.PacketsLost += (_, e) =>

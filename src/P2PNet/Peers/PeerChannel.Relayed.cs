@@ -20,7 +20,7 @@ public sealed partial class PeerChannel
         {
             session = _session;
             if (Direction != ConnectionDirection.Outbound || session is null || _sessionId is null || _noRetry || State != PeerChannelState.Open
-                || !session.Connection.Info.IsLimited || session.Moving || session.Ended != 0)
+                || !session.Connection.IsRelayed || session.Moving || session.Ended != 0)
                 return false;
             session.Moving = true;
         }
@@ -75,13 +75,13 @@ public sealed partial class PeerChannel
     /// </summary>
     private void ReportReopened(Session previous, Session next)
     {
-        ChannelReopenReason? reason = previous.Connection.Info.IsLimited && !next.Connection.Info.IsLimited ? ChannelReopenReason.DirectConnection
+        ChannelReopenReason? reason = previous.Connection.IsRelayed && !next.Connection.IsRelayed ? ChannelReopenReason.DirectConnection
             : previous.RelayLimit ? ChannelReopenReason.RelayLimit
             : null;
         if (reason is not { } r) return;
         var address = next.Connection.RemoteAddress;
         RelayedChannelLog.Reopened(_logger, Identifier, address, r);
-        RaiseReopen(opened: true, r, $"resumed on {(next.Connection.Info.IsLimited ? "a relayed" : "a direct")} connection ({address})");
+        RaiseReopen(opened: true, r, $"resumed on {(next.Connection.IsRelayed ? "a relayed" : "a direct")} connection ({address})");
     }
 
     private void RaiseReopen(bool opened, ChannelReopenReason reason, string message)

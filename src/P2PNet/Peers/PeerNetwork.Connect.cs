@@ -367,5 +367,7 @@ public sealed partial class PeerNetwork
         }
         PeersLog.ChannelOpened(_logger, channel.Identifier, channel.Direction);
         Raise(PeerAdded, channel, nameof(PeerAdded));
+        // A direct connection that came up while the channel opened on a relayed one found no channel to move.
+        MoveIfDirect(channel);
     }
 }

@@ -13,8 +13,18 @@ public sealed partial class PeerNetwork
     /// </summary>
     private void OnDirectConnectionOpened(object? sender, Connection connection)
     {
-        if (connection.Info.IsLimited || !connection.IsOpen) return;
+        if (connection.IsRelayed || !connection.IsOpen) return;
         if (_active.TryGetValue(connection.RemotePeerId, out var channel) && channel.RequestMove())
+            RelayedChannelLog.Moving(_logger, channel.Identifier);
+    }
+
+    /// <summary>
+    /// A channel just became active: when it runs on a limited connection and a direct one to its peer is already up
+    /// (a hole punch that finished while the channel opened), it moves now; <see cref="OnDirectConnectionOpened"/> came too early.
+    /// </summary>
+    private void MoveIfDirect(PeerChannel channel)
+    {
+        if (Host.FindConnection(channel.Identifier) is { IsRelayed: false, IsOpen: true } && channel.RequestMove())
             RelayedChannelLog.Moving(_logger, channel.Identifier);
     }
 

@@ -61,6 +61,12 @@ public sealed partial class Connection : IAsyncDisposable
     public Multiaddr RemoteAddress => _upgraded.RemoteAddress;
 
     /// <summary>
+    /// Runs through a relay: limited, or a <c>/p2p-circuit</c> connection even when the relay set no limit (0 =
+    /// unlimited). A direct connection is preferred over it, and it is never closed as a duplicate of one.
+    /// </summary>
+    internal bool IsRelayed => Info.IsLimited || RemoteAddress.IsCircuit;
+
+    /// <summary>
     /// The TCP socket underneath, for inspection (endpoints, options); null on other transports (see
     /// <see cref="Info"/>). Reading, writing or closing it directly bypasses Noise and yamux and breaks the connection.
     /// </summary>

@@ -66,7 +66,14 @@ public sealed partial class SwarmHost
             SwarmDialLog.AddressesChanged(_logger, string.Join(", ", _observed.Confirmed()));
             RaiseAddressesChanged();
         }
+        Raise(ObservedAddressRecorded, nameof(ObservedAddressRecorded));
     }
+
+    /// <summary>
+    /// Raised after every observation recorded (confirmed or not; <see cref="ObservedAddressCandidates"/> has it), for
+    /// services that wait for a first candidate (DCUtR's CONNECT) instead of polling.
+    /// </summary>
+    internal event EventHandler? ObservedAddressRecorded;
 
     private void ForgetObservations(Connection connection)
     {

@@ -294,14 +294,14 @@ public sealed partial class SwarmHost
 
     private Connection? Preferred(PeerId peer, List<Connection> list)
     {
-        // A direct connection beats a limited (relayed) one; then the direction both sides keep.
+        // A direct connection beats a relayed one (limited or not); then the direction both sides keep.
         var kept = KeptDirection(peer);
         Connection? best = null;
         foreach (var c in list)
         {
             if (!c.IsOpen) continue;
-            if (best is null || (best.Info.IsLimited && !c.Info.IsLimited)
-                || (best.Info.IsLimited == c.Info.IsLimited && best.Direction != kept && c.Direction == kept)) best = c;
+            if (best is null || (best.IsRelayed && !c.IsRelayed)
+                || (best.IsRelayed == c.IsRelayed && best.Direction != kept && c.Direction == kept)) best = c;
         }
         return best;
     }
@@ -317,9 +317,9 @@ public sealed partial class SwarmHost
             // Only a simultaneous dial (connections of both directions) is resolved, and only the direction both
             // sides agree to drop is closed: two connections of one direction are ordered differently on each side,
             // so closing by order could close both.
-            // Limited (relayed) connections are left alone: they are not duplicates of a direct one.
-            if (list.Count > 1 && Preferred(peer, list) is { Info.IsLimited: false } preferred && preferred.Direction == KeptDirection(peer))
-                redundant.AddRange(list.Where(c => c.IsOpen && !c.Info.IsLimited && c.Direction != preferred.Direction));
+            // Relayed connections (limited or not) are left alone: they are not duplicates of a direct one.
+            if (list.Count > 1 && Preferred(peer, list) is { IsRelayed: false } preferred && preferred.Direction == KeptDirection(peer))
+                redundant.AddRange(list.Where(c => c.IsOpen && !c.IsRelayed && c.Direction != preferred.Direction));
         }
         PeerStore.OnConnected(peer, connection.RemotePublicKey, connection.Direction);
         foreach (var c in redundant) CloseWhenIdle(c);

@@ -45,8 +45,9 @@ public sealed partial class SwarmHost
     /// One hole-punch dial: a TCP connect from the listen port (no ephemeral fallback), then the upgrade in the
     /// role assigned (<paramref name="asClient"/>: Noise initiator and multistream dialer; else responder and
     /// listener), the remote proving <paramref name="peer"/>. The connection joins the table like any other.
+    /// <paramref name="mark"/>, when given, is told when the TCP connection is up and when it is upgraded (timelines).
     /// </summary>
-    internal async Task<Connection> DialHolePunchAsync(Multiaddr address, PeerId peer, bool asClient, CancellationToken cancellationToken)
+    internal async Task<Connection> DialHolePunchAsync(Multiaddr address, PeerId peer, bool asClient, CancellationToken cancellationToken, Action<string>? mark = null)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         CheckDial(peer, address, gated: false);
@@ -56,7 +57,9 @@ public sealed partial class SwarmHost
         var raw = transport is TcpTransport tcp
             ? await tcp.DialAsync(address.WithoutPeerId(), listenPortOnly: true, ct).ConfigureAwait(false)
             : await transport.DialAsync(address.WithoutPeerId(), ct).ConfigureAwait(false);
+        mark?.Invoke($"tcp connected {address}");
         var upgraded = await UpgradeHolePunchAsync(raw, peer, asClient, ct).ConfigureAwait(false);
+        mark?.Invoke("upgraded");
         if (AdmitSecured(upgraded) is { } refusal)
         {
             await upgraded.Muxer.DisposeAsync().ConfigureAwait(false);

@@ -120,6 +120,25 @@ public sealed class RelayedChannelTests
     }
 
     [Fact]
+    public async Task A_channel_on_an_unlimited_circuit_is_not_limited_and_moves_onto_a_direct_connection()
+    {
+        // Limits 0 = unlimited: the relay announces none, so the circuit is relayed but not limited.
+        await using var lab = await Lab.StartAsync(maxCircuitBytes: 0);
+        var channel = await lab.A.ConnectAsync(lab.CircuitToB).WaitAsync(Wait);
+        Assert.False(channel.Connection!.Info.IsLimited);
+        Assert.True(channel.Connection.RemoteAddress.IsCircuit);
+        var moved = PeerTestNetwork.Next<ChannelReopenEventArgs>(h => lab.A.ChannelReopened += h, e => e.Reason == ChannelReopenReason.DirectConnection);
+        await lab.B.Host.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        await lab.B.Host.DialAsync(lab.A.ListenAddresses[0]).WaitAsync(Wait);
+        var move = await moved.WaitAsync(Wait);
+        Assert.Same(channel, move.Channel);
+        // The direct connection is preferred over the unlimited circuit, and the channel runs on it.
+        Assert.False(channel.Connection!.RemoteAddress.IsCircuit);
+        Assert.False(lab.A.Host.FindConnection(lab.B.Identifier)!.RemoteAddress.IsCircuit);
+        await PeerTestNetwork.SendAndAwaitMessageAsync(channel, lab.B, "direct");
+    }
+
+    [Fact]
     public async Task Without_AllowLimitedConnections_a_peer_reachable_only_through_a_relay_fails_with_a_clear_error()
     {
         await using var lab = await Lab.StartAsync(maxCircuitBytes: 128 * 1024, allowLimited: false, dialTimeout: TimeSpan.FromSeconds(1));

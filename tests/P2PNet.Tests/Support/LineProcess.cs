@@ -123,6 +123,9 @@ internal sealed class LineProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Every further stdout line, until the process ends (one consumer; do not mix with <see cref="ExpectAsync"/>).</summary>
+    public IAsyncEnumerable<string> LinesAsync(CancellationToken cancellationToken) => _lines.Reader.ReadAllAsync(cancellationToken);
+
     public async Task SendAsync(string line)
     {
         await _process.StandardInput.WriteLineAsync(line);

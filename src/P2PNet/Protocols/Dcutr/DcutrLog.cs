@@ -3,7 +3,7 @@ using P2PNet.Core;
 
 namespace P2PNet.Protocols.Dcutr;
 
-/// <summary>Source-generated log messages of DCUtR (event ids 6200–6229).</summary>
+/// <summary>Source-generated log messages of DCUtR (event ids 6200–6229, and 7500–7529).</summary>
 internal static partial class DcutrLog
 {
     [LoggerMessage(6200, LogLevel.Debug, "DCUtR: attempt {Attempt} with {PeerId} as {Role}: dialing {Count} address(es) (relay rtt {Rtt} ms)")]
@@ -23,4 +23,7 @@ internal static partial class DcutrLog
 
     [LoggerMessage(6205, LogLevel.Warning, "DCUtR: a {Event} handler threw: {Reason}")]
     public static partial void HandlerFailed(ILogger logger, string @event, string reason);
+
+    [LoggerMessage(7500, LogLevel.Debug, "DCUtR timeline with {PeerId} as {Role} (ms after the relayed connection opened): {Timeline}")]
+    public static partial void Timeline(ILogger logger, PeerId peerId, string role, string timeline);
 }

@@ -32,7 +32,6 @@ public sealed class DcutrService : IAsyncDisposable
     private const string Responder = "responder";
     private const string NoAddresses = "neither side has a public address";
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan AddressPoll = TimeSpan.FromMilliseconds(50);
     // After our own dials failed, the peer's SYN may still be coming up as a connection we accepted.
     private static readonly TimeSpan AcceptGrace = TimeSpan.FromSeconds(1);
 
@@ -142,8 +141,13 @@ public sealed class DcutrService : IAsyncDisposable
     {
         var relayed = session.Relayed;
         var peer = relayed.RemotePeerId;
-        var own = await OwnAddressesAsync(ct).ConfigureAwait(false);
+        var timeline = session.Timeline;
+        timeline.Mark($"attempt {attempt}");
+        // One look at the interfaces per attempt (a wildcard listener's addresses are read from every NIC).
+        var listen = _host.ListenAddresses;
+        var own = await OwnAddressesAsync(listen, timeline, ct).ConfigureAwait(false);
         var stream = await relayed.OpenStreamAsync(DcutrProtocol.Id, ct).ConfigureAwait(false);
+        timeline.Mark("stream open");
         await using (stream.ConfigureAwait(false))
         {
             List<Multiaddr> theirs;
@@ -152,12 +156,15 @@ public sealed class DcutrService : IAsyncDisposable
             {
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
                 long sent = Stopwatch.GetTimestamp();
+                timeline.Mark("CONNECT sent");
                 var answer = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
                 rtt = Stopwatch.GetElapsedTime(sent);
+                timeline.Mark("CONNECT received");
                 if (answer.Type != HolePunchType.Connect)
                     throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} answered CONNECT with {Name(answer.Type)}");
-                theirs = Dialable(answer.ObsAddrs);
+                theirs = Dialable(answer.ObsAddrs, listen);
                 await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Sync, []), ct).ConfigureAwait(false);
+                timeline.Mark("SYNC sent");
                 await stream.CloseWriteAsync(ct).ConfigureAwait(false);
             }
             catch
@@ -170,7 +177,7 @@ public sealed class DcutrService : IAsyncDisposable
             // The peer dials when SYNC arrives, half a round trip from now: dial then, so that the SYNs cross.
             await Task.Delay(rtt / 2, ct).ConfigureAwait(false);
             // The stream stays open until the dials are done, so the SYNC is not cut short by a reset.
-            return await DialAllAsync(peer, theirs, asClient: false, ct).ConfigureAwait(false);
+            return await DialAllAsync(peer, theirs, asClient: false, timeline, ct).ConfigureAwait(false);
         }
     }
 
@@ -194,17 +201,24 @@ public sealed class DcutrService : IAsyncDisposable
         }
         int attempt = ++session.Attempts;
         _metrics.Attempt(Responder);
+        var timeline = session.Timeline;
+        timeline.Mark($"attempt {attempt}: stream accepted");
         try
         {
             var connect = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
+            timeline.Mark("CONNECT received");
             if (connect.Type != HolePunchType.Connect)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} opened with {Name(connect.Type)}, not CONNECT");
-            var theirs = Dialable(connect.ObsAddrs);
-            var own = await OwnAddressesAsync(ct).ConfigureAwait(false);
+            // Read when the relayed connection opened (WatchAsync), off the path from CONNECT to CONNECT.
+            var listen = session.Listen ?? _host.ListenAddresses;
+            var theirs = Dialable(connect.ObsAddrs, listen);
+            var own = await OwnAddressesAsync(listen, timeline, ct).ConfigureAwait(false);
             // B's SYN may reach our listener before our own dial leaves: that connection is ours as the client too.
             using var expected = _host.ExpectHolePunch(peer, [.. theirs.Select(a => a.ToIPEndPoint()!)]);
             await DcutrProtocol.WriteAsync(stream, new HolePunchMessage(HolePunchType.Connect, own), ct).ConfigureAwait(false);
+            timeline.Mark("CONNECT sent");
             var sync = await DcutrProtocol.ReadAsync(stream, _options.StreamTimeout, ct).ConfigureAwait(false);
+            timeline.Mark("SYNC received");
             if (sync.Type != HolePunchType.Sync)
                 throw new DcutrException(DcutrError.UnexpectedMessage, $"{peer} sent {Name(sync.Type)} where SYNC belongs");
             if (theirs.Count == 0 && own.Count == 0)
@@ -215,7 +229,7 @@ public sealed class DcutrService : IAsyncDisposable
                 return;
             }
             DcutrLog.Attempting(_logger, attempt, peer, Responder, theirs.Count, 0);
-            var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, ct).ConfigureAwait(false);
+            var (direct, reason) = await DialAllAsync(peer, theirs, asClient: true, timeline, ct).ConfigureAwait(false);
             if (direct is not null)
             {
                 Succeed(session, direct, Responder);
@@ -243,6 +257,8 @@ public sealed class DcutrService : IAsyncDisposable
     private async Task WatchAsync(Session session)
     {
         await Task.Yield();
+        // Our listen addresses for the CONNECT we answer with, read now rather than once B's CONNECT is here.
+        session.Listen ??= _host.ListenAddresses;
         var ct = _stopping.Token;
         var peer = session.Relayed.RemotePeerId;
         try
@@ -280,21 +296,22 @@ public sealed class DcutrService : IAsyncDisposable
 
     // Dials every address at once; the first direct connection wins, whether our dial made it or the peer's SYN
     // reached our listener. Bounded by AttemptTimeout.
-    private async Task<(Connection? Direct, string Reason)> DialAllAsync(PeerId peer, List<Multiaddr> addresses, bool asClient, CancellationToken ct)
+    private async Task<(Connection? Direct, string Reason)> DialAllAsync(PeerId peer, List<Multiaddr> addresses, bool asClient, Timeline timeline, CancellationToken ct)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
         attempt.CancelAfter(_options.AttemptTimeout);
         var appeared = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnOpened(object? sender, Connection c)
         {
-            if (c.RemotePeerId == peer && !IsRelayed(c)) appeared.TrySetResult(c);
+            if (c.RemotePeerId == peer && !IsRelayed(c) && appeared.TrySetResult(c)) timeline.Mark("direct connection up");
         }
         _host.ConnectionOpened += OnOpened;
         var dials = new List<Task<Connection>>();
         try
         {
             if (Direct(peer) is { } live) return (live, "");
-            foreach (var address in addresses) dials.Add(_host.DialHolePunchAsync(address, peer, asClient, attempt.Token));
+            timeline.Mark($"dialing {addresses.Count}");
+            foreach (var address in addresses) dials.Add(_host.DialHolePunchAsync(address, peer, asClient, attempt.Token, timeline.Mark));
             var expiry = Task.Delay(Timeout.Infinite, attempt.Token);
             string reason = addresses.Count == 0 ? "no public address of the peer to dial" : "";
             var pending = new List<Task>(dials);
@@ -328,27 +345,54 @@ public sealed class DcutrService : IAsyncDisposable
     }
 
     // The peer's addresses worth a hole punch: public TCP ones (no relayed ones), ours excluded, capped.
-    private List<Multiaddr> Dialable(IReadOnlyList<Multiaddr> addresses)
+    private List<Multiaddr> Dialable(IReadOnlyList<Multiaddr> addresses, IReadOnlyList<Multiaddr> listen)
     {
-        var own = _host.ListenAddresses.Select(a => a.ToIPEndPoint()).Where(e => e is not null).ToHashSet();
+        var own = listen.Select(a => a.ToIPEndPoint()).Where(e => e is not null).ToHashSet();
         return [.. addresses.Select(_scope.PublicTcpEndPoint).Where(e => e is not null && !own.Contains(e)).Distinct()
             .Take(_options.MaxAddresses).Select(e => Multiaddr.FromEndPoint(e!))];
     }
 
-    // Ours to send: observed (by any current peer, confirmed or not), listen and announced addresses, public only.
-    private List<Multiaddr> OwnPublicAddresses() =>
-        [.. _host.ObservedAddressCandidates.Select(o => o.Address).Concat(_host.ListenAddresses).Concat(_host.Addresses)
+    // Ours to send: observed (by any current peer, confirmed or not) and listen addresses, public only. (The host's
+    // other addresses are the confirmed observed ones, among the candidates, and announced circuit addresses, never
+    // dialable TCP.)
+    private List<Multiaddr> OwnPublicAddresses(IReadOnlyList<Multiaddr> listen) =>
+        [.. _host.ObservedAddressCandidates.Select(o => o.Address).Concat(listen)
             .Select(_scope.PublicTcpEndPoint).Where(e => e is not null).Distinct().Take(_options.MaxAddresses).Select(e => Multiaddr.FromEndPoint(e!))];
 
-    private async Task<List<Multiaddr>> OwnAddressesAsync(CancellationToken ct)
+    // Our public addresses, waiting (up to AddressWait) for a first one: identify with the relay may still be under way
+    // on a fresh connection. Woken by each observation the host records, not by a timer.
+    private async Task<List<Multiaddr>> OwnAddressesAsync(IReadOnlyList<Multiaddr> listen, Timeline timeline, CancellationToken ct)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.AddressWait.TotalSeconds * Stopwatch.Frequency);
-        while (true)
+        var own = OwnPublicAddresses(listen);
+        if (own.Count > 0) return own;
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnRecorded(object? sender, EventArgs e) => Volatile.Read(ref signal).TrySetResult();
+        _host.ObservedAddressRecorded += OnRecorded;
+        try
         {
-            var own = OwnPublicAddresses();
-            if (own.Count > 0 || Stopwatch.GetTimestamp() >= deadline) return own;
-            // Identify with the relay may still be under way on a fresh connection.
-            await Task.Delay(AddressPoll, ct).ConfigureAwait(false);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(_options.AddressWait);
+            while (true)
+            {
+                // A fresh signal before each look, so that an observation recorded in between is not missed.
+                var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref signal, next);
+                if ((own = OwnPublicAddresses(listen)).Count > 0) break;
+                try
+                {
+                    await next.Task.WaitAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break; // AddressWait passed: the CONNECT goes without
+                }
+            }
+            timeline.Mark($"own addresses ({own.Count})");
+            return own;
+        }
+        finally
+        {
+            _host.ObservedAddressRecorded -= OnRecorded;
         }
     }
 
@@ -359,6 +403,7 @@ public sealed class DcutrService : IAsyncDisposable
         int attempts = Math.Max(session.Attempts, 1);
         _metrics.Upgraded(role, attempts, elapsed);
         DcutrLog.Upgraded(_logger, direct.RemotePeerId, direct.RemoteAddress, attempts, Math.Round(elapsed.TotalMilliseconds, 1));
+        if (_logger.IsEnabled(LogLevel.Debug)) DcutrLog.Timeline(_logger, direct.RemotePeerId, role, session.Timeline.ToString());
         try
         {
             DirectConnectionEstablished?.Invoke(this, new DirectConnectionEventArgs(direct.RemotePeerId, direct, session.Relayed, attempts, elapsed));
@@ -374,6 +419,7 @@ public sealed class DcutrService : IAsyncDisposable
         if (Interlocked.Exchange(ref session.Done, 1) != 0) return;
         _metrics.Failed(role, session.Relayed.IsOpen ? (session.Attempts == 0 ? "not_started" : "attempts_failed") : "relay_closed");
         DcutrLog.Failed(_logger, session.Relayed.RemotePeerId, session.Attempts, reason);
+        if (_logger.IsEnabled(LogLevel.Debug)) DcutrLog.Timeline(_logger, session.Relayed.RemotePeerId, role, session.Timeline.ToString());
         try
         {
             HolePunchFailed?.Invoke(this, new HolePunchFailedEventArgs(session.Relayed.RemotePeerId, session.Relayed, reason, session.Attempts));
@@ -411,10 +457,37 @@ public sealed class DcutrService : IAsyncDisposable
     {
         public Connection Relayed { get; } = relayed;
         public long Started { get; } = Stopwatch.GetTimestamp();
+        public Timeline Timeline { get; } = new();
+        public IReadOnlyList<Multiaddr>? Listen;
         public int Attempts;
         public int Busy;
         public int Done;
         public long Deadline = Stopwatch.GetTimestamp() + startAllowance;
         public string? LastReason;
+    }
+
+    /// <summary>
+    /// Where the time of one relayed connection's upgrade goes: steps marked with their time since the relayed
+    /// connection opened, logged at debug with the outcome (event 7500). Bounded: steps beyond 64 are dropped.
+    /// </summary>
+    private sealed class Timeline
+    {
+        private const int MaxSteps = 64;
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private readonly List<(string Step, double Ms)> _steps = [];
+
+        public void Mark(string step)
+        {
+            double ms = Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
+            lock (_steps)
+            {
+                if (_steps.Count < MaxSteps) _steps.Add((step, ms));
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_steps) return string.Join("; ", _steps.Select(s => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s.Step} +{s.Ms:0.0}")));
+        }
     }
 }

@@ -328,7 +328,7 @@ public sealed class RelayClient : IAsyncDisposable
         _circuits.TryAdd(circuit, 0);
         _metrics.CircuitOpened("client");
         var local = relayAddress.Encapsulate(new MultiaddrComponent(MultiaddrProtocol.P2pCircuit, ""));
-        return new TransportConnection(circuit, local, local) { Transport = CircuitTransport.Name, IsLimited = answer.Limit is not null };
+        return new TransportConnection(circuit, local, local) { Transport = CircuitTransport.Name, IsLimited = answer.Limit is { IsUnlimited: false } };
     }
 
     private async Task ServeStopAsync(MuxedStream stream, Connection connection, CancellationToken ct)
@@ -359,7 +359,7 @@ public sealed class RelayClient : IAsyncDisposable
         var listener = Volatile.Read(ref _listener)!;
         var circuit = new CircuitStream(stream, request.Limit, relay, request.Peer!.Id, OnCircuitClosed);
         var local = connection.RemoteAddress.WithPeerId(relay).Encapsulate(new MultiaddrComponent(MultiaddrProtocol.P2pCircuit, ""));
-        var raw = new TransportConnection(circuit, local, local) { Transport = CircuitTransport.Name, IsLimited = request.Limit is not null };
+        var raw = new TransportConnection(circuit, local, local) { Transport = CircuitTransport.Name, IsLimited = request.Limit is { IsUnlimited: false } };
         await RelayProtocol.WriteAsync(stream, new StopMessage(StopMessageType.Status) { Status = RelayStatus.Ok }, ct).ConfigureAwait(false);
         if (!listener.TryEnqueue(raw))
         {
