@@ -79,6 +79,8 @@ internal static class PingCommand
             await using var dcutr = circuit ? new DcutrService(host, new DcutrOptions { PublicCidrs = publicCidrs }, loggers) : null;
             var holePunched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var targetPeer = address.PeerId!;
+            // Set only after the "* direct connection" line is out, so no "(direct)" pong can precede that line.
+            Connection? punched = null;
             if (dcutr is not null)
             {
                 dcutr.DirectConnectionEstablished += (_, e) =>
@@ -86,6 +88,7 @@ internal static class PingCommand
                     if (e.Peer != targetPeer || holePunched.Task.IsCompleted) return;
                     if (asJson) CliJson.Write(new HolePunchJson("direct", e.Peer.ToString()) { Addr = e.Connection.RemoteAddress.ToString(), Attempts = e.Attempts, ElapsedMs = Math.Round(e.Elapsed.TotalMilliseconds, 1) }, CliJsonContext.Default.HolePunchJson);
                     else Console.Out.WriteLine($"* direct connection to {e.Peer} at {e.Connection.RemoteAddress}");
+                    Volatile.Write(ref punched, e.Connection);
                     holePunched.TrySetResult();
                 };
                 dcutr.HolePunchFailed += (_, e) =>
@@ -122,8 +125,11 @@ internal static class PingCommand
                 {
                     using var pingTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     pingTimeout.CancelAfter(perStep);
-                    // Once hole punching succeeded the host prefers the direct connection.
-                    var current = host.FindConnection(connection.RemotePeerId) ?? connection;
+                    // Once hole punching succeeded (and said so) the direct connection carries the pings; until then the
+                    // dialed one does, even if the host already prefers a direct connection whose line is not printed yet.
+                    var current = Volatile.Read(ref punched) is { IsOpen: true } direct ? direct
+                        : connection.IsOpen ? connection
+                        : host.FindConnection(connection.RemotePeerId) ?? connection;
                     string? path = circuit ? (DcutrService.IsRelayed(current) ? "relayed" : "direct") : null;
                     var rtt = await ping.PingAsync(current, pingTimeout.Token).ConfigureAwait(false);
                     rtts.Add(rtt.TotalMilliseconds);

@@ -25,7 +25,7 @@ public sealed class DcutrNatLabTests
         Assert.DoesNotContain(lines, l => l.StartsWith("* hole punch failed", StringComparison.Ordinal));
         Assert.Matches(@"^\* direct connection to 12D3KooW\w+ at /ip4/198\.18\.0\.\d+/tcp/\d+$", lines[direct]);
         var pongs = lines.Where(l => l.StartsWith("pong from ", StringComparison.Ordinal)).ToList();
-        Assert.EndsWith(" ms (relayed)", pongs[0], StringComparison.Ordinal);
+        // The first pong is usually relayed, but a fast hole punch may finish before it: only the order is fixed.
         Assert.EndsWith(" ms (direct)", pongs[^1], StringComparison.Ordinal);
         // Relayed lines only before the upgrade, direct ones only after it.
         Assert.All(lines.Take(direct).Where(l => l.StartsWith("pong", StringComparison.Ordinal)), l => Assert.EndsWith("(relayed)", l, StringComparison.Ordinal));
