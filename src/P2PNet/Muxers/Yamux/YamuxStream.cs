@@ -155,11 +155,11 @@ public sealed class YamuxStream : MuxedStream
                 var header = new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, Id, (uint)n);
                 try
                 {
-                    await _session.EnqueueAsync(new YamuxOutFrame(header, payload, this), cancellationToken).ConfigureAwait(false);
+                    // Written at once by this caller when the session's writer is idle, else queued (takes the payload either way).
+                    await _session.SendDataAsync(new YamuxOutFrame(header, payload, this), cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
-                    ArrayPool<byte>.Shared.Return(payload);
                     lock (_sync) _sendWindow += n;
                     throw;
                 }
