@@ -11,8 +11,8 @@ namespace P2PNet.Muxers.Yamux;
 /// A yamux (<c>/yamux/1.0.0</c>) session over one connection. The constructor starts it: one read loop
 /// demultiplexes frames into streams, one write loop coalesces queued frames into large writes with one flush per
 /// batch. Control replies (pongs, window updates, resets) jump ahead of queued data so that a full data queue never
-/// blocks them. A data frame written while the write loop is idle and nothing is queued is written by its caller at
-/// once (write-through): handing it to the loop costs a thread switch per frame, a tenth of a small round trip. One
+/// blocks them. A small data frame written while the write loop is idle and nothing is queued is written by its caller
+/// at once (write-through): handing it to the loop costs a thread switch per frame, a tenth of a small round trip. One
 /// writer at a time either way: the loop and such a caller take the same gate, and the loop holds it from its first
 /// dequeue to its flush, so a caller that finds the queue empty under the gate has nothing queued to overtake.
 /// </summary>
@@ -43,6 +43,14 @@ public sealed class YamuxSession : IStreamMuxer
 
     /// <summary>Data bodies at least this large are written from their own buffer instead of being coalesced.</summary>
     internal const int DirectWriteThreshold = 8 * 1024;
+
+    /// <summary>
+    /// Data frames shorter than this are written through by their caller when the write loop is idle. Longer ones always
+    /// go to the loop: their encryption is the bulk of the work, and a sender that encodes while the loop encrypts and
+    /// sends the previous frame keeps both cores busy (a channel's one-way batches are 64 KiB frames: writing those through
+    /// put the encryption on the channel's writer, and short one-way 64 B runs came out lower on a loaded machine).
+    /// </summary>
+    internal const int WriteThroughThreshold = DirectWriteThreshold;
 
     /// <summary>Bytes written per batch before the write loop flushes and looks at control frames again.</summary>
     internal const int MaxWriteBatchBytes = 1024 * 1024;
@@ -320,13 +328,15 @@ public sealed class YamuxSession : IStreamMuxer
     }
 
     /// <summary>
-    /// Sends a data frame of a stream, taking its payload in every case: written at once by the caller when the
-    /// write loop is idle and nothing (data or control) is queued, else queued behind earlier frames. A write-through
-    /// is not cancelled once begun (half a frame would corrupt the connection); it ends with the session.
+    /// Sends a data frame of a stream, taking its payload in every case: a small one is written at once by the caller
+    /// when the write loop is idle and nothing (data or control) is queued, anything else is queued behind earlier
+    /// frames. A write-through is not cancelled once begun (half a frame would corrupt the connection); it ends with the
+    /// session.
     /// </summary>
     internal ValueTask SendDataAsync(YamuxOutFrame frame, CancellationToken cancellationToken)
     {
-        if (!_shuttingDown && !cancellationToken.IsCancellationRequested && _writeQueue.Reader.Count == 0 && _writeGate.Wait(0, CancellationToken.None))
+        if (frame.Header.Length < WriteThroughThreshold && !_shuttingDown && !cancellationToken.IsCancellationRequested
+            && _writeQueue.Reader.Count == 0 && _writeGate.Wait(0, CancellationToken.None))
         {
             // Under the gate: the loop is not between a dequeue and its flush, so an empty queue means nothing is ahead of us.
             if (!_shuttingDown && !_writeQueue.Reader.TryPeek(out _) && !HasControl()) return WriteThroughAsync(frame);
