@@ -153,6 +153,11 @@ public sealed class YamuxSession : IStreamMuxer
     /// <summary>True while the read loop holds a rented input buffer (tests check that an idle session holds none).</summary>
     internal bool HoldsReadBuffer => Volatile.Read(ref _readBuffer).Length != 0;
 
+    /// <summary>Data frames written through by their callers rather than by the write loop (tests check that it happens).</summary>
+    internal long FramesWrittenThrough => Volatile.Read(ref _framesWrittenThrough);
+
+    private long _framesWrittenThrough; // written under the write gate
+
     /// <summary>True while the write loop holds its rented coalescing buffer.</summary>
     internal bool HoldsWriteBuffer => Volatile.Read(ref _writeBuffer) is not null;
 
@@ -371,6 +376,7 @@ public sealed class YamuxSession : IStreamMuxer
             var token = _abort.Token;
             await _connection.WriteAsync(body.AsMemory(0, length), token).ConfigureAwait(false);
             await _connection.FlushAsync(token).ConfigureAwait(false);
+            Volatile.Write(ref _framesWrittenThrough, _framesWrittenThrough + 1);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
         {
