@@ -338,9 +338,9 @@ public sealed class YamuxSession : IStreamMuxer
     /// frames. A write-through is not cancelled once begun (half a frame would corrupt the connection); it ends with the
     /// session.
     /// </summary>
-    internal ValueTask SendDataAsync(YamuxOutFrame frame, CancellationToken cancellationToken)
+    internal ValueTask SendDataAsync(YamuxOutFrame frame, bool writeThroughAllowed, CancellationToken cancellationToken)
     {
-        if (frame.Header.Length < WriteThroughThreshold && !_shuttingDown && !cancellationToken.IsCancellationRequested
+        if (writeThroughAllowed && frame.Header.Length < WriteThroughThreshold && !_shuttingDown && !cancellationToken.IsCancellationRequested
             && _writeQueue.Reader.Count == 0 && _writeGate.Wait(0, CancellationToken.None))
         {
             // Under the gate: the loop is not between a dequeue and its flush, so an empty queue means nothing is ahead of us.
