@@ -134,6 +134,75 @@ public class YamuxSessionTests
     }
 
     [Fact]
+    public async Task Small_frames_are_written_through_when_idle_and_large_ones_go_to_the_write_loop()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        await using var s = await pair.Client.OpenStreamAsync();
+        var accepted = (await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        byte[] buffer = new byte[64 * 1024];
+        // A lone small write on an idle session goes out on the caller.
+        for (int i = 0; i < 20; i++)
+        {
+            await s.WriteAsync(new byte[] { (byte)i, 1, 2, 3 });
+            int n = 0;
+            while (n < 4) n += await accepted.ReadAsync(buffer.AsMemory(n, 4 - n)).AsTask().WaitAsync(Timeout);
+            Assert.Equal(i, buffer[0]);
+        }
+        long through = pair.Client.FramesWrittenThrough;
+        Assert.True(through > 0, "no small frame was written through");
+        // A frame of DirectWriteThreshold or more always goes to the loop.
+        byte[] large = RandomNumberGenerator.GetBytes(YamuxSession.WriteThroughThreshold);
+        await s.WriteAsync(large);
+        int got = 0;
+        while (got < large.Length) got += await accepted.ReadAsync(buffer.AsMemory(got, large.Length - got)).AsTask().WaitAsync(Timeout);
+        Assert.True(large.AsSpan().SequenceEqual(buffer.AsSpan(0, large.Length)));
+        Assert.Equal(through, pair.Client.FramesWrittenThrough);
+    }
+
+    [Fact]
+    public async Task Written_through_and_queued_frames_keep_each_streams_order()
+    {
+        // Eight streams write mixed sizes at once (small ones may be written through, large ones are queued, window
+        // updates come back as control frames): every stream must arrive whole and in order.
+        await using var pair = await YamuxTestPair.CreateAsync();
+        const int Streams = 8, PerStream = 768 * 1024;
+        var server = Task.Run(async () =>
+        {
+            var reads = new List<Task<byte[]>>();
+            for (int i = 0; i < Streams; i++)
+            {
+                var accepted = (await pair.Server.AcceptStreamAsync())!;
+                reads.Add(Task.Run(async () =>
+                {
+                    await using (accepted) return await ReadToEndAsync(accepted, PerStream);
+                }));
+            }
+            return await Task.WhenAll(reads);
+        });
+        var sent = new byte[Streams][];
+        var writers = Enumerable.Range(0, Streams).Select(async k =>
+        {
+            var random = new Random(k);
+            byte[] data = new byte[PerStream];
+            random.NextBytes(data);
+            sent[k] = data;
+            await using var s = await pair.Client.OpenStreamAsync();
+            await Task.Yield();
+            for (int off = 0; off < PerStream;)
+            {
+                int n = Math.Min(PerStream - off, random.Next(4) == 0 ? random.Next(8 * 1024, 40 * 1024) : random.Next(1, 600));
+                await s.WriteAsync(data.AsMemory(off, n));
+                off += n;
+            }
+            await s.CloseWriteAsync();
+        }).ToArray();
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
+        byte[][] received = await server.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(received, r => Assert.Equal(PerStream, r.Length));
+        foreach (var data in sent) Assert.Contains(received, r => r.AsSpan().SequenceEqual(data));
+    }
+
+    [Fact]
     public async Task Slow_reader_stalls_the_writer_within_the_window()
     {
         await using var pair = await YamuxTestPair.CreateAsync();
