@@ -101,7 +101,9 @@ internal static class BootstrapBench
             for (int round = 0; round < rounds; round++)
             {
                 double b = await MeasureAsync(seconds, concurrency, identityGet);
+                Console.WriteLine($"  round {round + 1}: GET /v1/identity {b,8:0}/s");
                 double r = await MeasureAsync(seconds, concurrency, register);
+                Console.WriteLine($"  round {round + 1}: registrations   {r,8:0}/s, {r / b:0.00}x");
                 baselines.Add(b);
                 rates.Add(r);
                 ratios.Add(r / b);
@@ -114,11 +116,19 @@ internal static class BootstrapBench
             // Fill the rest directly through the store (same upsert statement, no HTTP) to reach N peers.
             int registered = Math.Min(next + 1, pool);
             var fill = Stopwatch.StartNew();
+            // Many at a time, so that the writer commits them in batches as it does under load.
+            var filling = new List<Task>(PeerStore.MaxUpsertBatch);
             for (int i = registered; i < peers; i++)
             {
                 var r = i < pool ? registrations[i] : registrations[i % pool] with { PeerId = $"fill{i}" };
-                await server.Store.UpsertAsync(r, now, "127.0.0.1");
+                filling.Add(server.Store.UpsertAsync(r, now, "127.0.0.1"));
+                if (filling.Count == PeerStore.MaxUpsertBatch)
+                {
+                    await Task.WhenAll(filling);
+                    filling.Clear();
+                }
             }
+            await Task.WhenAll(filling);
             long stored = await server.Store.CountAsync(0);
             Console.WriteLine($"store filled to {stored} peers ({fill.Elapsed.TotalSeconds:0.0} s direct)");
 
