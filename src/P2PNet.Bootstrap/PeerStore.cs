@@ -12,7 +12,7 @@ namespace P2PNet.Bootstrap;
 /// beside the writer). Every statement is parameterized. The block list is mirrored in memory.
 /// Registrations are group-committed: <see cref="UpsertAsync"/> queues the row (bounded queue) and one writer loop
 /// takes whatever is queued (up to <see cref="MaxUpsertBatch"/>), upserts it in one transaction, commits, and only
-/// then completes each caller's task (from a pool thread, while the writer goes on with the next batch), so that every registration is answered after its row is committed while a
+/// then completes each caller's task, so that every registration is answered after its row is committed while a
 /// burst of them costs one commit rather than one each.
 /// </summary>
 internal sealed class PeerStore : IAsyncDisposable
@@ -42,9 +42,6 @@ internal sealed class PeerStore : IAsyncDisposable
         public long Timestamp { get; } = timestamp;
         public string? RemoteIp { get; } = remoteIp;
         public TaskCompletionSource<RegistrationOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>Set by the writer once the row's transaction is committed, before <see cref="Done"/> is completed.</summary>
-        public RegistrationOutcome Outcome { get; set; }
     }
 
     private readonly Channel<PendingUpsert> _upserts = Channel.CreateBounded<PendingUpsert>(
@@ -128,8 +125,6 @@ internal sealed class PeerStore : IAsyncDisposable
         var reader = _upserts.Reader;
         var batch = new List<PendingUpsert>(MaxUpsertBatch);
         var outcomes = new RegistrationOutcome[MaxUpsertBatch];
-        // Answers of committed batches, in commit order; awaited before the loop ends (so before the store closes).
-        Task answering = Task.CompletedTask;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (batch.Count < MaxUpsertBatch && reader.TryRead(out var next)) batch.Add(next);
@@ -166,23 +161,10 @@ internal sealed class PeerStore : IAsyncDisposable
             {
                 _write.Release();
             }
-            // Committed: only now does any caller learn its outcome. Completing the callers (each queues its caller's
-            // continuation and may wake a pool thread) is handed to the thread pool as one work item per batch, so
-            // that the one writer, the serial part of every registration, goes straight on to the next batch; under
-            // CPU contention it measured as costly as the upserts themselves.
-            var committed = new PendingUpsert[batch.Count];
-            for (int i = 0; i < committed.Length; i++)
-            {
-                committed[i] = batch[i];
-                committed[i].Outcome = outcomes[i];
-            }
+            // Committed: only now does any caller learn its outcome.
+            for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(outcomes[i]);
             batch.Clear();
-            answering = answering.ContinueWith(static (_, state) =>
-            {
-                foreach (var one in (PendingUpsert[])state!) one.Done.TrySetResult(one.Outcome);
-            }, committed, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
-        await answering.ConfigureAwait(false);
     }
 
     /// <summary>Upserts <paramref name="batch"/> in one transaction and commits it (under <c>_write</c>); rolls back on failure.</summary>
