@@ -8,7 +8,7 @@ using P2PNet.Bench;
 // handshakes in paired rounds (with CPU time per setup), all in the same run.
 // packets: PeerChannel packets (PureMessage, DataTransmission) of 64 B, 1 KiB and 64 KiB against plain framed
 // TCP and the secure stream, and PureMessage request/response latency against plain TCP ping-pong.
-//   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--peers N] [--concurrency C]
+//   dotnet run -c Release --project bench/P2PNet.Bench -- bootstrap [--seconds S] [--rounds R] [--peers N] [--concurrency C]
 // bootstrap: registrations and peer queries per second of one bootstrap server (SQLite), memory with N peers.
 //   dotnet run -c Release --project bench/P2PNet.Bench -- discovery [--rounds R]
 // discovery: time to find a peer by mDNS and LAN broadcast vs one raw multicast datagram, and a ten-node full

@@ -78,7 +78,7 @@ internal sealed class PublicEndpoints
             await Refuse(StatusCodes.Status400BadRequest, "malformed", "empty registration").ConfigureAwait(false);
             return;
         }
-        if (Invalid(registration) is { } problem)
+        if (Invalid(registration, out var peerId) is { } problem)
         {
             await Refuse(StatusCodes.Status400BadRequest, "invalid", problem).ConfigureAwait(false);
             return;
@@ -88,7 +88,8 @@ internal sealed class PublicEndpoints
             await Refuse(StatusCodes.Status401Unauthorized, "unsigned", "registrations must be signed with the peer's identity key").ConfigureAwait(false);
             return;
         }
-        if (!BootstrapSigning.VerifyRegistration(registration))
+        // The PeerId parsed by the validation above: the signature check does not parse it again.
+        if (!BootstrapSigning.VerifyRegistration(registration, peerId!))
         {
             await Refuse(StatusCodes.Status401Unauthorized, "bad-signature", "the signature does not verify for the key in the PeerId").ConfigureAwait(false);
             return;
@@ -121,10 +122,14 @@ internal sealed class PublicEndpoints
     }
 
     /// <summary>Checks every field against the protocol limits; returns what is wrong, or null.</summary>
-    internal static string? Invalid(BootstrapRegistration registration)
+    internal static string? Invalid(BootstrapRegistration registration) => Invalid(registration, out _);
+
+    /// <summary>As <see cref="Invalid(BootstrapRegistration)"/>; also gives the parsed PeerId when the registration is valid.</summary>
+    internal static string? Invalid(BootstrapRegistration registration, out PeerId? id)
     {
+        id = null;
         // Null when the body omits it or says null (found by fuzzing: the JSON reader does not always keep the initializer).
-        if (registration.PeerId is not { Length: > 0 and <= BootstrapLimits.MaxPeerIdLength } || !PeerId.TryParse(registration.PeerId, out var id))
+        if (registration.PeerId is not { Length: > 0 and <= BootstrapLimits.MaxPeerIdLength } || !PeerId.TryParse(registration.PeerId, out var parsed))
             return "peerId is not a PeerId";
         if (!ValidNetwork(registration.Network)) return $"network must be 1..{BootstrapLimits.MaxNetworkLength} printable characters";
         if (registration.Addresses is null || registration.Addresses.Count is 0 or > BootstrapLimits.MaxAddresses)
@@ -133,8 +138,9 @@ internal sealed class PublicEndpoints
         {
             if (text is null || text.Length > BootstrapLimits.MaxAddressLength || !Multiaddr.TryParse(text, out var address) || address.TcpTarget is null)
                 return "every address must be a TCP multiaddr";
-            if (address.PeerId is { } other && other != id) return "an address names another PeerId";
+            if (address.PeerId is { } other && other != parsed) return "an address names another PeerId";
         }
+        id = parsed;
         return null;
     }
 

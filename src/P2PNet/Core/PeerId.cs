@@ -18,10 +18,11 @@ public sealed class PeerId : IEquatable<PeerId>
     private readonly byte[] _bytes;
     private readonly string _text;
 
-    private PeerId(byte[] bytes)
+    private PeerId(byte[] bytes, string? text = null)
     {
         _bytes = bytes;
-        _text = Base58.Encode(bytes);
+        // base58btc is one-to-one (leading '1's are the leading zero bytes), so parsed text is already canonical.
+        _text = text ?? Base58.Encode(bytes);
     }
 
     /// <summary>The multihash bytes.</summary>
@@ -53,6 +54,12 @@ public sealed class PeerId : IEquatable<PeerId>
     /// <summary>Reads a PeerId from its multihash bytes; throws <see cref="FormatException"/> when malformed.</summary>
     public static PeerId FromBytes(ReadOnlySpan<byte> bytes)
     {
+        Check(bytes);
+        return new PeerId(bytes.ToArray());
+    }
+
+    private static void Check(ReadOnlySpan<byte> bytes)
+    {
         if (bytes.Length < 2 || bytes.Length > MaxLength) throw new FormatException("PeerId has a bad length");
         if (bytes[0] == Sha256Code)
         {
@@ -67,7 +74,6 @@ public sealed class PeerId : IEquatable<PeerId>
         {
             throw new FormatException($"PeerId uses unsupported multihash code 0x{bytes[0]:x2}");
         }
-        return new PeerId(bytes.ToArray());
     }
 
     /// <summary>Parses base58btc PeerId text; throws <see cref="FormatException"/> when malformed.</summary>
@@ -75,7 +81,9 @@ public sealed class PeerId : IEquatable<PeerId>
     {
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0 || text.Length > 128) throw new FormatException("PeerId text has a bad length");
-        return FromBytes(Base58.Decode(text));
+        byte[] bytes = Base58.Decode(text);
+        Check(bytes);
+        return new PeerId(bytes, text);
     }
 
     /// <summary>Parses PeerId text without throwing.</summary>

@@ -25,6 +25,18 @@ public class PeerIdTests
         Assert.Equal(id.PublicKey, parsed.TryGetPublicKey());
     }
 
+    // Parse keeps the text it was given (base58btc is one-to-one): it must equal the text re-encoded from the bytes.
+    [Fact]
+    public void Parsed_text_is_the_canonical_text()
+    {
+        using var id = Identity.Generate();
+        string text = id.PeerId.ToString();
+        var parsed = PeerId.Parse(text);
+        Assert.Equal(text, parsed.ToString());
+        Assert.Equal(text, PeerId.FromBytes(parsed.Bytes).ToString());
+        Assert.Equal(parsed.GetHashCode(), PeerId.FromBytes(parsed.Bytes).GetHashCode());
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("0OIl")]

@@ -22,14 +22,9 @@ public static class BootstrapSigning
     public static byte[] RegistrationBytes(string peerId, string network, long timestamp, IReadOnlyList<string> addresses)
     {
         ArgumentNullException.ThrowIfNull(addresses);
-        var buffer = new ArrayBufferWriter<byte>(256);
-        Field(buffer, RegistrationDomain);
-        Field(buffer, peerId);
-        Field(buffer, network);
-        Field(buffer, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Field(buffer, addresses.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        foreach (string address in addresses) Field(buffer, address);
-        return buffer.WrittenSpan.ToArray();
+        byte[] bytes = new byte[RegistrationLength(peerId, network, timestamp, addresses)];
+        WriteRegistration(bytes, peerId, network, timestamp, addresses);
+        return bytes;
     }
 
     /// <summary>The bytes an authority signs for an answer: domain, kind, then the exact payload bytes.</summary>
@@ -59,7 +54,24 @@ public static class BootstrapSigning
     public static bool VerifyRegistration(BootstrapRegistration registration)
     {
         ArgumentNullException.ThrowIfNull(registration);
-        if (!PeerId.TryParse(registration.PeerId, out var id) || registration.Signature is null) return false;
+        return PeerId.TryParse(registration.PeerId, out var id) && Verify(registration, id);
+    }
+
+    /// <summary>
+    /// As <see cref="VerifyRegistration(BootstrapRegistration)"/>, for a caller that has already parsed
+    /// <see cref="BootstrapRegistration.PeerId"/> (a bootstrap server validates it first): saves parsing it again.
+    /// False when <paramref name="peerId"/> is not the registration's PeerId.
+    /// </summary>
+    public static bool VerifyRegistration(BootstrapRegistration registration, PeerId peerId)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        ArgumentNullException.ThrowIfNull(peerId);
+        return string.Equals(peerId.ToString(), registration.PeerId, StringComparison.Ordinal) && Verify(registration, peerId);
+    }
+
+    private static bool Verify(BootstrapRegistration registration, PeerId id)
+    {
+        if (registration.Signature is null || registration.Addresses is null) return false;
         PublicKey? key;
         try
         {
@@ -71,9 +83,62 @@ public static class BootstrapSigning
         }
         if (key is null) return false;
         Span<byte> signature = stackalloc byte[96];
-        if (!Convert.TryFromBase64String(registration.Signature, signature, out int length) || length != 64) return false;
-        byte[] bytes = RegistrationBytes(registration.PeerId, registration.Network, registration.Timestamp, registration.Addresses);
-        return key.Verify(bytes, signature[..length]);
+        if (!Convert.TryFromBase64String(registration.Signature, signature, out int length) || length != 64)
+            return false;
+        // The signed bytes go to a pooled buffer: they live only for the verification.
+        int count = RegistrationLength(registration.PeerId, registration.Network, registration.Timestamp, registration.Addresses);
+        byte[] rented = ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            WriteRegistration(rented, registration.PeerId, registration.Network, registration.Timestamp, registration.Addresses);
+            return key.Verify(rented.AsSpan(0, count), signature[..length]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static int RegistrationLength(string peerId, string network, long timestamp, IReadOnlyList<string> addresses)
+    {
+        int length = FieldLength(RegistrationDomain) + FieldLength(peerId) + FieldLength(network)
+            + 4 + DecimalDigits(timestamp) + 4 + DecimalDigits(addresses.Count);
+        foreach (string address in addresses) length += FieldLength(address);
+        return length;
+    }
+
+    private static void WriteRegistration(Span<byte> destination, string peerId, string network, long timestamp, IReadOnlyList<string> addresses)
+    {
+        int at = Field(destination, RegistrationDomain);
+        at += Field(destination[at..], peerId);
+        at += Field(destination[at..], network);
+        at += Number(destination[at..], timestamp);
+        at += Number(destination[at..], addresses.Count);
+        foreach (string address in addresses) at += Field(destination[at..], address);
+    }
+
+    private static int FieldLength(string value) => 4 + Encoding.UTF8.GetByteCount(value);
+
+    private static int DecimalDigits(long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        value.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        return written;
+    }
+
+    private static int Field(Span<byte> destination, string value)
+    {
+        int count = Encoding.UTF8.GetBytes(value, destination[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(destination, count);
+        return 4 + count;
+    }
+
+    // A number field: its invariant decimal text, as the earlier ToString(InvariantCulture) form wrote it.
+    private static int Number(Span<byte> destination, long value)
+    {
+        value.TryFormat(destination[4..], out int count, default, System.Globalization.CultureInfo.InvariantCulture);
+        BinaryPrimitives.WriteInt32BigEndian(destination, count);
+        return 4 + count;
     }
 
     private static void Field(ArrayBufferWriter<byte> buffer, string value)
