@@ -127,14 +127,14 @@ internal static class SoakBench
             double start = _clock.Elapsed.TotalSeconds;
             Console.WriteLine($"mesh of {pairs} pairs delivering after {start:0.0} s; soaking");
 
-            var memory = new Dictionary<int, (long Fd, long Rss)>();
+            var memory = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed)>();
             var chaos = ChaosAsync(start + o.Duration - o.Settle);
             var baseline = Task.Run(async () =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(o.Baseline));
                 lock (_chaosLock)
                     for (int i = 0; i < o.Nodes; i++)
-                        if (_nodes[i].Epoch == 0 && !_down.Contains(i) && Sample(_nodes[i]) is { } m) memory[i] = m;
+                        if (_nodes[i].Epoch == 0 && !_down.Contains(i) && Sample(i) is { } m) memory[i] = m;
             });
             double lastReport = start;
             while (_clock.Elapsed.TotalSeconds < start + o.Duration)
@@ -148,9 +148,9 @@ internal static class SoakBench
             }
             await chaos;
             await baseline;
-            var end = new Dictionary<int, (long Fd, long Rss)>();
+            var end = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed)>();
             for (int i = 0; i < o.Nodes; i++)
-                if (_nodes[i].Epoch == 0 && Sample(_nodes[i]) is { } m) end[i] = m;
+                if (_nodes[i].Epoch == 0 && Sample(i) is { } m) end[i] = m;
 
             foreach (var n in _nodes) await n.SendAsync("stop");
             double drainStart = _clock.Elapsed.TotalSeconds;
@@ -162,7 +162,7 @@ internal static class SoakBench
             return Report(memory, end);
         }
 
-        private int Report(Dictionary<int, (long Fd, long Rss)> baseline, Dictionary<int, (long Fd, long Rss)> end)
+        private int Report(Dictionary<int, (long Fd, long Rss, long Managed, long Committed)> baseline, Dictionary<int, (long Fd, long Rss, long Managed, long Committed)> end)
         {
             var rows = _ledger.Rows(o.Nodes);
             Console.WriteLine();
@@ -176,7 +176,7 @@ internal static class SoakBench
 
             Console.WriteLine();
             Console.WriteLine($"nodes never killed, at {o.Baseline:0} s and at the end:");
-            double worstFd = 0, worstRss = 0;
+            double worstFd = 0, worstRss = 0, worstManaged = 0;
             int compared = 0;
             foreach (var (i, b) in baseline.OrderBy(p => p.Key))
             {
@@ -185,7 +185,11 @@ internal static class SoakBench
                 compared++;
                 worstFd = Math.Max(worstFd, fd);
                 worstRss = Math.Max(worstRss, rss);
-                Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)");
+                // Managed: the heap after a full collection (the node's last M line before each sample), and the GC's committed bytes.
+                double managed = b.Managed > 0 ? 100.0 * (e.Managed - b.Managed) / b.Managed : double.NaN;
+                if (!double.IsNaN(managed)) worstManaged = Math.Max(worstManaged, managed);
+                Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)" +
+                    $"   managed {b.Managed / 1048576.0,5:0.0} -> {e.Managed / 1048576.0,5:0.0} MiB ({managed,6:+0.0;-0.0}%)   GC committed {b.Committed / 1048576.0,5:0.0} -> {e.Committed / 1048576.0,5:0.0} MiB");
             }
 
             var samples = ResumeSamples();
@@ -198,7 +202,7 @@ internal static class SoakBench
             Console.WriteLine();
             Console.WriteLine($"soak result: pairs={rows.Count} sent={S(r => r.Sent)} delivered={S(r => r.Delivered)} duplicated={dup} reordered={reord} reported={S(r => r.Reported)} " +
                 $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} bootstrap-failed-starts={_bootstrapFailedStarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
-            Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
+            Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}% worst-managed={worstManaged:+0.0;-0.0}%");
             Console.WriteLine($"soak resume: samples={samples.Count} median-ms={Pct(0.5) * 1000:0} p95-ms={Pct(0.95) * 1000:0}");
             bool ok = lost == 0 && dup == 0 && reord == 0 && anomalies == 0;
             if (ok && !o.KeepLogs) _keepLogs = false;
@@ -237,15 +241,16 @@ internal static class SoakBench
             return false;
         }
 
-        private static (long Fd, long Rss)? Sample(Child child)
+        private (long Fd, long Rss, long Managed, long Committed)? Sample(int index)
         {
             try
             {
-                int pid = child.Pid;
+                int pid = _nodes[index].Pid;
+                var (managed, committed) = _ledger.Heap(index);
                 long fd = Directory.GetFiles($"/proc/{pid}/fd").Length;
                 string? rssLine = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
                 long rss = rssLine is null ? 0 : long.Parse(rssLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-                return (fd, rss);
+                return (fd, rss, managed, committed);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
             {

@@ -10,6 +10,7 @@ internal sealed class SoakLedger
 {
     private readonly object _lock = new();
     private readonly Dictionary<(int Src, int Epoch, int Dst), Stream> _streams = [];
+    private readonly Dictionary<int, (long Managed, long Committed)> _heap = [];
     private readonly HashSet<(int Node, int Epoch)> _died = [];
     private readonly Dictionary<(int Src, int Dst), List<double>> _deliveries = [];
     private long _malformed;
@@ -27,6 +28,12 @@ internal sealed class SoakLedger
         public readonly Dictionary<long, int> Delivered = [];
         public long LastDelivered;
         public long Reordered;
+    }
+
+    /// <summary>Node <paramref name="node"/>'s last <c>M</c> line: managed heap after a full collection, GC committed bytes (0 before the first).</summary>
+    public (long Managed, long Committed) Heap(int node)
+    {
+        lock (_lock) return _heap.GetValueOrDefault(node);
     }
 
     public long Malformed => Interlocked.Read(ref _malformed);
@@ -71,6 +78,9 @@ internal sealed class SoakLedger
                         if (colon > 0) reason = reason[..colon];
                         _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
                     }
+                    break;
+                case "M" when f.Length == 3:
+                    lock (_lock) _heap[node] = (long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture));
                     break;
                 case "C" when f.Length == 3:
                     Interlocked.Increment(ref f[2] == "resumed" ? ref _resumed : ref _interrupted);

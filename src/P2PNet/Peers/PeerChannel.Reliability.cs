@@ -19,10 +19,14 @@ public sealed partial class PeerChannel
     /// <summary>A packet written and not yet acknowledged.</summary>
     private readonly record struct Unacked(long Sequence, NetworkPacket Packet, int Bytes, TaskCompletionSource? Acked);
 
-    /// <summary>An inbound stream of the dialer resuming this channel's session, waiting for the run loop to adopt it.</summary>
+    /// <summary>
+    /// An inbound stream of the dialer resuming this channel's session, or starting a new one (it restarted and lost
+    /// ours: <see cref="NewSession"/>), waiting for the run loop to adopt it.
+    /// </summary>
     private sealed class ResumeOffer(Session session)
     {
         public Session Session { get; } = session;
+        public bool NewSession { get; } = session.Theirs?.Received is null;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -65,6 +69,9 @@ public sealed partial class PeerChannel
 
     /// <summary>Packets written to the peer and not yet acknowledged (replayed if the connection is lost).</summary>
     public int PacketsUnacknowledged => Volatile.Read(ref _unackedCount);
+
+    /// <summary>The reason an inbound channel that adopted its restarted dialer's new session reports its unacknowledged packets with.</summary>
+    internal const string PeerRestartedReason = "the peer restarted and lost the session";
 
     /// <summary>A fresh session id: 128 random bits as 32 hex digits.</summary>
     internal static string NewSessionId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
@@ -324,7 +331,8 @@ public sealed partial class PeerChannel
     }
 
     /// <summary>
-    /// Inbound: the dialer redialed and asked to resume this channel's session on <paramref name="next"/>. Ends the current
+    /// Inbound: the dialer redialed and asked to resume this channel's session on <paramref name="next"/> (or, while the
+    /// channel waits to resume, started a new session there: it restarted, and the channel adopts it). Ends the current
     /// session if there still is one (the dialer's redial shows the connection is dead even if we have not seen it),
     /// then the run loop answers with our hello and adopts the stream. True once it has; false when the channel cannot
     /// resume (closed, another resume under way).
@@ -396,6 +404,15 @@ public sealed partial class PeerChannel
             try
             {
                 var ours = session.Ours!;
+                if (offer.NewSession)
+                {
+                    // Our hello answers the dialer's new session (AnswerHello); what it never acknowledged is lost.
+                    await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
+                    StartOver(ours.Session, PeerRestartedReason);
+                    lock (_sync) _offer = null;
+                    _adopting = offer;
+                    return session;
+                }
                 ours.Session = _sessionId;
                 ours.Received = Volatile.Read(ref _lastReceived);
                 await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
