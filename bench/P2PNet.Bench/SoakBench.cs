@@ -127,7 +127,7 @@ internal static class SoakBench
             double start = _clock.Elapsed.TotalSeconds;
             Console.WriteLine($"mesh of {pairs} pairs delivering after {start:0.0} s; soaking");
 
-            var memory = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed)>();
+            var memory = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
             var chaos = ChaosAsync(start + o.Duration - o.Settle);
             var baseline = Task.Run(async () =>
             {
@@ -148,7 +148,7 @@ internal static class SoakBench
             }
             await chaos;
             await baseline;
-            var end = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed)>();
+            var end = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
             for (int i = 0; i < o.Nodes; i++)
                 if (_nodes[i].Epoch == 0 && Sample(i) is { } m) end[i] = m;
 
@@ -162,7 +162,7 @@ internal static class SoakBench
             return Report(memory, end);
         }
 
-        private int Report(Dictionary<int, (long Fd, long Rss, long Managed, long Committed)> baseline, Dictionary<int, (long Fd, long Rss, long Managed, long Committed)> end)
+        private int Report(Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> baseline, Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> end)
         {
             var rows = _ledger.Rows(o.Nodes);
             Console.WriteLine();
@@ -189,8 +189,10 @@ internal static class SoakBench
                 double managed = b.Managed > 0 ? 100.0 * (e.Managed - b.Managed) / b.Managed : double.NaN;
                 if (!double.IsNaN(managed)) worstManaged = Math.Max(worstManaged, managed);
                 Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)" +
-                    $"   managed {b.Managed / 1048576.0,5:0.0} -> {e.Managed / 1048576.0,5:0.0} MiB ({managed,6:+0.0;-0.0}%)   GC committed {b.Committed / 1048576.0,5:0.0} -> {e.Committed / 1048576.0,5:0.0} MiB");
+                    $"   managed {b.Managed / 1048576.0,5:0.0} -> {e.Managed / 1048576.0,5:0.0} MiB ({managed,6:+0.0;-0.0}%)   GC committed {b.Committed / 1048576.0,5:0.0} -> {e.Committed / 1048576.0,5:0.0} MiB   threads {b.Threads,3} -> {e.Threads,3}");
             }
+
+            ReportExpired();
 
             var samples = ResumeSamples();
             samples.Sort();
@@ -208,6 +210,29 @@ internal static class SoakBench
             if (ok && !o.KeepLogs) _keepLogs = false;
             else Console.WriteLine($"node logs kept in {_folder}");
             return ok ? 0 : 1;
+        }
+
+        // Kills: how long a killed node took to be back (ready); expired resume windows: what the peer went through in
+        // the window before (a channel expires when its dialer did not come back within the window: dead, cut, or slow).
+        private void ReportExpired()
+        {
+            var back = _kills.Select(x => x.Restarted - x.Killed).Order().ToList();
+            if (back.Count > 0)
+                Console.WriteLine($"killed nodes back (ready) after: median {back[back.Count / 2]:0.0} s, max {back[^1]:0.0} s ({back.Count} kills)");
+            var expired = _ledger.Expired();
+            if (expired.Count == 0) return;
+            const double Window = 30;
+            Console.WriteLine($"resume windows expired: {expired.Count} channels");
+            foreach (var (node, dst, time) in expired)
+            {
+                double from = time - Window - 5;
+                var causes = new List<string>();
+                foreach (var (k, killed, restarted) in _kills)
+                    if ((k == dst || k == node) && killed < time && restarted > from) causes.Add($"node {k} killed at {killed:0.0} s, back at {restarted:0.0} s");
+                foreach (var (k, down, up) in _cuts)
+                    if ((k == dst || k == node) && down < time && up > from) causes.Add($"node {k} cut {down:0.0}-{up:0.0} s");
+                Console.WriteLine($"  {node}->{dst} at {time:0.0} s: {(causes.Count > 0 ? string.Join("; ", causes) : "no kill or cut of either end in the window before")}");
+            }
         }
 
         // For each cut: each pair through the cut node whose ends were neither killed nor cut (again) from just before
@@ -241,16 +266,16 @@ internal static class SoakBench
             return false;
         }
 
-        private (long Fd, long Rss, long Managed, long Committed)? Sample(int index)
+        private (long Fd, long Rss, long Managed, long Committed, long Threads)? Sample(int index)
         {
             try
             {
                 int pid = _nodes[index].Pid;
-                var (managed, committed) = _ledger.Heap(index);
+                var (managed, committed, threads) = _ledger.Heap(index);
                 long fd = Directory.GetFiles($"/proc/{pid}/fd").Length;
                 string? rssLine = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
                 long rss = rssLine is null ? 0 : long.Parse(rssLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-                return (fd, rss, managed, committed);
+                return (fd, rss, managed, committed, threads);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
             {

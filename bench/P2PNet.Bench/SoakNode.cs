@@ -18,7 +18,7 @@ namespace P2PNet.Bench;
 /// <c>S dst seq</c> before SendAsync, <c>F dst seq</c> when SendAsync refused it, <c>R src epoch seq</c> inside the
 /// message handler (the acknowledgement follows the handler), <c>L dst seq reason</c> for each packet reported in
 /// PacketsLost, <c>C peer resuming|resumed</c> when a channel's connection was lost and when it is open again,
-/// <c>M managed committed</c> every 30 s (the managed heap after a full collection, and the GC's committed bytes).
+/// <c>M managed committed threads</c> every 30 s (the managed heap after a full collection, the GC's committed bytes, threads).
 /// stdin: <c>stop</c> (stop sending), <c>quit</c> (stop the network gracefully and exit).
 /// Node identities are derived from <c>--key-base</c> and the index, so a restarted node has the same key and
 /// every node knows every other's PeerId.
@@ -152,8 +152,8 @@ internal static class SoakNode
         return done.Task;
     }
 
-    // M managed committed: every 30 s, the managed heap after a full blocking collection and the GC's committed bytes,
-    // so that the driver can tell managed growth (a leak in our objects) from native or allocator growth of the RSS.
+    // M managed committed threads: every 30 s, the managed heap after a full blocking collection, the GC's committed bytes
+    // and the process's threads, so that the driver can tell managed growth (a leak in our objects) from native growth.
     private static async Task HeapLoopAsync(TextWriter output, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30));
@@ -163,7 +163,9 @@ internal static class SoakNode
             {
                 long managed = GC.GetTotalMemory(forceFullCollection: true);
                 long committed = GC.GetGCMemoryInfo(GCKind.FullBlocking).TotalCommittedBytes;
-                output.WriteLine($"M {managed.ToString(CultureInfo.InvariantCulture)} {committed.ToString(CultureInfo.InvariantCulture)}");
+                int threads;
+                using (var self = System.Diagnostics.Process.GetCurrentProcess()) threads = self.Threads.Count;
+                output.WriteLine($"M {managed.ToString(CultureInfo.InvariantCulture)} {committed.ToString(CultureInfo.InvariantCulture)} {threads.ToString(CultureInfo.InvariantCulture)}");
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -434,6 +434,7 @@ public sealed partial class PeerChannel
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
                 // That stream died too: keep waiting for the next one.
+                ResumeLog.OfferFailed(_logger, Identifier, ex.Message);
                 lock (_sync) _offer = null;
                 offer.Done.TrySetResult(false);
                 if (_lifetime.IsCancellationRequested) return null;

@@ -71,6 +71,7 @@ public sealed partial class PeerNetwork
                 Learn((GenericPeer)channel.Peer, hello);
                 return (true, channel, hello);
             }
+            ResumeLog.NewSessionNotAdopted(_logger, channel.Identifier, channel.State);
         }
         if (hello.Session is not null && channel.State == PeerChannelState.Resuming)
         {
