@@ -14,8 +14,10 @@ namespace P2PNet.Bench;
 /// Chaos stops <c>--settle</c> seconds before the end; then the nodes stop sending, the driver waits (at most
 /// <c>--drain</c> s) until every packet of a live sender was delivered or reported, and stops them gracefully.
 /// Prints per ordered pair: sent, delivered, duplicated, reordered, reported failed (and of those, delivered anyway),
-/// sender died, lost without report; FDs and RSS of the nodes never killed at <c>--baseline</c> s and at the end;
-/// the time from a cut link coming back to the first delivery on each pair through it (median, p95, max).
+/// sender died, lost without report; FDs, RSS, managed heap (after a full collection), GC committed bytes and threads of
+/// the nodes never killed at <c>--baseline</c> s and at the end; how long killed nodes took to be back; each channel whose
+/// resume window expired, with the kills and cuts of its ends before; the time from a cut link coming back to the first
+/// delivery on each pair through it (median, p95, max).
 /// The last lines (<c>soak result: …</c>) are what the test suite parses; exit code 0 when nothing was lost without
 /// report, duplicated or reordered.
 /// Options: --nodes N, --duration S, --rate R, --settle S, --drain S, --baseline S, --event-every S (mean time between
