@@ -23,10 +23,10 @@ public sealed partial class PeerChannel
     /// An inbound stream of the dialer resuming this channel's session, or starting a new one (it restarted and lost
     /// ours: <see cref="NewSession"/>), waiting for the run loop to adopt it.
     /// </summary>
-    private sealed class ResumeOffer(Session session)
+    private sealed class ResumeOffer(Session session, bool newSession)
     {
         public Session Session { get; } = session;
-        public bool NewSession { get; } = session.Theirs?.Received is null;
+        public bool NewSession { get; } = newSession;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -339,10 +339,13 @@ public sealed partial class PeerChannel
     /// </summary>
     internal async Task<bool> ResumeAsync(Session next, CancellationToken cancellationToken)
     {
-        var offer = new ResumeOffer(next);
         Session? current;
+        ResumeOffer offer;
         lock (_sync)
         {
+            // Not a resumption of our session: the dialer restarted, gave up and dialed anew, or asks for a session it
+            // never learned we replaced (our answer to its last redial was lost with that connection).
+            offer = new ResumeOffer(next, next.Theirs is not { Received: not null } theirs || theirs.Session != _sessionId);
             if (_sessionId is null || _noRetry || _ending || _offer is not null || State is PeerChannelState.Closed or PeerChannelState.Closing or PeerChannelState.Opening)
                 return false;
             _offer = offer;
@@ -406,7 +409,8 @@ public sealed partial class PeerChannel
                 var ours = session.Ours!;
                 if (offer.NewSession)
                 {
-                    // Our hello answers the dialer's new session (AnswerHello); what it never acknowledged is lost.
+                    // Our hello answers the dialer's new session, or names a fresh one (AnswerHello); what the old
+                    // session never had acknowledged is lost.
                     await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
                     StartOver(ours.Session, PeerRestartedReason);
                     lock (_sync) _offer = null;

@@ -60,11 +60,12 @@ public sealed partial class PeerNetwork
                 closeConnection: false, helloRead: true).ConfigureAwait(false);
             return (true, null, null);
         }
-        if (hello.Session is not null && hello.Received is null && channel.State == PeerChannelState.Resuming)
+        if (hello.Session is not null && channel.State == PeerChannelState.Resuming)
         {
-            // The dialer starts a new session while we wait to resume ours: it restarted (or gave up and dialed anew) and
-            // lost the session. The waiting channel adopts the new session at once: what the peer never acknowledged is
-            // reported now, what was queued while resuming goes out in the new session.
+            // The dialer does not resume the session we wait to resume: it starts a new one (it restarted, or gave up and
+            // dialed anew), or resumes one we no longer hold (our answer naming this channel's session was lost with the
+            // connection before it read it). The waiting channel adopts a new session at once (the dialer's, or a fresh
+            // one): what the peer never acknowledged is reported now, what was queued while resuming goes out in it.
             var next = new PeerChannel.Session(stream, connection, reader) { Theirs = hello, Ours = PeerChannel.AnswerHello(LocalHello(), hello) };
             if (await channel.ResumeAsync(next, cancellationToken).ConfigureAwait(false))
             {
