@@ -14,8 +14,10 @@ namespace P2PNet.Bench;
 /// Chaos stops <c>--settle</c> seconds before the end; then the nodes stop sending, the driver waits (at most
 /// <c>--drain</c> s) until every packet of a live sender was delivered or reported, and stops them gracefully.
 /// Prints per ordered pair: sent, delivered, duplicated, reordered, reported failed (and of those, delivered anyway),
-/// sender died, lost without report; FDs and RSS of the nodes never killed at <c>--baseline</c> s and at the end;
-/// the time from a cut link coming back to the first delivery on each pair through it (median, p95, max).
+/// sender died, lost without report; FDs, RSS, managed heap (after a full collection), GC committed bytes and threads of
+/// the nodes never killed at <c>--baseline</c> s and at the end; how long killed nodes took to be back; each channel whose
+/// resume window expired, with the kills and cuts of its ends before; the time from a cut link coming back to the first
+/// delivery on each pair through it (median, p95, max).
 /// The last lines (<c>soak result: …</c>) are what the test suite parses; exit code 0 when nothing was lost without
 /// report, duplicated or reordered.
 /// Options: --nodes N, --duration S, --rate R, --settle S, --drain S, --baseline S, --event-every S (mean time between
@@ -127,14 +129,14 @@ internal static class SoakBench
             double start = _clock.Elapsed.TotalSeconds;
             Console.WriteLine($"mesh of {pairs} pairs delivering after {start:0.0} s; soaking");
 
-            var memory = new Dictionary<int, (long Fd, long Rss)>();
+            var memory = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
             var chaos = ChaosAsync(start + o.Duration - o.Settle);
             var baseline = Task.Run(async () =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(o.Baseline));
                 lock (_chaosLock)
                     for (int i = 0; i < o.Nodes; i++)
-                        if (_nodes[i].Epoch == 0 && !_down.Contains(i) && Sample(_nodes[i]) is { } m) memory[i] = m;
+                        if (_nodes[i].Epoch == 0 && !_down.Contains(i) && Sample(i) is { } m) memory[i] = m;
             });
             double lastReport = start;
             while (_clock.Elapsed.TotalSeconds < start + o.Duration)
@@ -148,9 +150,9 @@ internal static class SoakBench
             }
             await chaos;
             await baseline;
-            var end = new Dictionary<int, (long Fd, long Rss)>();
+            var end = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
             for (int i = 0; i < o.Nodes; i++)
-                if (_nodes[i].Epoch == 0 && Sample(_nodes[i]) is { } m) end[i] = m;
+                if (_nodes[i].Epoch == 0 && Sample(i) is { } m) end[i] = m;
 
             foreach (var n in _nodes) await n.SendAsync("stop");
             double drainStart = _clock.Elapsed.TotalSeconds;
@@ -162,7 +164,7 @@ internal static class SoakBench
             return Report(memory, end);
         }
 
-        private int Report(Dictionary<int, (long Fd, long Rss)> baseline, Dictionary<int, (long Fd, long Rss)> end)
+        private int Report(Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> baseline, Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> end)
         {
             var rows = _ledger.Rows(o.Nodes);
             Console.WriteLine();
@@ -176,7 +178,7 @@ internal static class SoakBench
 
             Console.WriteLine();
             Console.WriteLine($"nodes never killed, at {o.Baseline:0} s and at the end:");
-            double worstFd = 0, worstRss = 0;
+            double worstFd = 0, worstRss = 0, worstManaged = 0;
             int compared = 0;
             foreach (var (i, b) in baseline.OrderBy(p => p.Key))
             {
@@ -185,8 +187,14 @@ internal static class SoakBench
                 compared++;
                 worstFd = Math.Max(worstFd, fd);
                 worstRss = Math.Max(worstRss, rss);
-                Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)");
+                // Managed: the heap after a full collection (the node's last M line before each sample), and the GC's committed bytes.
+                double managed = b.Managed > 0 ? 100.0 * (e.Managed - b.Managed) / b.Managed : double.NaN;
+                if (!double.IsNaN(managed)) worstManaged = Math.Max(worstManaged, managed);
+                Console.WriteLine($"  node {i,2}: FDs {b.Fd,4} -> {e.Fd,4} ({fd,6:+0.0;-0.0}%)   RSS {b.Rss / 1024.0,6:0.0} -> {e.Rss / 1024.0,6:0.0} MiB ({rss,6:+0.0;-0.0}%)" +
+                    $"   managed {b.Managed / 1048576.0,5:0.0} -> {e.Managed / 1048576.0,5:0.0} MiB ({managed,6:+0.0;-0.0}%)   GC committed {b.Committed / 1048576.0,5:0.0} -> {e.Committed / 1048576.0,5:0.0} MiB   threads {b.Threads,3} -> {e.Threads,3}");
             }
+
+            ReportExpired();
 
             var samples = ResumeSamples();
             samples.Sort();
@@ -198,12 +206,35 @@ internal static class SoakBench
             Console.WriteLine();
             Console.WriteLine($"soak result: pairs={rows.Count} sent={S(r => r.Sent)} delivered={S(r => r.Delivered)} duplicated={dup} reordered={reord} reported={S(r => r.Reported)} " +
                 $"reported-delivered={S(r => r.ReportedDelivered)} sender-died={S(r => r.SenderDied)} lost={lost} anomalies={anomalies} cuts={_cuts.Count} kills={_kills.Count} bootstrap-restarts={_bootstrapRestarts} bootstrap-failed-starts={_bootstrapFailedStarts} interrupted={_ledger.Resumes.Interrupted} resumed={_ledger.Resumes.Resumed}");
-            Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}%");
+            Console.WriteLine($"soak memory: nodes={compared} worst-fd={worstFd:+0.0;-0.0}% worst-rss={worstRss:+0.0;-0.0}% worst-managed={worstManaged:+0.0;-0.0}%");
             Console.WriteLine($"soak resume: samples={samples.Count} median-ms={Pct(0.5) * 1000:0} p95-ms={Pct(0.95) * 1000:0}");
             bool ok = lost == 0 && dup == 0 && reord == 0 && anomalies == 0;
             if (ok && !o.KeepLogs) _keepLogs = false;
             else Console.WriteLine($"node logs kept in {_folder}");
             return ok ? 0 : 1;
+        }
+
+        // Kills: how long a killed node took to be back (ready); expired resume windows: what the peer went through in
+        // the window before (a channel expires when its dialer did not come back within the window: dead, cut, or slow).
+        private void ReportExpired()
+        {
+            var back = _kills.Select(x => x.Restarted - x.Killed).Order().ToList();
+            if (back.Count > 0)
+                Console.WriteLine($"killed nodes back (ready) after: median {back[back.Count / 2]:0.0} s, max {back[^1]:0.0} s ({back.Count} kills)");
+            var expired = _ledger.Expired();
+            if (expired.Count == 0) return;
+            const double Window = 30;
+            Console.WriteLine($"resume windows expired: {expired.Count} channels");
+            foreach (var (node, dst, time) in expired)
+            {
+                double from = time - Window - 5;
+                var causes = new List<string>();
+                foreach (var (k, killed, restarted) in _kills)
+                    if ((k == dst || k == node) && killed < time && restarted > from) causes.Add($"node {k} killed at {killed:0.0} s, back at {restarted:0.0} s");
+                foreach (var (k, down, up) in _cuts)
+                    if ((k == dst || k == node) && down < time && up > from) causes.Add($"node {k} cut {down:0.0}-{up:0.0} s");
+                Console.WriteLine($"  {node}->{dst} at {time:0.0} s: {(causes.Count > 0 ? string.Join("; ", causes) : "no kill or cut of either end in the window before")}");
+            }
         }
 
         // For each cut: each pair through the cut node whose ends were neither killed nor cut (again) from just before
@@ -237,15 +268,16 @@ internal static class SoakBench
             return false;
         }
 
-        private static (long Fd, long Rss)? Sample(Child child)
+        private (long Fd, long Rss, long Managed, long Committed, long Threads)? Sample(int index)
         {
             try
             {
-                int pid = child.Pid;
+                int pid = _nodes[index].Pid;
+                var (managed, committed, threads) = _ledger.Heap(index);
                 long fd = Directory.GetFiles($"/proc/{pid}/fd").Length;
                 string? rssLine = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
                 long rss = rssLine is null ? 0 : long.Parse(rssLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-                return (fd, rss);
+                return (fd, rss, managed, committed, threads);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
             {

@@ -10,6 +10,8 @@ internal sealed class SoakLedger
 {
     private readonly object _lock = new();
     private readonly Dictionary<(int Src, int Epoch, int Dst), Stream> _streams = [];
+    private readonly Dictionary<int, (long Managed, long Committed, long Threads)> _heap = [];
+    private readonly List<(int Node, int Dst, double Time)> _expired = [];
     private readonly HashSet<(int Node, int Epoch)> _died = [];
     private readonly Dictionary<(int Src, int Dst), List<double>> _deliveries = [];
     private long _malformed;
@@ -27,6 +29,18 @@ internal sealed class SoakLedger
         public readonly Dictionary<long, int> Delivered = [];
         public long LastDelivered;
         public long Reordered;
+    }
+
+    /// <summary>Node <paramref name="node"/>'s last <c>M</c> line: managed heap after a full collection, GC committed bytes, threads (0 before the first).</summary>
+    public (long Managed, long Committed, long Threads) Heap(int node)
+    {
+        lock (_lock) return _heap.GetValueOrDefault(node);
+    }
+
+    /// <summary>Channels that reported "resume window expired": the reporting node, its peer, when (one entry per report).</summary>
+    public List<(int Node, int Dst, double Time)> Expired()
+    {
+        lock (_lock) return [.. _expired];
     }
 
     public long Malformed => Interlocked.Read(ref _malformed);
@@ -70,7 +84,14 @@ internal sealed class SoakLedger
                         int colon = reason.IndexOf(':', StringComparison.Ordinal);
                         if (colon > 0) reason = reason[..colon];
                         _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
+                        // An expired window is one report per channel: keep when and where, to look for its cause.
+                        int peer = Int(f[1]);
+                        if (reason == "resume window expired" && !_expired.Any(x => x.Node == node && x.Dst == peer && time - x.Time < 1))
+                            _expired.Add((node, peer, time));
                     }
+                    break;
+                case "M" when f.Length == 4:
+                    lock (_lock) _heap[node] = (long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture));
                     break;
                 case "C" when f.Length == 3:
                     Interlocked.Increment(ref f[2] == "resumed" ? ref _resumed : ref _interrupted);

@@ -17,7 +17,8 @@ namespace P2PNet.Bench;
 /// stdout line written before the fact it reports can be acknowledged or sent, so a kill -9 loses no line:
 /// <c>S dst seq</c> before SendAsync, <c>F dst seq</c> when SendAsync refused it, <c>R src epoch seq</c> inside the
 /// message handler (the acknowledgement follows the handler), <c>L dst seq reason</c> for each packet reported in
-/// PacketsLost, <c>C peer resuming|resumed</c> when a channel's connection was lost and when it is open again.
+/// PacketsLost, <c>C peer resuming|resumed</c> when a channel's connection was lost and when it is open again,
+/// <c>M managed committed threads</c> every 30 s (the managed heap after a full collection, the GC's committed bytes, threads).
 /// stdin: <c>stop</c> (stop sending), <c>quit</c> (stop the network gracefully and exit).
 /// Node identities are derived from <c>--key-base</c> and the index, so a restarted node has the same key and
 /// every node knows every other's PeerId.
@@ -126,6 +127,7 @@ internal static class SoakNode
 
         var tasks = new List<Task> { DiscoverAndDialAsync(network, bootstrap, others, index, quit.Token) };
         foreach (var (peer, dst) in others) tasks.Add(SendLoopAsync(network, peer, dst, index, epoch, rate, output, stop.Token));
+        tasks.Add(HeapLoopAsync(output, quit.Token));
         tasks.Add(Task.Run(async () =>
         {
             while (await Console.In.ReadLineAsync() is { } line)
@@ -148,6 +150,27 @@ internal static class SoakNode
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         token.Register(() => done.TrySetResult());
         return done.Task;
+    }
+
+    // M managed committed threads: every 30 s, the managed heap after a full blocking collection, the GC's committed bytes
+    // and the process's threads, so that the driver can tell managed growth (a leak in our objects) from native growth.
+    private static async Task HeapLoopAsync(TextWriter output, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                long managed = GC.GetTotalMemory(forceFullCollection: true);
+                long committed = GC.GetGCMemoryInfo(GCKind.FullBlocking).TotalCommittedBytes;
+                int threads;
+                using (var self = System.Diagnostics.Process.GetCurrentProcess()) threads = self.Threads.Count;
+                output.WriteLine($"M {managed.ToString(CultureInfo.InvariantCulture)} {committed.ToString(CultureInfo.InvariantCulture)} {threads.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     private static long? ParseSeq(string message)

@@ -19,10 +19,14 @@ public sealed partial class PeerChannel
     /// <summary>A packet written and not yet acknowledged.</summary>
     private readonly record struct Unacked(long Sequence, NetworkPacket Packet, int Bytes, TaskCompletionSource? Acked);
 
-    /// <summary>An inbound stream of the dialer resuming this channel's session, waiting for the run loop to adopt it.</summary>
-    private sealed class ResumeOffer(Session session)
+    /// <summary>
+    /// An inbound stream of the dialer resuming this channel's session, or starting a new one (it restarted and lost
+    /// ours: <see cref="NewSession"/>), waiting for the run loop to adopt it.
+    /// </summary>
+    private sealed class ResumeOffer(Session session, bool newSession)
     {
         public Session Session { get; } = session;
+        public bool NewSession { get; } = newSession;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -65,6 +69,9 @@ public sealed partial class PeerChannel
 
     /// <summary>Packets written to the peer and not yet acknowledged (replayed if the connection is lost).</summary>
     public int PacketsUnacknowledged => Volatile.Read(ref _unackedCount);
+
+    /// <summary>The reason an inbound channel that adopted its restarted dialer's new session reports its unacknowledged packets with.</summary>
+    internal const string PeerRestartedReason = "the peer restarted and lost the session";
 
     /// <summary>A fresh session id: 128 random bits as 32 hex digits.</summary>
     internal static string NewSessionId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
@@ -324,17 +331,21 @@ public sealed partial class PeerChannel
     }
 
     /// <summary>
-    /// Inbound: the dialer redialed and asked to resume this channel's session on <paramref name="next"/>. Ends the current
+    /// Inbound: the dialer redialed and asked to resume this channel's session on <paramref name="next"/> (or, while the
+    /// channel waits to resume, started a new session there: it restarted, and the channel adopts it). Ends the current
     /// session if there still is one (the dialer's redial shows the connection is dead even if we have not seen it),
     /// then the run loop answers with our hello and adopts the stream. True once it has; false when the channel cannot
     /// resume (closed, another resume under way).
     /// </summary>
     internal async Task<bool> ResumeAsync(Session next, CancellationToken cancellationToken)
     {
-        var offer = new ResumeOffer(next);
         Session? current;
+        ResumeOffer offer;
         lock (_sync)
         {
+            // Not a resumption of our session: the dialer restarted, gave up and dialed anew, or asks for a session it
+            // never learned we replaced (our answer to its last redial was lost with that connection).
+            offer = new ResumeOffer(next, next.Theirs is not { Received: not null } theirs || theirs.Session != _sessionId);
             if (_sessionId is null || _noRetry || _ending || _offer is not null || State is PeerChannelState.Closed or PeerChannelState.Closing or PeerChannelState.Opening)
                 return false;
             _offer = offer;
@@ -396,6 +407,16 @@ public sealed partial class PeerChannel
             try
             {
                 var ours = session.Ours!;
+                if (offer.NewSession)
+                {
+                    // Our hello answers the dialer's new session, or names a fresh one (AnswerHello); what the old
+                    // session never had acknowledged is lost.
+                    await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
+                    StartOver(ours.Session, PeerRestartedReason);
+                    lock (_sync) _offer = null;
+                    _adopting = offer;
+                    return session;
+                }
                 ours.Session = _sessionId;
                 ours.Received = Volatile.Read(ref _lastReceived);
                 await WriteHelloAsync(session.Stream, ours, _lifetime.Token).ConfigureAwait(false);
@@ -417,6 +438,7 @@ public sealed partial class PeerChannel
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
                 // That stream died too: keep waiting for the next one.
+                ResumeLog.OfferFailed(_logger, Identifier, ex.Message);
                 lock (_sync) _offer = null;
                 offer.Done.TrySetResult(false);
                 if (_lifetime.IsCancellationRequested) return null;

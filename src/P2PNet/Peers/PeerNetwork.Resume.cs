@@ -11,9 +11,10 @@ public sealed partial class PeerNetwork
 {
     /// <summary>
     /// Reads the dialer's hello. When it resumes <paramref name="channel"/>'s session, the channel adopts the stream
-    /// (Handled, the channel); a broken hello is refused (Handled, null). Otherwise (a new session: the peer restarted,
-    /// or gave up and dialed anew) a channel that is waiting to resume ends, its unacknowledged packets reported, and
-    /// the caller goes on with the hello (not Handled): a new channel, or a duplicate while the old one is open.
+    /// (Handled, the channel); a broken hello is refused (Handled, null). A new session (the peer restarted, or gave up
+    /// and dialed anew) while the channel waits to resume: the channel adopts it (Handled, the channel), its
+    /// unacknowledged packets reported as lost. Otherwise the caller goes on with the hello (not Handled): a new channel
+    /// (a channel that waited to resume and could not adopt the session ends first), or a duplicate while the old one is open.
     /// </summary>
     private async Task<(bool Handled, PeerChannel? Channel, ChannelHello? Hello)> TryResumeInboundAsync(
         PeerChannel channel, MuxedStream stream, Connection connection, PipeReader reader, CancellationToken cancellationToken)
@@ -61,7 +62,22 @@ public sealed partial class PeerNetwork
         }
         if (hello.Session is not null && channel.State == PeerChannelState.Resuming)
         {
-            // The peer no longer holds the session we wait to resume: it restarted, or gave up and dialed anew.
+            // The dialer does not resume the session we wait to resume: it starts a new one (it restarted, or gave up and
+            // dialed anew), or resumes one we no longer hold (our answer naming this channel's session was lost with the
+            // connection before it read it). The waiting channel adopts a new session at once (the dialer's, or a fresh
+            // one): what the peer never acknowledged is reported now, what was queued while resuming goes out in it.
+            var next = new PeerChannel.Session(stream, connection, reader) { Theirs = hello, Ours = PeerChannel.AnswerHello(LocalHello(), hello) };
+            if (await channel.ResumeAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                Learn((GenericPeer)channel.Peer, hello);
+                return (true, channel, hello);
+            }
+            ResumeLog.NewSessionNotAdopted(_logger, channel.Identifier, channel.State);
+        }
+        if (hello.Session is not null && channel.State == PeerChannelState.Resuming)
+        {
+            // The peer no longer holds the session we wait to resume (it asks for one we do not know), or the channel could
+            // not adopt its new one: end the channel, its packets reported, and go on with a new one.
             await channel.ShutdownAsync("the peer started a new session (it restarted or gave up)").ConfigureAwait(false);
         }
         return (false, null, hello);

@@ -11,7 +11,7 @@ namespace P2PNet.Tests.Peers;
 /// <summary>
 /// Channels that lose nothing: sequence numbers and acknowledgements, resumption after a reset of the connection (seen
 /// by both sides, or by the inbound side only), a peer that restarted and lost the session (the sender is told which
-/// packets), the bounded unacknowledged buffer, and a graceful close that still ends at once. Real loopback TCP; the
+/// packets; an inbound channel waiting to resume adopts its restarted dialer's new session), the bounded unacknowledged buffer, and a graceful close that still ends at once. Real loopback TCP; the
 /// faults come from a <see cref="FaultProxy"/> between the two nodes.
 /// </summary>
 public sealed class ChannelResumeTests
@@ -188,6 +188,64 @@ public sealed class ChannelResumeTests
         Assert.Equal(["queued", "after"], atB2.Messages);
         Assert.Same(outbound, Assert.Single(a.ActivePeerChannels));
         await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_inbound_channel_waiting_to_resume_adopts_the_new_session_of_a_dialer_that_restarted_and_reports_at_once_what_it_lost()
+    {
+        using var identity = Identity.Generate();
+        // The dialer does not redial (it is about to die); the window is far longer than the test waits for anything.
+        await using var a = await StartAsync(o => o with { Identity = identity, MaxConnectRetries = 0 });
+        await using var b = await StartAsync(o => o with { ResumeWindow = TimeSpan.FromMinutes(5) });
+        await using var proxy = new FaultProxy(EndPointOf(b));
+        var (_, inbound) = await ConnectViaAsync(a, b, proxy);
+        var atA = new Inbox(a);
+        await inbound.SendAndWaitAsync(new PureMessagePacket("delivered")).WaitAsync(Wait);
+        Assert.Equal(["delivered"], atA.Messages);
+
+        // The dialer's application stalls on "hold": what follows is written to it but never acknowledged.
+        using var gate = new SemaphoreSlim(0);
+        a.MessageReceived += (_, e) =>
+        {
+            if (e.Message == "hold") gate.Wait(Wait);
+        };
+        var waiting = inbound.SendAndWaitAsync(new PureMessagePacket("hold"));
+        await inbound.SendAsync(new PureMessagePacket("lost-1"));
+        await inbound.SendAsync(new PureMessagePacket("lost-2"));
+        await Poll.UntilAsync(() => inbound.PacketsUnacknowledged == 3, Wait, "three packets written");
+
+        // The dialer dies without a DisconnectPacket; the inbound channel waits to resume and queues what is sent on it.
+        var resuming = Next<PeerChannelState>(h => inbound.StateChanged += h, s => s == PeerChannelState.Resuming);
+        proxy.ResetAll();
+        gate.Release();
+        await resuming;
+        await a.Host.DisposeAsync().AsTask().WaitAsync(Wait);
+        await inbound.SendAsync(new PureMessagePacket("queued")).AsTask().WaitAsync(Wait);
+
+        // It restarts with the same identity and dials in a new session: the waiting channel adopts it at once (not when
+        // the window expires), reports what the old session never had acknowledged, and sends what it queued.
+        var reported = Next<PacketsLostEventArgs>(h => b.PacketsLost += h);
+        var reopened = Next<PeerChannelState>(h => inbound.StateChanged += h, s => s == PeerChannelState.Open);
+        await using var a2 = await StartAsync(o => o with { Identity = identity });
+        var atA2 = new Inbox(a2);
+        var outbound = await a2.ConnectAsync(b.ListenAddresses[0].WithPeerId(b.Identifier)).WaitAsync(Wait);
+        var report = await reported;
+        Assert.Same(inbound, report.Channel);
+        Assert.Equal(["hold", "lost-1", "lost-2"], report.Packets.Select(p => ((PureMessagePacket)p).Message));
+        Assert.Equal("the peer restarted and lost the session", report.Reason);
+        var failure = await Assert.ThrowsAsync<PeerNetworkException>(() => waiting.WaitAsync(Wait));
+        Assert.Equal(PeerNetworkError.NotAcknowledged, failure.Error);
+        await reopened;
+
+        // The same channel goes on in the dialer's new session, both ways; the lost packets are not sent again.
+        await atA2.WaitForAsync("queued");
+        await inbound.SendAndWaitAsync(new PureMessagePacket("after")).WaitAsync(Wait);
+        Assert.Equal(["queued", "after"], atA2.Messages);
+        var atB = new Inbox(b);
+        await outbound.SendAndWaitAsync(new PureMessagePacket("from the restarted dialer")).WaitAsync(Wait);
+        Assert.Equal(["from the restarted dialer"], atB.Messages);
+        Assert.Same(inbound, Assert.Single(b.ActivePeerChannels));
+        Assert.Equal(PeerChannelState.Open, inbound.State);
     }
 
     [Fact]
