@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
-using P2PNet.Muxers.Yamux;
 using P2PNet.Peers.Packets;
 using P2PNet.Swarm;
 
@@ -336,9 +335,6 @@ public sealed partial class PeerChannel
                 long ack = reliable ? AppendAck(session, batch) : -1;
                 if (batch.WrittenCount > 0)
                 {
-                    // A lone batch (a request, a reply, an acknowledgement) is written through by yamux when its writer is
-                    // idle; with more queued behind it, yamux's loop sends while this loop encodes the next batch.
-                    if (session.Stream is YamuxStream yamux) yamux.WriteThroughAllowed = !queue.TryPeek(out _);
                     await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
                     if (ack >= 0) AckWritten(session, ack);
                     if (count > 0)

@@ -9,14 +9,9 @@ namespace P2PNet.Muxers.Yamux;
 
 /// <summary>
 /// A yamux (<c>/yamux/1.0.0</c>) session over one connection. The constructor starts it: one read loop
-/// demultiplexes frames into streams, one write loop coalesces queued frames into large writes with one flush per
-/// batch. Control replies (pongs, window updates, resets) jump ahead of queued data so that a full data queue never
-/// blocks them. A small data frame written while the write loop is idle and nothing is queued is written by its caller
-/// at once (write-through): handing it to the loop costs a thread switch per frame (writing through cut a channel's 64 B
-/// round trip p50 to about 0.82x here), unless the caller says more is queued behind it
-/// (<see cref="YamuxStream.WriteThroughAllowed"/>), when the loop sends while the caller prepares the next write. One
-/// writer at a time either way: the loop and such a caller take the same gate, and the loop holds it from its first
-/// dequeue to its flush, so a caller that finds the queue empty under the gate has nothing queued to overtake.
+/// demultiplexes frames into streams, one write loop is the only writer of the connection and coalesces queued
+/// frames into large writes with one flush per batch. Control replies (pongs, window updates, resets) jump ahead
+/// of queued data so that a full data queue never blocks them.
 /// </summary>
 /// <remarks>
 /// Strictness, chosen for safety: a bad version, an unknown type, a ping or go-away on a non-zero stream id, a
@@ -46,13 +41,6 @@ public sealed class YamuxSession : IStreamMuxer
     /// <summary>Data bodies at least this large are written from their own buffer instead of being coalesced.</summary>
     internal const int DirectWriteThreshold = 8 * 1024;
 
-    /// <summary>
-    /// Data frames shorter than this are written through by their caller when the write loop is idle. Longer ones always
-    /// go to the loop: their encryption is the bulk of the work, and a sender that encodes while the loop encrypts and
-    /// sends the previous frame keeps both cores busy (a channel streaming one way writes 64 KiB frames).
-    /// </summary>
-    internal const int WriteThroughThreshold = DirectWriteThreshold;
-
     /// <summary>Bytes written per batch before the write loop flushes and looks at control frames again.</summary>
     internal const int MaxWriteBatchBytes = 1024 * 1024;
 
@@ -80,9 +68,6 @@ public sealed class YamuxSession : IStreamMuxer
     private volatile bool _dropData;
     private YamuxFrameHeader? _finalGoAway;
     private YamuxException? _error;
-
-    // The connection's single-writer gate: held by the write loop for a batch, or by a caller writing through.
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     private readonly Lock _controlSync = new();
     private readonly Queue<YamuxFrameHeader> _control = new();
@@ -155,11 +140,6 @@ public sealed class YamuxSession : IStreamMuxer
 
     /// <summary>True while the read loop holds a rented input buffer (tests check that an idle session holds none).</summary>
     internal bool HoldsReadBuffer => Volatile.Read(ref _readBuffer).Length != 0;
-
-    /// <summary>Data frames written through by their callers rather than by the write loop (tests check that it happens).</summary>
-    internal long FramesWrittenThrough => Volatile.Read(ref _framesWrittenThrough);
-
-    private long _framesWrittenThrough; // written under the write gate
 
     /// <summary>True while the write loop holds its rented coalescing buffer.</summary>
     internal bool HoldsWriteBuffer => Volatile.Read(ref _writeBuffer) is not null;
@@ -332,68 +312,6 @@ public sealed class YamuxSession : IStreamMuxer
         catch (ChannelClosedException)
         {
             throw Ended();
-        }
-    }
-
-    /// <summary>
-    /// Sends a data frame of a stream, taking its payload in every case: a small one is written at once by the caller
-    /// when the write loop is idle and nothing (data or control) is queued, anything else is queued behind earlier
-    /// frames. A write-through is not cancelled once begun (half a frame would corrupt the connection); it ends with the
-    /// session.
-    /// </summary>
-    internal ValueTask SendDataAsync(YamuxOutFrame frame, bool writeThroughAllowed, CancellationToken cancellationToken)
-    {
-        if (writeThroughAllowed && frame.Header.Length < WriteThroughThreshold && !_shuttingDown && !cancellationToken.IsCancellationRequested
-            && _writeQueue.Reader.Count == 0 && _writeGate.Wait(0, CancellationToken.None))
-        {
-            // Under the gate: the loop is not between a dequeue and its flush, so an empty queue means nothing is ahead of us.
-            if (!_shuttingDown && !_writeQueue.Reader.TryPeek(out _) && !HasControl()) return WriteThroughAsync(frame);
-            _writeGate.Release();
-        }
-        return EnqueueDataAsync(frame, cancellationToken);
-    }
-
-    private async ValueTask EnqueueDataAsync(YamuxOutFrame frame, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await EnqueueAsync(frame, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
-            throw;
-        }
-    }
-
-    /// <summary>Writes one data frame from its payload (which has room for the header) while holding the gate; releases both.</summary>
-    private async ValueTask WriteThroughAsync(YamuxOutFrame frame)
-    {
-        byte[] body = frame.Payload!;
-        try
-        {
-            // A stream reset since its write began drops its data, as the write loop does.
-            if (frame.Stream?.OnFrameWriting(isSyn: false) == true) return;
-            int length = YamuxFrameHeader.Size + (int)frame.Header.Length;
-            frame.Header.Write(body);
-            var token = _abort.Token;
-            await _connection.WriteAsync(body.AsMemory(0, length), token).ConfigureAwait(false);
-            await _connection.FlushAsync(token).ConfigureAwait(false);
-            Volatile.Write(ref _framesWrittenThrough, _framesWrittenThrough + 1);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
-        {
-            if (!_shuttingDown)
-            {
-                YamuxLog.ConnectionError(_logger, ex);
-                BeginShutdown(new YamuxException(YamuxError.ConnectionLost, "writing to the connection failed", ex), null, drain: false, "write failed");
-            }
-            throw Ended();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
-            _writeGate.Release();
         }
     }
 
@@ -608,96 +526,79 @@ public sealed class YamuxSession : IStreamMuxer
                         {
                             byte[] header = new byte[YamuxFrameHeader.Size];
                             goAway.Write(header);
-                            await _writeGate.WaitAsync(token).ConfigureAwait(false); // after a write-through still under way
-                            try
-                            {
-                                await _connection.WriteAsync(header, token).ConfigureAwait(false);
-                                await _connection.FlushAsync(token).ConfigureAwait(false);
-                            }
-                            finally
-                            {
-                                _writeGate.Release();
-                            }
+                            await _connection.WriteAsync(header, token).ConfigureAwait(false);
+                            await _connection.FlushAsync(token).ConfigureAwait(false);
                         }
                         break;
                     }
                 }
-                // Held from the first dequeue to the flush: a write-through never overtakes a dequeued frame.
-                await _writeGate.WaitAsync(token).ConfigureAwait(false);
-                try
+                if (buffer is null)
                 {
-                    if (buffer is null)
+                    buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+                    Volatile.Write(ref _writeBuffer, buffer);
+                }
+                int pos = 0, batch = 0;
+                while (true)
+                {
+                    while (TryDequeueControl(out var control))
                     {
-                        buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
-                        Volatile.Write(ref _writeBuffer, buffer);
-                    }
-                    int pos = 0, batch = 0;
-                    while (true)
-                    {
-                        while (TryDequeueControl(out var control))
-                        {
-                            if (pos + YamuxFrameHeader.Size > buffer.Length)
-                            {
-                                await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                                pos = 0;
-                            }
-                            control.Write(buffer.AsSpan(pos));
-                            pos += YamuxFrameHeader.Size;
-                        }
-                        if (batch >= MaxWriteBatchBytes || !reader.TryRead(out var frame)) break;
-                        if (frame.IsDoorbell) continue;
-                        var header = frame.Header;
-                        bool reset = frame.Stream?.OnFrameWriting((header.Flags & YamuxFlags.Syn) != 0) ?? false;
-                        if (_dropData || (reset && (header.Flags & YamuxFlags.Syn) == 0))
-                        {
-                            if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
-                            continue;
-                        }
-                        if (reset) header = header with { Flags = header.Flags | YamuxFlags.Rst };
-                        int length = frame.Payload is null ? 0 : (int)header.Length;
-                        if (frame.Payload is { } body && length >= DirectWriteThreshold)
-                        {
-                            // Large body: write what is coalesced so far, then header and body from the payload itself.
-                            if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                            batch += pos + YamuxFrameHeader.Size + length;
-                            pos = 0;
-                            header.Write(body);
-                            if (_connectionGathering is { } gathering)
-                            {
-                                // Header and body in frames of their own: the remote decrypts the body straight into the
-                                // stream's buffer, and the frames of the batch leave together on flush.
-                                await gathering.WriteGatheredAsync(body.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
-                                await gathering.WriteGatheredAsync(body.AsMemory(YamuxFrameHeader.Size, length), token).ConfigureAwait(false);
-                            }
-                            else
-                            {
-                                await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
-                            }
-                            ArrayPool<byte>.Shared.Return(body);
-                            continue;
-                        }
-                        if (pos + YamuxFrameHeader.Size + length > buffer.Length)
+                        if (pos + YamuxFrameHeader.Size > buffer.Length)
                         {
                             await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                            batch += pos;
                             pos = 0;
                         }
-                        header.Write(buffer.AsSpan(pos));
+                        control.Write(buffer.AsSpan(pos));
                         pos += YamuxFrameHeader.Size;
-                        if (frame.Payload is not null)
-                        {
-                            frame.Payload.AsSpan(YamuxFrameHeader.Size, length).CopyTo(buffer.AsSpan(pos));
-                            pos += length;
-                            ArrayPool<byte>.Shared.Return(frame.Payload);
-                        }
                     }
-                    if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                    await _connection.FlushAsync(token).ConfigureAwait(false);
+                    if (batch >= MaxWriteBatchBytes || !reader.TryRead(out var frame)) break;
+                    if (frame.IsDoorbell) continue;
+                    var header = frame.Header;
+                    bool reset = frame.Stream?.OnFrameWriting((header.Flags & YamuxFlags.Syn) != 0) ?? false;
+                    if (_dropData || (reset && (header.Flags & YamuxFlags.Syn) == 0))
+                    {
+                        if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
+                        continue;
+                    }
+                    if (reset) header = header with { Flags = header.Flags | YamuxFlags.Rst };
+                    int length = frame.Payload is null ? 0 : (int)header.Length;
+                    if (frame.Payload is { } body && length >= DirectWriteThreshold)
+                    {
+                        // Large body: write what is coalesced so far, then header and body from the payload itself.
+                        if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        batch += pos + YamuxFrameHeader.Size + length;
+                        pos = 0;
+                        header.Write(body);
+                        if (_connectionGathering is { } gathering)
+                        {
+                            // Header and body in frames of their own: the remote decrypts the body straight into the
+                            // stream's buffer, and the frames of the batch leave together on flush.
+                            await gathering.WriteGatheredAsync(body.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
+                            await gathering.WriteGatheredAsync(body.AsMemory(YamuxFrameHeader.Size, length), token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
+                        }
+                        ArrayPool<byte>.Shared.Return(body);
+                        continue;
+                    }
+                    if (pos + YamuxFrameHeader.Size + length > buffer.Length)
+                    {
+                        await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                        batch += pos;
+                        pos = 0;
+                    }
+                    header.Write(buffer.AsSpan(pos));
+                    pos += YamuxFrameHeader.Size;
+                    if (frame.Payload is not null)
+                    {
+                        frame.Payload.AsSpan(YamuxFrameHeader.Size, length).CopyTo(buffer.AsSpan(pos));
+                        pos += length;
+                        ArrayPool<byte>.Shared.Return(frame.Payload);
+                    }
                 }
-                finally
-                {
-                    _writeGate.Release();
-                }
+                if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                await _connection.FlushAsync(token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (_shuttingDown && ex is OperationCanceledException or IOException or ObjectDisposedException)

@@ -72,13 +72,6 @@ public sealed class YamuxStream : MuxedStream
 
     internal long SendWindow { get { lock (_sync) return _sendWindow; } }
 
-    /// <summary>
-    /// Whether the next writes may be written through by their caller when the session's writer is idle (default true).
-    /// A writer with more queued behind this write (a channel streaming packets) clears it, so that the write loop
-    /// encrypts and sends while the writer encodes the next batch; set by the stream's one writer before each write.
-    /// </summary>
-    internal bool WriteThroughAllowed { get; set; } = true;
-
     internal long ReceiveWindow { get { lock (_sync) return _receiveWindow; } }
 
     /// <inheritdoc />
@@ -162,11 +155,11 @@ public sealed class YamuxStream : MuxedStream
                 var header = new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, Id, (uint)n);
                 try
                 {
-                    // Written at once by this caller when the session's writer is idle, else queued (takes the payload either way).
-                    await _session.SendDataAsync(new YamuxOutFrame(header, payload, this), WriteThroughAllowed, cancellationToken).ConfigureAwait(false);
+                    await _session.EnqueueAsync(new YamuxOutFrame(header, payload, this), cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
+                    ArrayPool<byte>.Shared.Return(payload);
                     lock (_sync) _sendWindow += n;
                     throw;
                 }
