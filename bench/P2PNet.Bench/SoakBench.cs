@@ -44,6 +44,7 @@ internal static class SoakBench
     {
         ["MALLOC_ARENA_MAX"] = "2",
         ["DOTNET_GCgen0size"] = "0x400000",
+        ["DOTNET_TieredCompilation"] = "0",
     };
 
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,

@@ -9,8 +9,7 @@ namespace P2PNet.Bench;
 /// warm-up: /proc/self/smaps summed by kind of mapping, the JIT's totals, the GC's view and glibc's malloc totals.
 /// All sizes in KiB. The kinds (resident KiB of each):
 /// <list type="bullet">
-/// <item><c>gc</c>: anonymous mappings in the GC's reservation (the run of adjacent anonymous mappings that holds a
-/// managed object);</item>
+/// <item><c>gc</c>: anonymous mappings in the GC's reservation (the largest run of adjacent anonymous mappings);</item>
 /// <item><c>code</c>: executable memory the runtime writes (JIT'd code, stubs: the W^X double mapping
 /// <c>/memfd:doublemapper</c>, or anonymous mappings with x);</item>
 /// <item><c>mheap</c>: the brk heap (glibc's main malloc arena); <c>arena</c>: glibc's other malloc arenas (runs of
@@ -76,25 +75,20 @@ internal static class SoakMemory
             vmas.Add(current);
         }
 
-        // The GC's reservation: the run of adjacent anonymous mappings around a live managed object.
-        ulong probe;
-        var pinned = GCHandle.Alloc(new byte[64], GCHandleType.Pinned);
-        try
-        {
-            probe = (ulong)pinned.AddrOfPinnedObject();
-        }
-        finally
-        {
-            pinned.Free();
-        }
+        // The GC's reservation (with regions, tens to hundreds of GiB of address space: 48 GiB here) is by far the
+        // largest run of adjacent anonymous mappings: committed regions read/write, the rest PROT_NONE.
         var kind = new string[vmas.Count];
-        int at = vmas.FindIndex(v => v.Start <= probe && probe < v.End);
-        if (at >= 0 && vmas[at].Anonymous)
+        int best = -1, bestEnd = -1;
+        ulong bestSize = 0;
+        for (int i = 0; i < vmas.Count; i++)
         {
-            kind[at] = "gc";
-            for (int i = at - 1; i >= 0 && vmas[i].Anonymous && vmas[i].End == vmas[i + 1].Start; i--) kind[i] = "gc";
-            for (int i = at + 1; i < vmas.Count && vmas[i].Anonymous && vmas[i].Start == vmas[i - 1].End; i++) kind[i] = "gc";
+            if (!vmas[i].Anonymous) continue;
+            int j = i;
+            while (j + 1 < vmas.Count && vmas[j + 1].Anonymous && vmas[j + 1].Start == vmas[j].End) j++;
+            if (vmas[j].End - vmas[i].Start > bestSize) (best, bestEnd, bestSize) = (i, j, vmas[j].End - vmas[i].Start);
+            i = j;
         }
+        for (int i = best; i >= 0 && i <= bestEnd; i++) kind[i] = "gc";
         for (int i = 0; i < vmas.Count; i++)
         {
             if (kind[i] is not null) continue;
