@@ -24,7 +24,8 @@ namespace P2PNet.Bench;
 /// chaos events, default 6), --cut MIN-MAX (seconds, default 1-10), --keepalive S (yamux keep-alive interval and timeout
 /// of the nodes, default 2, so that a cut of more than about 4 s breaks the connection and the channels resume; 0: off,
 /// the library's default, under which TCP rides out every cut), --no-kill, --no-bootstrap-restart, --seed N, --keep-logs
-/// (keep the nodes' logs, /tmp/p2psk-…/nodeN.err, even when nothing went wrong), --events N (at most N chaos events).
+/// (keep the nodes' logs, /tmp/p2psk-…/nodeN.err, even when nothing went wrong), --events N (at most N chaos events),
+/// --runtime-defaults (run the nodes without the memory settings of <see cref="MemoryEnvironment"/>, to compare).
 /// </summary>
 internal static class SoakBench
 {
@@ -33,14 +34,29 @@ internal static class SoakBench
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MeshTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// The nodes' memory settings (docs/soak.md, "Memory"): what a long-running node's RSS grew by after its first
+    /// minute was not ours but glibc's malloc arenas (a 64 MiB heap per arena, up to 8 per core, keeping what the
+    /// runtime's threads freed), the GC's gen0 budget, which the runtime sizes from the L3 cache (105 MiB here: a budget
+    /// of tens of MiB the node fills slowly), and the JIT recompiling methods at tier 1 as rarer paths (reconnects,
+    /// resumes) get hot. Two arenas, a 4 MiB gen0 budget and no tiering (every method compiled once, optimized) keep
+    /// the footprint level, at the cost of a slower start.
+    /// </summary>
+    private static readonly Dictionary<string, string> MemoryEnvironment = new()
+    {
+        ["MALLOC_ARENA_MAX"] = "2",
+        ["DOTNET_GCgen0size"] = "0x400000",
+        ["DOTNET_TieredCompilation"] = "0",
+    };
+
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,
-        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs, int MaxEvents);
+        double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs, int MaxEvents, bool RuntimeDefaults);
 
     public static async Task<int> RunAsync(string[] args)
     {
         int nodes = 12, seed = Environment.TickCount, maxEvents = int.MaxValue;
         double duration = 600, rate = 5, settle = -1, drain = 60, baseline = -1, every = 6, cutMin = 1, cutMax = 10, keepAlive = 2;
-        bool kill = true, bootstrapRestart = true, keepLogs = false;
+        bool kill = true, bootstrapRestart = true, keepLogs = false, runtimeDefaults = false;
         for (int i = 0; i < args.Length; i++)
         {
             string? next = i + 1 < args.Length ? args[i + 1] : null;
@@ -63,6 +79,7 @@ internal static class SoakBench
                     break;
                 case "--no-kill": kill = false; break;
                 case "--keep-logs": keepLogs = true; break;
+                case "--runtime-defaults": runtimeDefaults = true; break;
                 case "--events": maxEvents = int.Parse(next!, CultureInfo.InvariantCulture); break;
                 case "--no-bootstrap-restart": bootstrapRestart = false; break;
             }
@@ -75,7 +92,7 @@ internal static class SoakBench
         if (nodes < 2 || nodes > 200) { Console.Error.WriteLine("soak: --nodes must be 2..200"); return 2; }
         if (settle < 0) settle = Math.Min(30, duration / 4);
         if (baseline < 0) baseline = Math.Min(60, duration / 3);
-        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive, keepLogs, maxEvents);
+        var options = new Options(nodes, duration, rate, settle, drain, baseline, every, cutMin, cutMax, kill, bootstrapRestart, seed, keepAlive, keepLogs, maxEvents, runtimeDefaults);
         await using var run = new SoakRun(options);
         return await run.RunAsync();
     }
@@ -101,6 +118,7 @@ internal static class SoakBench
         private int _bootstrapFailedStarts;
         private int _bootstrapRestarting;
         private bool _keepLogs = true;
+        private double _start;
 
         private string Ns(string name) => $"{_tag}-{name}";
 
@@ -110,7 +128,7 @@ internal static class SoakBench
         {
             Directory.CreateDirectory(_folder);
             Console.WriteLine($"P2PNet soak: {o.Nodes} nodes, {o.Duration:0} s, {o.Rate:0.#} msg/s per pair, chaos every ~{o.EventEvery:0.#} s until {o.Settle:0} s before the end " +
-                $"(cuts {o.CutMin:0.#}-{o.CutMax:0.#} s, yamux keep-alive {(o.KeepAlive > 0 ? $"{o.KeepAlive:0.#} s" : "off")}, kills {(o.Kill ? "on" : "off")}, bootstrap restarts {(o.BootstrapRestart ? "on" : "off")}), seed {o.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+                $"(cuts {o.CutMin:0.#}-{o.CutMax:0.#} s, yamux keep-alive {(o.KeepAlive > 0 ? $"{o.KeepAlive:0.#} s" : "off")}, kills {(o.Kill ? "on" : "off")}, bootstrap restarts {(o.BootstrapRestart ? "on" : "off")}, {(o.RuntimeDefaults ? "runtime defaults" : string.Join(" ", MemoryEnvironment.Select(p => $"{p.Key}={p.Value}")))}), seed {o.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
             await RemoveStaleAsync();
             await CreateLanAsync();
             _clock.Start();
@@ -127,13 +145,15 @@ internal static class SoakBench
                 return 1;
             }
             double start = _clock.Elapsed.TotalSeconds;
+            _start = start;
             Console.WriteLine($"mesh of {pairs} pairs delivering after {start:0.0} s; soaking");
 
-            var memory = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
+            var memory = new Dictionary<int, MemorySample>();
             var chaos = ChaosAsync(start + o.Duration - o.Settle);
             var baseline = Task.Run(async () =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(o.Baseline));
+                await AskMemoryAsync();
                 lock (_chaosLock)
                     for (int i = 0; i < o.Nodes; i++)
                         if (_nodes[i].Epoch == 0 && !_down.Contains(i) && Sample(i) is { } m) memory[i] = m;
@@ -150,7 +170,8 @@ internal static class SoakBench
             }
             await chaos;
             await baseline;
-            var end = new Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)>();
+            var end = new Dictionary<int, MemorySample>();
+            await AskMemoryAsync();
             for (int i = 0; i < o.Nodes; i++)
                 if (_nodes[i].Epoch == 0 && Sample(i) is { } m) end[i] = m;
 
@@ -164,7 +185,7 @@ internal static class SoakBench
             return Report(memory, end);
         }
 
-        private int Report(Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> baseline, Dictionary<int, (long Fd, long Rss, long Managed, long Committed, long Threads)> end)
+        private int Report(Dictionary<int, MemorySample> baseline, Dictionary<int, MemorySample> end)
         {
             var rows = _ledger.Rows(o.Nodes);
             Console.WriteLine();
@@ -194,6 +215,7 @@ internal static class SoakBench
                     $"   managed {b.Managed / 1048576.0,5:0.0} -> {e.Managed / 1048576.0,5:0.0} MiB ({managed,6:+0.0;-0.0}%)   GC committed {b.Committed / 1048576.0,5:0.0} -> {e.Committed / 1048576.0,5:0.0} MiB   threads {b.Threads,3} -> {e.Threads,3}");
             }
 
+            ReportMemoryKinds(baseline, end);
             ReportExpired();
 
             var samples = ResumeSamples();
@@ -212,6 +234,37 @@ internal static class SoakBench
             if (ok && !o.KeepLogs) _keepLogs = false;
             else Console.WriteLine($"node logs kept in {_folder}");
             return ok ? 0 : 1;
+        }
+
+        // Where the RSS of the nodes never killed went between the baseline and the end (the nodes' X lines, SoakMemory),
+        // and each one's RSS every minute, to tell a warm-up that levels off from a leak that keeps growing.
+        private void ReportMemoryKinds(Dictionary<int, MemorySample> baseline, Dictionary<int, MemorySample> end)
+        {
+            string[] kinds = ["rss", "gc", "code", "mheap", "arena", "anon", "dll", "so", "file", "gc_committed", "gc_heap", "gc_frag", "malloc_used", "malloc_free", "malloc_mmap", "jit_il", "jit_methods"];
+            var rows = baseline.Where(p => end.ContainsKey(p.Key) && p.Value.Kinds is not null && end[p.Key].Kinds is not null).OrderBy(p => p.Key).ToList();
+            if (rows.Count == 0) return;
+            Console.WriteLine();
+            Console.WriteLine("where the resident memory is, at the baseline -> at the end (MiB; jit_il KiB, jit_methods a count; node X lines):");
+            Console.WriteLine($"  {"node",-5}" + string.Concat(kinds.Select(k => $"{k,18}")));
+            foreach (var (i, b) in rows)
+            {
+                var e = end[i];
+                string Cell(string k)
+                {
+                    long x = b.Kinds!.GetValueOrDefault(k), y = e.Kinds!.GetValueOrDefault(k);
+                    return k is "jit_methods" or "jit_il" ? $"{x,8}->{y,-8}" : $"{x / 1024.0,7:0.0}->{y / 1024.0,-6:0.0}{(y - x) / 1024.0,5:+0.0;-0.0;+0.0}";
+                }
+                Console.WriteLine($"  {i,-5}" + string.Concat(kinds.Select(k => $"{Cell(k),18}")));
+            }
+            var total = kinds.ToDictionary(k => k, k => rows.Sum(p => end[p.Key].Kinds!.GetValueOrDefault(k) - p.Value.Kinds!.GetValueOrDefault(k)) / (double)rows.Count);
+            Console.WriteLine("  mean change per node: " + string.Join(", ", kinds.Where(k => !k.StartsWith("jit", StringComparison.Ordinal)).Select(k => $"{k} {total[k] / 1024.0:+0.00;-0.00} MiB")) +
+                $", jit_il {total["jit_il"]:+0;-0} KiB, jit_methods {total["jit_methods"]:+0;-0}");
+            Console.WriteLine("RSS of the nodes never killed, each X line (MiB; time from the start of the soak):");
+            foreach (var (i, _) in rows)
+            {
+                var list = _ledger.Memory(i);
+                Console.WriteLine($"  node {i,2}: " + string.Join(" ", list.Select(m => $"{m.Time - _start,4:0}s {m.Values.GetValueOrDefault("rss") / 1024.0:0.0}")));
+            }
         }
 
         // Kills: how long a killed node took to be back (ready); expired resume windows: what the peer went through in
@@ -268,7 +321,25 @@ internal static class SoakBench
             return false;
         }
 
-        private (long Fd, long Rss, long Managed, long Committed, long Threads)? Sample(int index)
+        /// <summary>What the driver compares for a node never killed: its FDs and RSS, and the node's last M and X lines.</summary>
+        private sealed record MemorySample(long Fd, long Rss, long Managed, long Committed, long Threads, Dictionary<string, long>? Kinds);
+
+        // Asks the nodes of the first incarnation for an M and X line now (a full collection, smaps), and waits (at most
+        // 5 s) until each has answered, so that the sample that follows compares like with like.
+        private async Task AskMemoryAsync()
+        {
+            var before = new Dictionary<int, int>();
+            for (int i = 0; i < o.Nodes; i++)
+            {
+                if (_nodes[i].Epoch != 0) continue;
+                before[i] = _ledger.Memory(i).Count;
+                await _nodes[i].SendAsync("mem");
+            }
+            var deadline = _clock.Elapsed + TimeSpan.FromSeconds(5);
+            while (before.Any(p => _ledger.Memory(p.Key).Count == p.Value) && _clock.Elapsed < deadline) await Task.Delay(100);
+        }
+
+        private MemorySample? Sample(int index)
         {
             try
             {
@@ -277,7 +348,8 @@ internal static class SoakBench
                 long fd = Directory.GetFiles($"/proc/{pid}/fd").Length;
                 string? rssLine = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
                 long rss = rssLine is null ? 0 : long.Parse(rssLine.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-                return (fd, rss, managed, committed, threads);
+                var kinds = _ledger.Memory(index) is { Count: > 0 } list ? list[^1].Values : null;
+                return new MemorySample(fd, rss, managed, committed, threads, kinds);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
             {
@@ -409,11 +481,11 @@ internal static class SoakBench
         }
 
         private Task<Child> StartBootstrapAsync() =>
-            Child.StartAsync(Ns("boot"), Path.Combine(_folder, "bootstrap.err"), -1, 0, null,
+            Child.StartAsync(Ns("boot"), Path.Combine(_folder, "bootstrap.err"), -1, 0, null, o.RuntimeDefaults ? [] : MemoryEnvironment,
                 ["soak-bootstrap", "--url", BootstrapUrl, "--db", Path.Combine(_folder, "bootstrap.db")]);
 
         private Task<Child> StartNodeAsync(int i, int epoch) =>
-            Child.StartAsync(Ns($"n{i}"), Path.Combine(_folder, $"node{i}.err"), i, epoch, (line, time) => _ledger.Line(i, epoch, line, time),
+            Child.StartAsync(Ns($"n{i}"), Path.Combine(_folder, $"node{i}.err"), i, epoch, (line, time) => _ledger.Line(i, epoch, line, time), o.RuntimeDefaults ? [] : MemoryEnvironment,
                 ["soak-node", "--index", I(i), "--nodes", I(o.Nodes), "--epoch", I(epoch), "--rate", o.Rate.ToString(CultureInfo.InvariantCulture),
                  "--keepalive", o.KeepAlive.ToString(CultureInfo.InvariantCulture), "--key-base", _keyBase, "--listen", $"/ip4/{Subnet}{I(10 + i)}/tcp/4001", "--bootstrap", BootstrapUrl], _clock);
 
@@ -507,7 +579,7 @@ internal static class SoakBench
 
         public int Pid => _process.Id;
 
-        public static async Task<Child> StartAsync(string ns, string errorFile, int index, int epoch, Action<string, double>? onLine, string[] args, Stopwatch? clock = null)
+        public static async Task<Child> StartAsync(string ns, string errorFile, int index, int epoch, Action<string, double>? onLine, IReadOnlyDictionary<string, string> environment, string[] args, Stopwatch? clock = null)
         {
             var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (string a in (string[])["netns", "exec", ns]) info.ArgumentList.Add(a);
@@ -516,6 +588,7 @@ internal static class SoakBench
             if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
             foreach (string a in args) info.ArgumentList.Add(a);
             info.Environment["DOTNET_TieredPGO"] = "0";
+            foreach (var (name, value) in environment) info.Environment[name] = value;
             var errors = new StreamWriter(errorFile, append: true) { AutoFlush = true };
             var process = new Process { StartInfo = info };
             var child = new Child(process, epoch, errors);

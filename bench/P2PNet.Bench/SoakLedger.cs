@@ -11,6 +11,7 @@ internal sealed class SoakLedger
     private readonly object _lock = new();
     private readonly Dictionary<(int Src, int Epoch, int Dst), Stream> _streams = [];
     private readonly Dictionary<int, (long Managed, long Committed, long Threads)> _heap = [];
+    private readonly Dictionary<int, List<(double Time, Dictionary<string, long> Values)>> _memory = [];
     private readonly List<(int Node, int Dst, double Time)> _expired = [];
     private readonly HashSet<(int Node, int Epoch)> _died = [];
     private readonly Dictionary<(int Src, int Dst), List<double>> _deliveries = [];
@@ -35,6 +36,12 @@ internal sealed class SoakLedger
     public (long Managed, long Committed, long Threads) Heap(int node)
     {
         lock (_lock) return _heap.GetValueOrDefault(node);
+    }
+
+    /// <summary>Node <paramref name="node"/>'s <c>X</c> lines of its first incarnation (epoch 0), oldest first.</summary>
+    public List<(double Time, Dictionary<string, long> Values)> Memory(int node)
+    {
+        lock (_lock) return _memory.TryGetValue(node, out var list) ? [.. list] : [];
     }
 
     /// <summary>Channels that reported "resume window expired": the reporting node, its peer, when (one entry per report).</summary>
@@ -92,6 +99,18 @@ internal sealed class SoakLedger
                     break;
                 case "M" when f.Length == 4:
                     lock (_lock) _heap[node] = (long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture));
+                    break;
+                case "X" when epoch == 0:
+                    {
+                        var values = f.Skip(1).Select(p => p.Split('=')).ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
+                        lock (_lock)
+                        {
+                            if (!_memory.TryGetValue(node, out var list)) _memory[node] = list = [];
+                            list.Add((time, values));
+                        }
+                        break;
+                    }
+                case "X":
                     break;
                 case "C" when f.Length == 3:
                     Interlocked.Increment(ref f[2] == "resumed" ? ref _resumed : ref _interrupted);

@@ -18,8 +18,9 @@ namespace P2PNet.Bench;
 /// <c>S dst seq</c> before SendAsync, <c>F dst seq</c> when SendAsync refused it, <c>R src epoch seq</c> inside the
 /// message handler (the acknowledgement follows the handler), <c>L dst seq reason</c> for each packet reported in
 /// PacketsLost, <c>C peer resuming|resumed</c> when a channel's connection was lost and when it is open again,
-/// <c>M managed committed threads</c> every 30 s (the managed heap after a full collection, the GC's committed bytes, threads).
-/// stdin: <c>stop</c> (stop sending), <c>quit</c> (stop the network gracefully and exit).
+/// <c>M managed committed threads</c> every 30 s (the managed heap after a full collection, the GC's committed bytes, threads)
+/// followed by <c>X key=value …</c> (<see cref="SoakMemory"/>: the resident memory by kind, JIT, GC and malloc totals).
+/// stdin: <c>stop</c> (stop sending), <c>mem</c> (write M and X now), <c>quit</c> (stop the network gracefully and exit).
 /// Node identities are derived from <c>--key-base</c> and the index, so a restarted node has the same key and
 /// every node knows every other's PeerId.
 /// </summary>
@@ -134,6 +135,7 @@ internal static class SoakNode
             {
                 if (line == "stop") { await stop.CancelAsync(); output.WriteLine("stopped"); }
                 if (line == "quit") break;
+                if (line == "mem") WriteHeap(output);
             }
             await stop.CancelAsync();
             await quit.CancelAsync();
@@ -152,24 +154,32 @@ internal static class SoakNode
         return done.Task;
     }
 
-    // M managed committed threads: every 30 s, the managed heap after a full blocking collection, the GC's committed bytes
-    // and the process's threads, so that the driver can tell managed growth (a leak in our objects) from native growth.
+    // M managed committed threads: every 30 s (and on "mem"), the managed heap after a full blocking collection, the GC's
+    // committed bytes and the process's threads, so that the driver can tell managed growth (a leak in our objects) from
+    // native growth; then X key=KiB …: where the resident memory lives (SoakMemory).
     private static async Task HeapLoopAsync(TextWriter output, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30));
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                long managed = GC.GetTotalMemory(forceFullCollection: true);
-                long committed = GC.GetGCMemoryInfo(GCKind.FullBlocking).TotalCommittedBytes;
-                int threads;
-                using (var self = System.Diagnostics.Process.GetCurrentProcess()) threads = self.Threads.Count;
-                output.WriteLine($"M {managed.ToString(CultureInfo.InvariantCulture)} {committed.ToString(CultureInfo.InvariantCulture)} {threads.ToString(CultureInfo.InvariantCulture)}");
-            }
+            while (await timer.WaitForNextTickAsync(ct)) WriteHeap(output);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+    }
+
+    private static void WriteHeap(TextWriter output)
+    {
+        long managed = GC.GetTotalMemory(forceFullCollection: true);
+        long committed = GC.GetGCMemoryInfo(GCKind.FullBlocking).TotalCommittedBytes;
+        int threads;
+        using (var self = System.Diagnostics.Process.GetCurrentProcess()) threads = self.Threads.Count;
+        string memory = SoakMemory.Line();
+        lock (output)
+        {
+            output.WriteLine($"M {managed.ToString(CultureInfo.InvariantCulture)} {committed.ToString(CultureInfo.InvariantCulture)} {threads.ToString(CultureInfo.InvariantCulture)}");
+            output.WriteLine(memory);
         }
     }
 
