@@ -98,20 +98,27 @@ internal static class BootstrapBench
             var baselines = new List<double>();
             var rates = new List<double>();
             var ratios = new List<double>();
+            var baselineCpu = new List<double>();
+            var registrationCpu = new List<double>();
             for (int round = 0; round < rounds; round++)
             {
-                double b = await MeasureAsync(seconds, concurrency, identityGet);
-                Console.WriteLine($"  round {round + 1}: GET /v1/identity {b,8:0}/s");
-                double r = await MeasureAsync(seconds, concurrency, register);
-                Console.WriteLine($"  round {round + 1}: registrations   {r,8:0}/s, {r / b:0.00}x");
+                var (b, bCpu) = await MeasureCpuAsync(seconds, concurrency, identityGet);
+                Console.WriteLine($"  round {round + 1}: GET /v1/identity {b,8:0}/s, {bCpu,4:0} us CPU each");
+                var (r, rCpu) = await MeasureCpuAsync(seconds, concurrency, register);
+                Console.WriteLine($"  round {round + 1}: registrations   {r,8:0}/s, {rCpu,4:0} us CPU each, {r / b:0.00}x");
                 baselines.Add(b);
                 rates.Add(r);
                 ratios.Add(r / b);
+                baselineCpu.Add(bCpu);
+                registrationCpu.Add(rCpu);
             }
             double baselinePerSecond = Median(baselines);
             double registrationsPerSecond = Median(rates);
             Console.WriteLine($"baseline requests/s (GET /v1/identity, same HTTP stack) : {baselinePerSecond,8:0}  (rounds {Join(baselines, "0")})");
             Console.WriteLine($"registrations/s (signed, verified, SQLite upsert) : {registrationsPerSecond,8:0}  ({failures} failed), {Median(ratios):0.00}x baseline (median of {rounds} paired rounds {Join(ratios, "0.00")})");
+            // CPU of the whole process (server and clients) per operation: less sensitive to other load than the
+            // rates, and it bounds the ratio when the CPU is the limit (GET's CPU / a registration's CPU).
+            Console.WriteLine($"CPU per operation (whole process, median): GET {Median(baselineCpu):0} us, registration {Median(registrationCpu):0} us; CPU-bound ratio {Median(baselineCpu) / Median(registrationCpu):0.00}x");
 
             // Fill the rest directly through the store (same upsert statement, no HTTP) to reach N peers.
             int registered = Math.Min(next + 1, pool);
@@ -183,6 +190,18 @@ internal static class BootstrapBench
 
     private static string Join(List<double> values, string format) =>
         string.Join(' ', values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)));
+
+    /// <summary>As <see cref="MeasureAsync"/>; also returns the process's CPU time (user + kernel) per operation in microseconds.</summary>
+    private static async Task<(double PerSecond, double CpuMicroseconds)> MeasureCpuAsync(double seconds, int concurrency, Func<Task<bool>> operation)
+    {
+        using var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        double perSecond = await MeasureAsync(seconds, concurrency, operation);
+        double operations = perSecond * clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        return (perSecond, operations > 0 ? (process.TotalProcessorTime - cpu).TotalMicroseconds / operations : 0);
+    }
 
     /// <summary>Runs <paramref name="operation"/> on <paramref name="concurrency"/> workers for the given time; returns operations per second.</summary>
     private static async Task<double> MeasureAsync(double seconds, int concurrency, Func<Task<bool>> operation)
