@@ -9,7 +9,7 @@ namespace P2PNet.Bench;
 /// 1/(1/crypto + 1/tcp); framed ping-pong round trips of TCP, TLS and the secure stream at 64 B, 1 KiB and 64 KiB;
 /// and secure setups per second against full TLS 1.3 handshakes, as the median of paired rounds.
 /// Options: --mib N (bulk bytes per run), --rounds R (bulk rounds), --rtt K (round trips per size),
-/// --setup-rounds P (paired setup rounds), --seconds S (length of one setup round), --only bulk,rtt,setups (a subset).
+/// --setup-rounds P (paired setup rounds), --seconds S (length of one setup round), --only bulk,rtt,setups (a subset; noise: only the Noise + yamux bulk rows, for profiling).
 /// </summary>
 internal static class WireBench
 {
@@ -35,6 +35,7 @@ internal static class WireBench
 
         string[] parts = only.Split(',');
         if (parts.Contains("bulk")) await BulkAsync(bytes, rounds);
+        if (parts.Contains("noise")) await NoiseOnlyAsync(bytes, rounds);
         if (parts.Contains("rtt")) await RoundTripsAsync(rtt);
         if (parts.Contains("setups")) await SetupsAsync(setupRounds, TimeSpan.FromSeconds(setupSeconds));
         Console.WriteLine($"load average at the end: {LoadAverage()}");
@@ -70,6 +71,15 @@ internal static class WireBench
         Aim("Noise+yamux / SslStream TLS 1.3", Ratios(noise, tls), 1.3);
         Aim("Noise+yamux / serial limit", Ratios(noise, serial), 0.85);
         return Baselines.Median(noise);
+    }
+
+    /// <summary>Only the Noise + yamux bulk rows (for profiling): MB/s and CPU per MB of each round.</summary>
+    private static async Task NoiseOnlyAsync(long bytes, int rounds)
+    {
+        var noise = new List<double>();
+        var cpu = new List<double>();
+        for (int r = 0; r < rounds; r++) noise.Add(await CpuAsync(() => ThroughputBench.NoiseYamuxAsync(bytes), bytes, cpu));
+        Console.WriteLine($"  {"Noise + yamux stream",-52}{Baselines.Spread(noise, "0"),22}  CPU per MB {Baselines.Spread(cpu, "0")} us");
     }
 
     /// <summary>Framed ping-pong of TCP, TLS and the raw secure stream, interleaved in chunks; p50/p99 in microseconds.</summary>
