@@ -65,16 +65,20 @@ internal static class TransferBench
             foreach (string leftover in Directory.GetFiles(dir, "warm.bin*")) File.Delete(leftover);
 
             var cpu = Cpu(one);
+            var switches = Switches(one);
             var perfResult = await perf.RunAsync(oneConn, 0, (ulong)size);
             var perfCpu = Minus(Cpu(one), cpu);
+            var perfSwitches = Minus(Switches(one), switches);
             double perfRate = perfResult.DownloadBytesPerSecond;
-            Row("perf download (baseline)", size, perfResult.DownloadTime, CpuNote(perfCpu, size));
+            Row("perf download (baseline)", size, perfResult.DownloadTime, CpuNote(perfCpu, size) + SwitchNote(perfSwitches, size));
 
             if (!rows.Overlaps(["one", "four", "throttled", "kill", "js"])) return 0;
             cpu = Cpu(one);
+            switches = Switches(one);
             var (rate1, time1, heap, rss) = await FetchAsync(transfer, oneTicket, [oneConn], Path.Combine(dir, "out1.bin"), measureMemory: true);
             var transferCpu = Minus(Cpu(one), cpu);
-            Row("transfer 1 provider", size, time1, $"{rate1 / perfRate:0.00}x of perf (aim >= 0.8x) " + CpuNote(transferCpu, size)
+            var transferSwitches = Minus(Switches(one), switches);
+            Row("transfer 1 provider", size, time1, $"{rate1 / perfRate:0.00}x of perf (aim >= 0.8x) " + CpuNote(transferCpu, size) + SwitchNote(transferSwitches, size)
                 + string.Create(CultureInfo.InvariantCulture, $"; CPU per byte {(transferCpu.Receiver + transferCpu.Provider) / (perfCpu.Receiver + perfCpu.Provider):0.00}x perf's"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"receiver memory during the fetch: managed heap growth {heap / 1048576.0:0.0} MiB, RSS growth {rss / 1048576.0:0.0} MiB (aim <= 64 MiB each)"));
@@ -406,6 +410,38 @@ internal static class TransferBench
         using var self = Process.GetCurrentProcess();
         return (self.TotalProcessorTime.TotalSeconds, provider.TotalProcessorTime.TotalSeconds);
     }
+
+    // Voluntary context switches (a thread blocking: parking, waiting) of every thread of both processes (Linux /proc; zero elsewhere): a count of thread wake-ups and
+    // parkings that, unlike CPU seconds, hardly depends on what else the shared machine runs.
+    private static (double Receiver, double Provider) Switches(Process provider) => (SwitchesOf(Environment.ProcessId), SwitchesOf(provider.Id));
+
+    private static double SwitchesOf(int pid)
+    {
+        double total = 0;
+        try
+        {
+            foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                        if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)) // waits only: preemptions depend on the load
+                            total += double.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return total;
+    }
+
+    private static string SwitchNote((double Receiver, double Provider) switches, long bytes) => string.Create(CultureInfo.InvariantCulture,
+        $" [context switches per GiB: receiver {switches.Receiver / (bytes / 1073741824.0) / 1000:0.0}k, provider {switches.Provider / (bytes / 1073741824.0) / 1000:0.0}k]");
 
     private static string CpuNote((double Receiver, double Provider) cpu, long bytes) => string.Create(CultureInfo.InvariantCulture,
         $"[CPU per GiB: receiver {cpu.Receiver / (bytes / 1073741824.0):0.00} s, provider {cpu.Provider / (bytes / 1073741824.0):0.00} s]");

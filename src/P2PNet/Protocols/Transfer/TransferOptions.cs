@@ -15,8 +15,8 @@ public sealed record TransferOptions
     /// <summary>Serving rate over all streams in bytes per second; null for no limit (for measurements).</summary>
     public long? MaxBytesPerSecond { get; init; }
 
-    /// <summary>Groups (16 KiB) a fetch asks of one provider per request. Default 64 (1 MiB).</summary>
-    public int GroupsPerRequest { get; init; } = 64;
+    /// <summary>Groups (16 KiB) a fetch asks of one provider per request. Default 256 (4 MiB).</summary>
+    public int GroupsPerRequest { get; init; } = 256;
 
     /// <summary>Requests a fetch keeps in flight per provider, to hide the round trip. Default 2.</summary>
     public int RequestsPerProvider { get; init; } = 2;

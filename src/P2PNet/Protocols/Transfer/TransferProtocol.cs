@@ -157,7 +157,7 @@ public static class TransferProtocol
             if (position == 0) return;
             if (groups.Count > 0)
             {
-                await ReadGroupsAsync(data, groups, groupsOffset, groupsBytes, cancellationToken).ConfigureAwait(false);
+                ReadGroups(data, groups, groupsOffset, groupsBytes);
                 groups.Clear();
                 groupsBytes = 0;
             }
@@ -168,10 +168,12 @@ public static class TransferProtocol
         }
     }
 
-    // Consecutive groups of the file into their (scattered) places in the chunk: one vectored read, and a slow path for a short one.
-    private static async ValueTask ReadGroupsAsync(SafeFileHandle data, List<Memory<byte>> groups, long offset, long total, CancellationToken cancellationToken)
+    // Consecutive groups of the file into their (scattered) places in the chunk: one vectored read, and a slow path for
+    // a short one. Synchronous on purpose: an async file read on Unix is a blocking read on another pool thread, so it
+    // costs a hand-over and a wake-up per chunk, and the file is usually in the page cache (it was hashed on share).
+    private static void ReadGroups(SafeFileHandle data, List<Memory<byte>> groups, long offset, long total)
     {
-        long read = await RandomAccess.ReadAsync(data, groups, offset, cancellationToken).ConfigureAwait(false);
+        long read = RandomAccess.Read(data, groups, offset);
         if (read == total) return;
         long skip = read;
         offset += read;
@@ -186,7 +188,7 @@ public static class TransferProtocol
             skip = 0;
             while (!rest.IsEmpty)
             {
-                int more = await RandomAccess.ReadAsync(data, rest, offset, cancellationToken).ConfigureAwait(false);
+                int more = RandomAccess.Read(data, rest.Span, offset);
                 if (more == 0) throw new IOException("the shared file shrank; share it again");
                 rest = rest[more..];
                 offset += more;

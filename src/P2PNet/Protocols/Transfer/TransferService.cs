@@ -15,7 +15,7 @@ namespace P2PNet.Protocols.Transfer;
 /// fetches from several providers at once. Creating it registers the handler.
 /// </summary>
 /// <remarks>
-/// A fetch queues the missing ranges (1 MiB by default) and gives each provider a few workers that pull the next
+/// A fetch queues the missing ranges (4 MiB by default) and gives each provider a few workers that pull the next
 /// range when they finish one, so fast providers take more of the file. A provider that sends one bad group, stalls
 /// or refuses is dropped for the fetch and the unverified rest of its range goes back on the queue. Memory per
 /// worker is one 32 KiB batch of groups and one path of hashes, whatever the file size.
