@@ -78,18 +78,20 @@ public sealed partial class PeerChannel
 
     /// <summary>
     /// The listener's answer to <paramref name="theirs"/> in a new channel: the dialer's session id for a new session, a
-    /// fresh one when the dialer asked to resume a session we do not hold, none for a peer without sessions.
+    /// fresh one when the dialer asked to resume a session we do not hold, none for a peer without sessions (or when
+    /// <paramref name="ours"/> offers none: sessions are off here).
     /// </summary>
     internal static ChannelHello AnswerHello(ChannelHello ours, ChannelHello theirs)
     {
-        ours.Session = theirs.Session is { } id ? (theirs.Received is null ? id : NewSessionId()) : null;
+        ours.Session = theirs.Session is { } id && ours.Session is not null ? (theirs.Received is null ? id : NewSessionId()) : null;
         ours.Received = null;
         return ours;
     }
 
-    /// <summary>The dialer's hello when it redials: resume our session from the last packet received.</summary>
+    /// <summary>The dialer's hello when it redials: resume our session from the last packet received (none when sessions are off).</summary>
     internal ChannelHello ResumeHello(ChannelHello ours)
     {
+        if (ours.Session is null) return ours;
         ours.Session = _sessionId ?? NewSessionId();
         ours.Received = _sessionId is null ? null : Volatile.Read(ref _lastReceived);
         return ours;
