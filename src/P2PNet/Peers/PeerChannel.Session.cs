@@ -302,13 +302,15 @@ public sealed partial class PeerChannel
         bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
         using var writer = new PacketWriter(_services.Options.MaxFrameLength);
+        var pending = reliable ? new List<(Outgoing Item, int Bytes)>() : null; // this batch's packets, tracked under one lock
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
             while (true)
             {
                 int count = 0;
-                while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull()) && queue.TryRead(out var item))
+                long pendingBytes = 0;
+                while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(pending!.Count, pendingBytes)) && queue.TryRead(out var item))
                 {
                     if (item.Packet is not { } packet)
                     {
@@ -328,9 +330,15 @@ public sealed partial class PeerChannel
                         item.Acked?.TrySetException(ex);
                         continue;
                     }
-                    if (reliable) Track(item, bytes);
+                    if (reliable)
+                    {
+                        pending!.Add((item, bytes));
+                        pendingBytes += bytes;
+                    }
                     else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                 }
+                // Kept for replay before they are written (nothing awaits in between).
+                if (reliable) Track(pending!);
                 // The read loop holds back a lone acknowledgement (AcknowledgeLater): whatever we write now carries it.
                 long ack = reliable ? AppendAck(session, batch) : -1;
                 if (batch.WrittenCount > 0)
