@@ -14,7 +14,10 @@ namespace P2PNet.Bench;
 /// plain TCP and SslStream TLS 1.3 ping-pong, and framed ping-pong on a raw secure stream). Prints a table and the
 /// ratios vs the aims: 100k+ 64 B packets/s, 64 KiB packets at 0.7x+ of the secure stream, p50 round trip within
 /// 1.3x of plain TCP at 64 B and 3x above, 64 KiB round trip within 1.2x of TLS 1.3.
-/// Options: --scale F (multiplies the packet counts), --rounds K (round trips per size).
+/// Then the cost of acknowledgements: the same one-way and round-trip rows on a pair of nodes with sessions and on a
+/// pair without (no sequence numbers, no acknowledgements, as with a peer of an earlier version), interleaved.
+/// Options: --scale F (multiplies the packet counts), --rounds K (round trips per size), --acks-only (only the
+/// acknowledgement rows), --ack-runs N (interleaved one-way runs per size and mode, default 5).
 /// </summary>
 internal static class PacketBench
 {
@@ -28,8 +31,11 @@ internal static class PacketBench
         double scale = 1;
         int rounds = 5000;
         string? profile = null;
+        int ackRuns = 5;
+        bool acksOnly = args.Contains("--acks-only");
         for (int i = 0; i < args.Length - 1; i++)
         {
+            if (args[i] == "--ack-runs") ackRuns = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             if (args[i] == "--scale") scale = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
             if (args[i] == "--rounds") rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             if (args[i] == "--profile") profile = args[i + 1];
@@ -37,6 +43,12 @@ internal static class PacketBench
         if (profile is not null) return await ProfileAsync(profile);
         Console.WriteLine($"P2PNet packet benchmark: loopback, {Environment.ProcessorCount} cores, .NET {Environment.Version}, best of 3 per throughput row, load average {WireBench.LoadAverage()}");
         var total = Stopwatch.StartNew();
+        if (acksOnly)
+        {
+            await AckCostAsync(scale, rounds, ackRuns);
+            Console.WriteLine($"(run took {total.Elapsed.TotalSeconds:0} s, load average {WireBench.LoadAverage()})");
+            return 0;
+        }
 
         await using var pair = await PeerPair.StartAsync();
         await WarmUpAsync(pair);
@@ -111,8 +123,97 @@ internal static class PacketBench
             Aim($"p50 round trip {Size(size)} / plain TCP", p50[size].Pure / p50[size].Tcp, size == 64 ? 1.3 : 3, atLeast: false, "0.00'x'");
         Aim("p50 round trip 64 KiB / SslStream TLS 1.3", p50[64 * 1024].Pure / tlsP50[64 * 1024], 1.2, atLeast: false, "0.00'x'");
         if (pair.Dropped != 0) Console.WriteLine($"warning: {pair.Dropped} packets dropped by the trust policy");
+        await AckCostAsync(scale, rounds, ackRuns);
         Console.WriteLine($"(run took {total.Elapsed.TotalSeconds:0} s)");
         return 0;
+    }
+
+    /// <summary>
+    /// The cost of acknowledgements (issue 13): PureMessage one way and ping-pong on a pair with sessions (sequence
+    /// numbers, cumulative acknowledgements) and on a pair without, in the same process, interleaved run by run (one-way)
+    /// and chunk by chunk (round trips). Prints the medians, the spread of the paired ratios, and the aim (at most 5% slower).
+    /// </summary>
+    private static async Task AckCostAsync(double scale, int rounds, int runs)
+    {
+        await using var on = await PeerPair.StartAsync();
+        await using var off = await PeerPair.StartAsync(withoutSessions: true);
+        foreach (var pair in new[] { on, off })
+        {
+            foreach (int size in Sizes)
+            {
+                await pair.ThroughputAsync(new PureMessagePacket(new string('x', size)), 2000);
+                await pair.PingPongAsync(new string('x', size), Chunk);
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine($"cost of acknowledgements: PureMessage, {runs} interleaved runs per size (acks on, off, on, off ...), load average {WireBench.LoadAverage()}");
+        Console.WriteLine($"{"",-18}{"",10}{"acks on",13}{"acks off",13}{"on/off",9}{"paired ratios",20}");
+        var worst = new List<(string What, double Ratio)>();
+        foreach (int size in Sizes)
+        {
+            int count = Count(size, scale);
+            var packet = new PureMessagePacket(new string('x', size));
+            var withAcks = new double[runs];
+            var without = new double[runs];
+            var ratios = new double[runs];
+            for (int r = 0; r < runs; r++)
+            {
+                // Alternate which goes first, so that neither always follows the other's garbage.
+                if (r % 2 == 0)
+                {
+                    withAcks[r] = await on.ThroughputAsync(packet, count);
+                    without[r] = await off.ThroughputAsync(packet, count);
+                }
+                else
+                {
+                    without[r] = await off.ThroughputAsync(packet, count);
+                    withAcks[r] = await on.ThroughputAsync(packet, count);
+                }
+                ratios[r] = withAcks[r] / without[r];
+            }
+            double m = Median(withAcks), n = Median(without);
+            Console.WriteLine($"{"one way packets/s",-18}{Size(size),10}{m,13:#,0}{n,13:#,0}{m / n,8:0.00}x{$"{Median(ratios):0.00}x ({ratios.Min():0.00}-{ratios.Max():0.00})",20}");
+            worst.Add(($"one way {Size(size)} (acks on / off)", m / n));
+        }
+        foreach (int size in Sizes)
+        {
+            int k = size >= 64 * 1024 ? Math.Max(100, rounds / 5) : rounds;
+            var onTimes = new List<double>(k);
+            var offTimes = new List<double>(k);
+            var ratios = new List<double>();
+            string message = new('x', size);
+            for (int done = 0, chunk = 0; done < k; done += Chunk, chunk++)
+            {
+                int c = Math.Min(Chunk, k - done);
+                double[] a, b;
+                if (chunk % 2 == 0)
+                {
+                    a = await on.PingPongAsync(message, c);
+                    b = await off.PingPongAsync(message, c);
+                }
+                else
+                {
+                    b = await off.PingPongAsync(message, c);
+                    a = await on.PingPongAsync(message, c);
+                }
+                onTimes.AddRange(a);
+                offTimes.AddRange(b);
+                ratios.Add(Median(a) / Median(b));
+            }
+            double pOn = Percentiles([.. onTimes]).P50, pOff = Percentiles([.. offTimes]).P50;
+            Console.WriteLine($"{"round trip p50 us",-18}{Size(size),10}{pOn,13:0.0}{pOff,13:0.0}{pOn / pOff,8:0.00}x{$"{Median([.. ratios]):0.00}x ({ratios.Min():0.00}-{ratios.Max():0.00})",20}");
+            worst.Add(($"round trip {Size(size)} (off / on rate)", pOff / pOn));
+        }
+        Console.WriteLine("aims (acknowledgements cost at most 5%: rate with acks / rate without >= 0.95)");
+        foreach (var (what, ratio) in worst) Aim(what, ratio, 0.95, atLeast: true, "0.00'x'");
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     /// <summary>Runs one throughput row (pure|data:SIZE) for about 10 s, for a profiler to watch.</summary>
@@ -127,8 +228,11 @@ internal static class PacketBench
         while (sw.Elapsed < TimeSpan.FromSeconds(10))
         {
             int gen2 = GC.CollectionCount(2), gen0 = GC.CollectionCount(0);
+            // CPU per packet (both nodes are in this process) holds up on a loaded machine, where the rate is the share of CPU we got.
+            var cpu = Environment.CpuUsage.TotalTime;
             double rate = await pair.ThroughputAsync(packet, count);
-            Console.WriteLine($"{what}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}");
+            double cpuNs = (Environment.CpuUsage.TotalTime - cpu).TotalNanoseconds / count;
+            Console.WriteLine($"{what}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}, CPU {cpuNs:0} ns/packet");
         }
         return 0;
     }

@@ -30,11 +30,12 @@ internal sealed class PeerPair : IAsyncDisposable
 
     public long Dropped => _receiver.ActivePeerChannels.Sum(c => c.PacketsDropped);
 
-    public static async Task<PeerPair> StartAsync()
+    /// <summary>Starts the pair; <paramref name="withoutSessions"/>: both nodes as without sessions (no sequencing, no acknowledgements).</summary>
+    public static async Task<PeerPair> StartAsync(bool withoutSessions = false)
     {
         var listen = new[] { Multiaddr.Parse("/ip4/127.0.0.1/tcp/0") };
-        var pair = new PeerPair(new PeerNetwork(new PeerNetworkOptions { ListenAddresses = listen }),
-                                new PeerNetwork(new PeerNetworkOptions { ListenAddresses = listen }));
+        var options = new PeerNetworkOptions { ListenAddresses = listen, WithoutSessions = withoutSessions };
+        var pair = new PeerPair(new PeerNetwork(options), new PeerNetwork(options));
         // DataTransmission needs Enhanced trust at the receiver.
         pair._receiver.TrustPolicy.AllowEnhancedPacketExchange = true;
         pair._receiver.DataReceived += pair.OnReceived;
@@ -47,6 +48,7 @@ internal sealed class PeerPair : IAsyncDisposable
         await pair._sender.StartAsync();
         pair._channel = await pair._sender.ConnectAsync(pair._receiver.ListenAddresses[0].WithPeerId(pair._receiver.Identifier));
         await added.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        if ((pair._channel.SessionId is null) != withoutSessions) throw new InvalidOperationException("the channel's session is not as asked");
         return pair;
     }
 

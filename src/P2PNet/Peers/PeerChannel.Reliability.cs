@@ -78,18 +78,20 @@ public sealed partial class PeerChannel
 
     /// <summary>
     /// The listener's answer to <paramref name="theirs"/> in a new channel: the dialer's session id for a new session, a
-    /// fresh one when the dialer asked to resume a session we do not hold, none for a peer without sessions.
+    /// fresh one when the dialer asked to resume a session we do not hold, none for a peer without sessions (or when
+    /// <paramref name="ours"/> offers none: sessions are off here).
     /// </summary>
     internal static ChannelHello AnswerHello(ChannelHello ours, ChannelHello theirs)
     {
-        ours.Session = theirs.Session is { } id ? (theirs.Received is null ? id : NewSessionId()) : null;
+        ours.Session = theirs.Session is { } id && ours.Session is not null ? (theirs.Received is null ? id : NewSessionId()) : null;
         ours.Received = null;
         return ours;
     }
 
-    /// <summary>The dialer's hello when it redials: resume our session from the last packet received.</summary>
+    /// <summary>The dialer's hello when it redials: resume our session from the last packet received (none when sessions are off).</summary>
     internal ChannelHello ResumeHello(ChannelHello ours)
     {
+        if (ours.Session is null) return ours;
         ours.Session = _sessionId ?? NewSessionId();
         ours.Received = _sessionId is null ? null : Volatile.Read(ref _lastReceived);
         return ours;
@@ -105,22 +107,33 @@ public sealed partial class PeerChannel
             : (session.Ours?.Session is { } id && session.Theirs?.Session == id ? id : null);
     }
 
-    private bool WindowFull()
+    /// <summary>Whether the window is full, counting <paramref name="pendingCount"/> packets (<paramref name="pendingBytes"/>) the writer has not tracked yet.</summary>
+    private bool WindowFull(int pendingCount = 0, long pendingBytes = 0)
     {
-        int count = Volatile.Read(ref _unackedCount);
+        int count = Volatile.Read(ref _unackedCount) + pendingCount;
         return count >= _services.Options.MaxUnacknowledgedPackets
-            || (count > 0 && Interlocked.Read(ref _unackedBytes) >= _services.Options.MaxUnacknowledgedBytes);
+            || (count > 0 && Interlocked.Read(ref _unackedBytes) + pendingBytes >= _services.Options.MaxUnacknowledgedBytes);
     }
 
-    /// <summary>A packet was written into the batch: give it the next sequence number and keep it until acknowledged.</summary>
-    private void Track(Outgoing item, int bytes)
+    /// <summary>
+    /// Packets were written into the batch: give them the next sequence numbers and keep them until acknowledged. Once per
+    /// batch (a lock per packet was a few percent of the 64 B packet rate); empties <paramref name="pending"/>.
+    /// </summary>
+    private void Track(List<(Outgoing Item, int Bytes)> pending)
     {
+        if (pending.Count == 0) return;
         lock (_unackedSync)
         {
-            _unacked.Enqueue(new Unacked(_nextSequence++, item.Packet!, bytes, item.Acked));
+            long bytes = 0;
+            foreach (var (item, size) in pending)
+            {
+                _unacked.Enqueue(new Unacked(_nextSequence++, item.Packet!, size, item.Acked));
+                bytes += size;
+            }
             _unackedBytes += bytes;
-            _unackedCount++;
+            _unackedCount += pending.Count;
         }
+        pending.Clear();
     }
 
     /// <summary>Appends an acknowledgement when packets arrived since the last one; returns the sequence acknowledged, or -1.</summary>

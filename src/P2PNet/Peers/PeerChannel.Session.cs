@@ -302,34 +302,48 @@ public sealed partial class PeerChannel
         bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
         using var writer = new PacketWriter(_services.Options.MaxFrameLength);
+        var pending = reliable ? new List<(Outgoing Item, int Bytes)>() : null; // this batch's packets, tracked under one lock
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
             while (true)
             {
                 int count = 0;
-                while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull()) && queue.TryRead(out var item))
+                long pendingBytes = 0;
+                try
                 {
-                    if (item.Packet is not { } packet)
+                    while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(pending!.Count, pendingBytes)) && queue.TryRead(out var item))
                     {
-                        Volatile.Write(ref _wakeQueued, 0); // a wake-up: an acknowledgement is due
-                        continue;
+                        if (item.Packet is not { } packet)
+                        {
+                            Volatile.Write(ref _wakeQueued, 0); // a wake-up: an acknowledgement is due
+                            continue;
+                        }
+                        int bytes;
+                        try
+                        {
+                            bytes = writer.Write(batch, packet);
+                            count++;
+                        }
+                        catch (PacketFormatException ex)
+                        {
+                            // Checked in SendAsync already; a packet mutated after queueing is dropped, not the connection.
+                            PeersLog.PacketNotSent(_logger, packet.Type, Identifier, ex.Message);
+                            item.Acked?.TrySetException(ex);
+                            continue;
+                        }
+                        if (reliable)
+                        {
+                            pending!.Add((item, bytes));
+                            pendingBytes += bytes;
+                        }
+                        else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                     }
-                    int bytes;
-                    try
-                    {
-                        bytes = writer.Write(batch, packet);
-                        count++;
-                    }
-                    catch (PacketFormatException ex)
-                    {
-                        // Checked in SendAsync already; a packet mutated after queueing is dropped, not the connection.
-                        PeersLog.PacketNotSent(_logger, packet.Type, Identifier, ex.Message);
-                        item.Acked?.TrySetException(ex);
-                        continue;
-                    }
-                    if (reliable) Track(item, bytes);
-                    else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
+                }
+                finally
+                {
+                    // Kept for replay before they are written (nothing awaits in between), and reported if the loop fails.
+                    if (reliable) Track(pending!);
                 }
                 // The read loop holds back a lone acknowledgement (AcknowledgeLater): whatever we write now carries it.
                 long ack = reliable ? AppendAck(session, batch) : -1;

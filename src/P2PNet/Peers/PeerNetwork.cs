@@ -270,7 +270,8 @@ public sealed partial class PeerNetwork : IAsyncDisposable
         NetworkName = Options.NetworkName,
         DisplayName = Options.DisplayName,
         AgentVersion = "p2pnet/" + (typeof(PeerNetwork).Assembly.GetName().Version?.ToString(3) ?? "0.1.0"),
-        Session = PeerChannel.NewSessionId(), // a new session; a redial or the listener's answer replaces it
+        // A new session (a redial or the listener's answer replaces it); none when sessions are off (as an earlier version).
+        Session = Options.WithoutSessions ? null : PeerChannel.NewSessionId(),
     };
 
     /// <summary>Keeps <paramref name="task"/> until it ends, so that stopping awaits it.</summary>

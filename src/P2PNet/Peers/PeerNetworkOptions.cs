@@ -96,6 +96,12 @@ public sealed record PeerNetworkOptions
     /// </summary>
     public bool AllowLimitedConnections { get; init; }
 
+    /// <summary>
+    /// Internal, for the bench (the cost of acknowledgements) and tests: the node's hellos offer no session, as a peer of
+    /// an earlier version's do, so its channels neither sequence, acknowledge nor resume (docs/protocol.md).
+    /// </summary>
+    internal bool WithoutSessions { get; init; }
+
     /// <summary>The libp2p host settings (handshake timeout, limits).</summary>
     public SwarmOptions Swarm { get; init; } = new();
 }

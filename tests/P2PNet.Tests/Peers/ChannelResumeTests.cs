@@ -336,6 +336,51 @@ public sealed class ChannelResumeTests
         await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0, Wait, "the acknowledgement once handled");
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task A_node_without_sessions_agrees_none_so_neither_side_sequences_or_acknowledges(bool dialerOff, bool listenerOff)
+    {
+        // The bench's switch for the cost of acknowledgements: a node whose hellos offer no session, as an earlier version's.
+        await using var a = await StartAsync(o => o with { WithoutSessions = dialerOff });
+        await using var b = await StartAsync(o => o with { WithoutSessions = listenerOff });
+        var atA = new Inbox(a);
+        var atB = new Inbox(b);
+        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
+        bool sessions = !dialerOff && !listenerOff;
+        Assert.Equal(sessions, outbound.SessionId is not null);
+        Assert.Equal(sessions, inbound.SessionId is not null);
+        if (sessions) Assert.Equal(outbound.SessionId, inbound.SessionId);
+
+        // Both directions: an acknowledgement frame (type 6) reaching a side without a session would close its channel
+        // as a protocol violation.
+        for (int i = 1; i <= 200; i++)
+        {
+            await outbound.SendAsync(new PureMessagePacket($"a{i}"));
+            await inbound.SendAsync(new PureMessagePacket($"b{i}"));
+        }
+        await outbound.SendAndWaitAsync(new PureMessagePacket("end from a")).WaitAsync(Wait);
+        await inbound.SendAndWaitAsync(new PureMessagePacket("end from b")).WaitAsync(Wait);
+        await atB.WaitForAsync("end from a");
+        await atA.WaitForAsync("end from b");
+        AssertExactlyInOrder(atB.Messages, "a", 200);
+        AssertExactlyInOrder(atA.Messages, "b", 200);
+        if (!sessions)
+        {
+            // Nothing is sequenced or kept for replay: SendAndWaitAsync completed once written.
+            Assert.Equal(0, outbound.PacketsUnacknowledged);
+            Assert.Equal(0, inbound.PacketsUnacknowledged);
+        }
+        else
+        {
+            await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0 && inbound.PacketsUnacknowledged == 0, Wait, "acknowledgements");
+        }
+        Assert.Equal(PeerChannelState.Open, outbound.State);
+        Assert.Equal(PeerChannelState.Open, inbound.State);
+    }
+
     [Fact]
     public async Task A_graceful_close_ends_both_sides_at_once_without_resuming_and_reports_nothing()
     {
