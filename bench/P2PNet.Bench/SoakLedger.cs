@@ -75,11 +75,12 @@ internal sealed class SoakLedger
                         }
                         break;
                     }
-                case "F" when f.Length == 3:
+                case "F" when f.Length >= 3:
                     lock (_lock)
                     {
                         Get(node, epoch, Int(f[1])).Failed.Add(long.Parse(f[2], CultureInfo.InvariantCulture));
-                        _reasons["SendAsync refused"] = _reasons.GetValueOrDefault("SendAsync refused") + 1;
+                        string refused = f.Length > 3 ? $"SendAsync refused ({f[3]})" : "SendAsync refused";
+                        _reasons[refused] = _reasons.GetValueOrDefault(refused) + 1;
                     }
                     break;
                 case "L" when f.Length >= 3:
