@@ -216,13 +216,13 @@ internal static class PacketBench
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /// <summary>Runs one throughput row (pure|data:SIZE) for about 10 s, for a profiler to watch.</summary>
+    /// <summary>Runs one throughput row (pure|data:SIZE[:nosessions]) for about 10 s, for a profiler to watch.</summary>
     private static async Task<int> ProfileAsync(string what)
     {
         string[] parts = what.Split(':');
         int size = int.Parse(parts[1], CultureInfo.InvariantCulture);
         NetworkPacket packet = parts[0] == "pure" ? new PureMessagePacket(new string('x', size)) : new DataTransmissionPacket(new byte[size]);
-        await using var pair = await PeerPair.StartAsync();
+        await using var pair = await PeerPair.StartAsync(withoutSessions: parts.Length > 2 && parts[2] == "nosessions");
         int count = Count(size, 1);
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(10))

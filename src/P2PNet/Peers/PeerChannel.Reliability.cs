@@ -53,8 +53,8 @@ public sealed partial class PeerChannel
     // acknowledgement to whatever it writes next. (Waking the writer after every read, and a timer per wake, cost a
     // quarter of the 1 KiB packet rate and a tenth of the 64 B round trip.)
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
-    private const int AckAtOncePackets = 64;
-    private const int AckAtOnceBytes = 256 * 1024;
+    private const int AckAtOncePackets = 512;
+    private const int AckAtOnceBytes = 1024 * 1024;
     private Timer? _ackTimer;       // read loop creates it; Finish disposes it
     private int _ackTimerArmed;     // 1 while the timer runs
     private long _bytesSinceAckWake; // read loop only: frame bytes received since it last woke the writer or armed the timer
@@ -107,13 +107,13 @@ public sealed partial class PeerChannel
             : (session.Ours?.Session is { } id && session.Theirs?.Session == id ? id : null);
     }
 
-    /// <summary>Whether the window is full, counting <paramref name="pendingCount"/> packets (<paramref name="pendingBytes"/>) the writer has not tracked yet.</summary>
-    private bool WindowFull(int pendingCount = 0, long pendingBytes = 0)
-    {
-        int count = Volatile.Read(ref _unackedCount) + pendingCount;
-        return count >= _services.Options.MaxUnacknowledgedPackets
-            || (count > 0 && Interlocked.Read(ref _unackedBytes) + pendingBytes >= _services.Options.MaxUnacknowledgedBytes);
-    }
+    /// <summary>Whether the window is full now.</summary>
+    private bool WindowFull() =>
+        WindowFull(Volatile.Read(ref _unackedCount), Interlocked.Read(ref _unackedBytes), _services.Options.MaxUnacknowledgedPackets, _services.Options.MaxUnacknowledgedBytes);
+
+    /// <summary>Whether <paramref name="count"/> packets of <paramref name="bytes"/> outstanding fill the window (at least one packet is always allowed).</summary>
+    private static bool WindowFull(int count, long bytes, int maxPackets, long maxBytes) =>
+        count >= maxPackets || (count > 0 && bytes >= maxBytes);
 
     /// <summary>
     /// Packets were written into the batch: give them the next sequence numbers and keep them until acknowledged. Once per
