@@ -10,7 +10,7 @@ namespace P2PNet.Bench;
 /// <c>packets</c>: PureMessage and DataTransmission packets of 64 B, 1 KiB and 64 KiB through a PeerChannel
 /// and the same sizes through plain length-prefixed TCP, one way (first send until the receiver counted the
 /// last); the secure stream's own throughput (one yamux stream on Noise, 64 KiB writes) with the baselines of
-/// <c>wire</c> (crypto and serial limits, TLS 1.3); and request/response round trips (PureMessage ping-pong against
+/// <c>wire</c> (crypto and serial limits, TLS 1.3); and request/response round trips (PureMessage ping-pong, echoed as a string and as UTF-8 bytes, against
 /// plain TCP and SslStream TLS 1.3 ping-pong, and framed ping-pong on a raw secure stream). Prints a table and the
 /// ratios vs the aims: 100k+ 64 B packets/s, 64 KiB packets at 0.7x+ of the secure stream, p50 round trip within
 /// 1.3x of plain TCP at 64 B and 3x above, 64 KiB round trip within 1.2x of TLS 1.3.
@@ -83,12 +83,14 @@ internal static class PacketBench
         await using var tlsClientOwner = tlsClient;
         await using var tlsServerOwner = tlsServer;
         var tlsP50 = new Dictionary<int, double>();
+        var utf8P50 = new Dictionary<int, double>();
         foreach (int size in Sizes)
         {
             await Baselines.TlsPingPongAsync(tlsClient, tlsServer, size, Chunk); // warm-up
             int k = size >= 64 * 1024 ? Math.Max(100, rounds / 5) : rounds;
             var tcpTimes = new List<double>(k);
             var pureTimes = new List<double>(k);
+            var utf8Times = new List<double>(k);
             var secureTimes = new List<double>(k);
             var tlsTimes = new List<double>(k);
             string message = new('x', size);
@@ -97,16 +99,20 @@ internal static class PacketBench
                 int n = Math.Min(Chunk, k - done);
                 tcpTimes.AddRange(await PlainTcpPingPongAsync(size, n));
                 pureTimes.AddRange(await pair.PingPongAsync(message, n));
+                utf8Times.AddRange(await pair.PingPongAsync(message, n, utf8: true));
                 secureTimes.AddRange(await secure.RoundTripsAsync(size, n));
                 tlsTimes.AddRange(await Baselines.TlsPingPongAsync(tlsClient, tlsServer, size, n));
             }
             var tcp = Percentiles([.. tcpTimes]);
             var pure = Percentiles([.. pureTimes]);
+            var utf8 = Percentiles([.. utf8Times]);
             var raw = Percentiles([.. secureTimes]);
             var tls = Percentiles([.. tlsTimes]);
             p50[size] = (pure.P50, tcp.P50);
+            utf8P50[size] = utf8.P50;
             tlsP50[size] = tls.P50;
             Console.WriteLine($"{"PureMessage",-18}{Size(size),10}{k,10}{pure.P50,13:0.0}{pure.P99,10:0.0}{pure.P50 / tcp.P50,11:0.00}x{pure.P50 / tls.P50,11:0.00}x");
+            Console.WriteLine($"{"PureMessage UTF-8",-18}{Size(size),10}{k,10}{utf8.P50,13:0.0}{utf8.P99,10:0.0}{utf8.P50 / tcp.P50,11:0.00}x{utf8.P50 / tls.P50,11:0.00}x");
             Console.WriteLine($"{"secure stream",-18}{Size(size),10}{k,10}{raw.P50,13:0.0}{raw.P99,10:0.0}{raw.P50 / tcp.P50,11:0.00}x{raw.P50 / tls.P50,11:0.00}x");
             Console.WriteLine($"{"SslStream TLS 1.3",-18}{Size(size),10}{k,10}{tls.P50,13:0.0}{tls.P99,10:0.0}{tls.P50 / tcp.P50,11:0.00}x{1,11:0.00}x");
             Console.WriteLine($"{"plain framed TCP",-18}{Size(size),10}{k,10}{tcp.P50,13:0.0}{tcp.P99,10:0.0}{1,11:0.00}x{tcp.P50 / tls.P50,11:0.00}x");
@@ -122,6 +128,7 @@ internal static class PacketBench
         foreach (int size in Sizes)
             Aim($"p50 round trip {Size(size)} / plain TCP", p50[size].Pure / p50[size].Tcp, size == 64 ? 1.3 : 3, atLeast: false, "0.00'x'");
         Aim("p50 round trip 64 KiB / SslStream TLS 1.3", p50[64 * 1024].Pure / tlsP50[64 * 1024], 1.2, atLeast: false, "0.00'x'");
+        Aim("p50 round trip 64 KiB UTF-8 echo / TLS 1.3", utf8P50[64 * 1024] / tlsP50[64 * 1024], 1.2, atLeast: false, "0.00'x'");
         if (pair.Dropped != 0) Console.WriteLine($"warning: {pair.Dropped} packets dropped by the trust policy");
         await AckCostAsync(scale, rounds, ackRuns);
         Console.WriteLine($"(run took {total.Elapsed.TotalSeconds:0} s)");

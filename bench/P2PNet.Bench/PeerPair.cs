@@ -21,6 +21,7 @@ internal sealed class PeerPair : IAsyncDisposable
     private TaskCompletionSource _done = new();
     private TaskCompletionSource? _reply;
     private volatile bool _echo;
+    private volatile bool _echoUtf8;
 
     private PeerPair(PeerNetwork sender, PeerNetwork receiver)
     {
@@ -66,10 +67,15 @@ internal sealed class PeerPair : IAsyncDisposable
         return count / seconds;
     }
 
-    /// <summary>PureMessage ping-pong: send, await the receiver's reply; round trips in microseconds.</summary>
-    public async Task<double[]> PingPongAsync(string message, int rounds)
+    /// <summary>
+    /// PureMessage ping-pong: send, await the receiver's reply; round trips in microseconds. <paramref name="utf8"/>: the
+    /// receiver echoes the message's UTF-8 bytes (<see cref="PureMessageReceivedEventArgs.Utf8"/>, as a binary user would)
+    /// instead of its string, so the row shows the packet layer without a 64 KiB string made and encoded again per hop.
+    /// </summary>
+    public async Task<double[]> PingPongAsync(string message, int rounds, bool utf8 = false)
     {
         _echo = true;
+        _echoUtf8 = utf8;
         var ping = new PureMessagePacket(message);
         var times = new double[rounds];
         try
@@ -100,7 +106,7 @@ internal sealed class PeerPair : IAsyncDisposable
     private void OnMessageAtReceiver(object? sender, PureMessageReceivedEventArgs e)
     {
         if (!_echo) return;
-        var send = e.Channel.SendAsync(new PureMessagePacket(e.Message));
+        var send = e.Channel.SendAsync(_echoUtf8 ? new PureMessagePacket(e.Utf8) : new PureMessagePacket(e.Message));
         if (!send.IsCompletedSuccessfully) _ = send.AsTask();
     }
 
