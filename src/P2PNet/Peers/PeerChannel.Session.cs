@@ -367,7 +367,12 @@ public sealed partial class PeerChannel
                 }
                 // Keep the buffer while more is queued; give it back when the queue is drained.
                 if (queue.TryPeek(out _)) batch.Reset();
-                else batch.Release();
+                else
+                {
+                    batch.Release();
+                    // A burst of small packets grows the list to thousands of entries: an idle channel keeps 256 at most.
+                    if (pending is { Capacity: > 256 }) pending.Capacity = 256;
+                }
                 if (count > 0 || ack >= 0) continue;
                 if (reliable && WindowFull() && queue.TryPeek(out _))
                 {
