@@ -223,11 +223,24 @@ internal static class PacketBench
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /// <summary>Runs one throughput row (pure|data:SIZE[:nosessions]) for about 10 s, for a profiler to watch.</summary>
+    /// <summary>Runs one throughput row (pure|data:SIZE[:nosessions]) or PureMessage round trips (pingpong:SIZE[:utf8]) for about 10 s, for a profiler to watch.</summary>
     private static async Task<int> ProfileAsync(string what)
     {
         string[] parts = what.Split(':');
         int size = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        if (parts[0] == "pingpong")
+        {
+            await using var echo = await PeerPair.StartAsync();
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                var cpu = Environment.CpuUsage.TotalTime;
+                var times = await echo.PingPongAsync(new string('x', size), 500, utf8: parts.Length > 2 && parts[2] == "utf8");
+                double cpuUs = (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds / times.Length;
+                Console.WriteLine($"{what}: p50 {Percentiles(times).P50:0.0} us, CPU {cpuUs:0} us per round trip");
+            }
+            return 0;
+        }
         NetworkPacket packet = parts[0] == "pure" ? new PureMessagePacket(new string('x', size)) : new DataTransmissionPacket(new byte[size]);
         await using var pair = await PeerPair.StartAsync(withoutSessions: parts.Length > 2 && parts[2] == "nosessions");
         int count = Count(size, 1);
