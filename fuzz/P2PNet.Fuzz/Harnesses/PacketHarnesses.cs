@@ -34,7 +34,36 @@ internal static class PacketHarnesses
         catch (PacketFormatException)
         {
         }
+        // The channel's reader (acknowledgement frames allowed) over the same wire, once whole, where the fast path reads a
+        // small PureMessage or an acknowledgement straight from the first span, and once in 1-byte segments, where only the
+        // general path can: both must read the same frames and fail the same way.
+        byte[] wire = input[1..];
+        string whole = ReadChannel(new ReadOnlySequence<byte>(wire));
+        string bytewise = ReadChannel(Segments.Split(wire, 1));
+        FuzzFailureException.Check(whole == bytewise, $"the fast and the general path disagree: {whole} / {bytewise}");
         return Task.CompletedTask;
+    }
+
+    // What TryReadChannelFrame makes of the buffer: each frame re-encoded, then the bytes left or the error's kind.
+    private static string ReadChannel(ReadOnlySequence<byte> buffer)
+    {
+        var read = new System.Text.StringBuilder();
+        try
+        {
+            while (PacketCodec.TryReadChannelFrame(ref buffer, out var hello, out var packet, out long ack))
+            {
+                var output = new ArrayBufferWriter<byte>();
+                if (ack >= 0) read.Append("ack ").Append(ack);
+                else if (packet is not null) PacketCodec.Write(output, packet);
+                else PacketCodec.WriteHello(output, hello!);
+                read.Append(Convert.ToHexString(output.WrittenSpan)).Append(';');
+            }
+            return read.Append("rest ").Append(buffer.Length).ToString();
+        }
+        catch (PacketFormatException ex)
+        {
+            return read.Append("error ").Append(ex.Error).ToString();
+        }
     }
 
     // The input is the hello's JSON; the harness frames it, so every mutation reaches the JSON reader and Validate.
