@@ -415,7 +415,7 @@ internal static class TransferBench
     // parkings that, unlike CPU seconds, hardly depends on what else the shared machine runs.
     private static (double Receiver, double Provider) Switches(Process provider) => (SwitchesOf(Environment.ProcessId), SwitchesOf(provider.Id));
 
-    private static double SwitchesOf(int pid)
+    internal static double SwitchesOf(int pid)
     {
         double total = 0;
         try
