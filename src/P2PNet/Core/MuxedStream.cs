@@ -15,6 +15,12 @@ public abstract class MuxedStream : Stream
     /// <summary>Aborts the stream in both directions; pending reads and writes fail.</summary>
     public abstract void Reset();
 
+    /// <summary>
+    /// Whether a zero-byte read waits until data (or the end) is there, without taking any: a reader can then wait for
+    /// data holding no buffer, and read everything that arrived at once into the buffer it rents afterwards.
+    /// </summary>
+    internal virtual bool WaitsOnZeroByteRead => false;
+
     /// <inheritdoc />
     public override bool CanSeek => false;
 

@@ -1,16 +1,25 @@
+using System.Diagnostics;
+using P2PNet.Core;
+
 namespace P2PNet.Peers;
 
 /// <summary>
 /// The read side of a channel stream with zero-byte reads that wait, so that the channel's pipe (created with
 /// <c>useZeroByteReads</c>) rents no buffer until bytes arrive (Kestrel's SocketConnection does the same on sockets).
-/// A zero-byte read waits for one byte into a 1-byte field, and the next read hands it out first. Read-only: the
-/// channel writes to the stream itself.
+/// A zero-byte read waits for one byte into a 1-byte field, and the next read hands it out first; on a stream that waits
+/// on zero-byte reads itself (yamux) it is passed through, so the next read takes all that arrived. Read-only: the
+/// channel writes to the stream itself. It also tells the pipe's <see cref="ReadSegmentPool"/> when a read filled its
+/// buffer and how long an idle wait lasted.
 /// </summary>
-internal sealed class IdleReadStream(Stream inner) : Stream
+internal sealed class IdleReadStream(Stream inner, ReadSegmentPool? pool = null) : Stream
 {
     private readonly byte[] _peek = new byte[1];
+    private readonly bool _waitsOnZeroByteRead = inner is MuxedStream { WaitsOnZeroByteRead: true };
     private bool _hasPeek;
     private bool _ended;
+
+    // A read that fills a buffer at least this large means the peer is ahead of us (the pipe reads at least 2 KiB).
+    private const int MinGrowRead = 2048;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -24,7 +33,29 @@ internal sealed class IdleReadStream(Stream inner) : Stream
         {
             // Wait until data (or the end) arrives, without a buffer: the pipe rents one only after this returns.
             if (_hasPeek || _ended) return 0;
-            if (await inner.ReadAsync(_peek, cancellationToken).ConfigureAwait(false) == 0) _ended = true;
+            if (_waitsOnZeroByteRead)
+            {
+                // The stream waits for us: the pipe's next read then takes every byte that arrived, not one.
+                var ready = inner.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                if (ready.IsCompleted || pool is null) await ready.ConfigureAwait(false);
+                else
+                {
+                    long since = Stopwatch.GetTimestamp();
+                    await ready.ConfigureAwait(false);
+                    pool.Waited(Stopwatch.GetElapsedTime(since));
+                }
+                return 0;
+            }
+            var wait = inner.ReadAsync(_peek, cancellationToken);
+            int got;
+            if (wait.IsCompleted || pool is null) got = await wait.ConfigureAwait(false);
+            else
+            {
+                long idleSince = Stopwatch.GetTimestamp();
+                got = await wait.ConfigureAwait(false);
+                pool.Waited(Stopwatch.GetElapsedTime(idleSince));
+            }
+            if (got == 0) _ended = true;
             else _hasPeek = true;
             return 0;
         }
@@ -36,7 +67,9 @@ internal sealed class IdleReadStream(Stream inner) : Stream
             return 1;
         }
         if (_ended) return 0;
-        return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        int read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        if (read == buffer.Length && read >= MinGrowRead) pool?.Grow(); // more was waiting: read in larger pieces
+        return read;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

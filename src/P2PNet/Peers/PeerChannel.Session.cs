@@ -43,14 +43,19 @@ public sealed partial class PeerChannel
     // What ended the last session (connection closed, lost, a failed redial): the CloseReason when nothing more specific is known.
     private volatile string? _lastLoss;
 
-    // The read pipe rents while bytes flow and returns every segment once they are consumed; with zero-byte reads
-    // (see IdleReadStream) an idle channel holds no read buffer at all.
-    private const int ReadSegmentSize = 16 * 1024;
+    /// <summary>
+    /// The channel's read pipe over <paramref name="stream"/> (left open: the session disposes the stream). It rents while
+    /// bytes flow and returns every segment once they are consumed; with zero-byte reads (see IdleReadStream) an idle
+    /// channel holds no read buffer at all. Its segments grow while the peer is ahead of us (see ReadSegmentPool).
+    /// </summary>
+    internal static PipeReader CreateReader(Stream stream) => CreateReader(stream, new ReadSegmentPool());
 
-    /// <summary>The channel's read pipe over <paramref name="stream"/> (left open: the session disposes the stream).</summary>
-    internal static PipeReader CreateReader(Stream stream) =>
-        PipeReader.Create(new IdleReadStream(stream), new StreamPipeReaderOptions(
-            bufferSize: ReadSegmentSize, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true));
+    /// <summary>The channel's read pipe over <paramref name="stream"/>, with its segments from <paramref name="pool"/>.</summary>
+    internal static PipeReader CreateReader(Stream stream, ReadSegmentPool pool)
+    {
+        return PipeReader.Create(new IdleReadStream(stream, pool), new StreamPipeReaderOptions(
+            pool, bufferSize: ReadSegmentPool.MinSegment, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true));
+    }
 
     /// <summary>Writes our hello frame.</summary>
     internal static async Task WriteHelloAsync(Stream stream, ChannelHello hello, CancellationToken cancellationToken)

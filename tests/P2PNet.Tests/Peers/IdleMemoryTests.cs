@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.IO.Pipelines;
+using P2PNet.Muxers.Yamux;
+using P2PNet.Tests.Muxers.Yamux;
 using P2PNet.Peers;
 
 namespace P2PNet.Tests.Peers;
@@ -62,5 +65,88 @@ public sealed class IdleMemoryTests
         Assert.Equal(7, next.Buffer.FirstSpan[0]);
         reader.AdvanceTo(next.Buffer.End);
         await reader.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task A_channel_whose_peer_is_ahead_reads_in_growing_segments_and_starts_small_again_after_an_idle_pause()
+    {
+        var wire = new Pipe(new PipeOptions(pauseWriterThreshold: 0)); // the whole burst waits in the wire before we read
+        var recording = new RecordingStream(wire.Reader.AsStream());
+        var pool = new ReadSegmentPool(shrinkAfter: TimeSpan.FromMilliseconds(100));
+        var reader = PeerChannel.CreateReader(recording, pool);
+
+        // A burst larger than any segment, all of it already there: each read fills its buffer, so segments double.
+        var burst = new byte[1024 * 1024];
+        Random.Shared.NextBytes(burst);
+        await wire.Writer.WriteAsync(burst);
+        long total = await DrainAsync(reader, burst.Length);
+        Assert.Equal(burst.Length, total);
+        Assert.Equal(ReadSegmentPool.MaxSegment, pool.SegmentSize);
+        lock (recording.ReadSizes) Assert.Contains(recording.ReadSizes, size => size > ReadSegmentPool.MinSegment);
+
+        // A trickle that never fills a read leaves the size alone; an idle wait longer than the shrink time resets it.
+        var pending = reader.ReadAsync().AsTask();
+        Assert.False(pending.IsCompleted);
+        await Task.Delay(TimeSpan.FromMilliseconds(250)); // the pause under test: the channel idles past its shrink time
+        await wire.Writer.WriteAsync(new byte[] { 1, 2, 3 });
+        var next = await pending.WaitAsync(TimeSpan.FromSeconds(10));
+        long got = next.Buffer.Length;
+        reader.AdvanceTo(next.Buffer.End);
+        if (got < 3) await DrainAsync(reader, 3 - got);
+        Assert.Equal(ReadSegmentPool.MinSegment, pool.SegmentSize);
+
+        // A short pause does not: grown again by a burst, it stays grown across a wait shorter than the shrink time.
+        await wire.Writer.WriteAsync(burst);
+        await DrainAsync(reader, burst.Length);
+        Assert.Equal(ReadSegmentPool.MaxSegment, pool.SegmentSize);
+        var quick = reader.ReadAsync().AsTask();
+        Assert.False(quick.IsCompleted);
+        await wire.Writer.WriteAsync(new byte[] { 4 });
+        var answered = await quick.WaitAsync(TimeSpan.FromSeconds(10));
+        reader.AdvanceTo(answered.Buffer.End);
+        Assert.Equal(ReadSegmentPool.MaxSegment, pool.SegmentSize);
+        await reader.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task Over_yamux_a_drained_channel_pipe_waits_holding_no_segment_and_then_reads_all_that_arrived_at_once()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var accept = pair.Server.AcceptStreamAsync().AsTask();
+        await using var client = await pair.Client.OpenStreamAsync();
+        await client.WriteAsync(new byte[] { 1 });
+        await using var server = (YamuxStream)(await accept.WaitAsync(YamuxTestPair.Timeout))!;
+        var pool = new ReadSegmentPool();
+        var reader = PeerChannel.CreateReader(server, pool);
+        var first = await reader.ReadAsync().AsTask().WaitAsync(YamuxTestPair.Timeout);
+        reader.AdvanceTo(first.Buffer.End);
+
+        // Drained: the pipe waits on the stream's own zero-byte read, with no segment rented.
+        var pending = reader.ReadAsync().AsTask();
+        Assert.False(pending.IsCompleted);
+        Assert.Equal(0, pool.Outstanding);
+
+        // What arrives meanwhile comes in one read (the 1-byte peek of other streams would hand out the first byte alone).
+        await client.WriteAsync(new byte[] { 2, 3, 4, 5 });
+        var next = await pending.WaitAsync(YamuxTestPair.Timeout);
+        Assert.Equal(new byte[] { 2, 3, 4, 5 }, next.Buffer.ToArray());
+        reader.AdvanceTo(next.Buffer.End);
+        await reader.CompleteAsync();
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    /// <summary>Reads <paramref name="expected"/> bytes as the channel's frame loop does: whole 4 KiB "frames", the rest examined and left.</summary>
+    private static async Task<long> DrainAsync(PipeReader reader, long expected)
+    {
+        long total = 0;
+        while (total < expected)
+        {
+            var result = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            long take = Math.Min(expected - total, result.Buffer.Length / 4096 * 4096);
+            if (expected - total < 4096 && result.Buffer.Length >= expected - total) take = expected - total;
+            total += take;
+            reader.AdvanceTo(result.Buffer.GetPosition(take), result.Buffer.End);
+        }
+        return total;
     }
 }

@@ -78,6 +78,9 @@ public sealed class YamuxStream : MuxedStream
     public override bool CanRead => Volatile.Read(ref _disposed) == 0;
 
     /// <inheritdoc />
+    internal override bool WaitsOnZeroByteRead => true; // ReadAsync with an empty buffer: WaitForDataAsync
+
+    /// <inheritdoc />
     public override bool CanWrite => Volatile.Read(ref _disposed) == 0;
 
     /// <inheritdoc />
