@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using P2PNet.Core;
 
 namespace P2PNet.Peers;
@@ -33,28 +32,18 @@ internal sealed class IdleReadStream(Stream inner, ReadSegmentPool? pool = null)
         {
             // Wait until data (or the end) arrives, without a buffer: the pipe rents one only after this returns.
             if (_hasPeek || _ended) return 0;
-            if (_waitsOnZeroByteRead)
-            {
-                // The stream waits for us: the pipe's next read then takes every byte that arrived, not one.
-                var ready = inner.ReadAsync(Memory<byte>.Empty, cancellationToken);
-                if (ready.IsCompleted || pool is null) await ready.ConfigureAwait(false);
-                else
-                {
-                    long since = Stopwatch.GetTimestamp();
-                    await ready.ConfigureAwait(false);
-                    pool.Waited(Stopwatch.GetElapsedTime(since));
-                }
-                return 0;
-            }
-            var wait = inner.ReadAsync(_peek, cancellationToken);
+            // A stream that waits on zero-byte reads itself (yamux) lets the pipe's next read take every byte that
+            // arrived; others are waited on with a 1-byte read.
+            var wait = _waitsOnZeroByteRead ? inner.ReadAsync(Memory<byte>.Empty, cancellationToken) : inner.ReadAsync(_peek, cancellationToken);
             int got;
             if (wait.IsCompleted || pool is null) got = await wait.ConfigureAwait(false);
             else
             {
-                long idleSince = Stopwatch.GetTimestamp();
+                long idleSince = pool.Now();
                 got = await wait.ConfigureAwait(false);
-                pool.Waited(Stopwatch.GetElapsedTime(idleSince));
+                pool.Waited(idleSince);
             }
+            if (_waitsOnZeroByteRead) return 0; // data or the end: the next read tells which
             if (got == 0) _ended = true;
             else _hasPeek = true;
             return 0;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 
 namespace P2PNet.Peers;
 
@@ -23,17 +22,16 @@ internal sealed class ReadSegmentPool : MemoryPool<byte>
     /// <summary>The largest segment a busy channel rents.</summary>
     internal const int MaxSegment = 128 * 1024;
 
-    /// <summary>An idle wait this long returns a grown channel to <see cref="MinSegment"/> (by default).</summary>
-    internal static readonly TimeSpan DefaultShrinkAfter = TimeSpan.FromSeconds(1);
+    /// <summary>An idle wait this long returns a grown channel to <see cref="MinSegment"/>.</summary>
+    internal static readonly TimeSpan ShrinkAfter = TimeSpan.FromSeconds(1);
 
-    private readonly TimeSpan _shrinkAfter;
+    private readonly TimeProvider _time;
     private int _size = MinSegment;
-
-    /// <summary>A pool whose segments shrink back after an idle wait of <paramref name="shrinkAfter"/> (default <see cref="DefaultShrinkAfter"/>).</summary>
-    internal ReadSegmentPool(TimeSpan? shrinkAfter = null) => _shrinkAfter = shrinkAfter ?? DefaultShrinkAfter;
     private Lease? _spare; // the last lease returned, reused: one allocation less per segment
-
     private int _outstanding;
+
+    /// <summary>A pool that measures idle waits with <paramref name="time"/> (the system clock by default).</summary>
+    internal ReadSegmentPool(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
 
     /// <summary>Segments rented and not yet returned.</summary>
     internal int Outstanding => Volatile.Read(ref _outstanding);
@@ -51,10 +49,13 @@ internal sealed class ReadSegmentPool : MemoryPool<byte>
         if (size < MaxSegment) Volatile.Write(ref _size, size * 2);
     }
 
-    /// <summary>The channel waited idle for <paramref name="waited"/>: small segments again after the shrink time.</summary>
-    internal void Waited(TimeSpan waited)
+    /// <summary>A timestamp for <see cref="Waited"/>: the channel starts to wait idle.</summary>
+    internal long Now() => _time.GetTimestamp();
+
+    /// <summary>The channel waited idle since <paramref name="idleSince"/>: small segments again after <see cref="ShrinkAfter"/>.</summary>
+    internal void Waited(long idleSince)
     {
-        if (waited >= _shrinkAfter) Volatile.Write(ref _size, MinSegment);
+        if (_time.GetElapsedTime(idleSince) >= ShrinkAfter) Volatile.Write(ref _size, MinSegment);
     }
 
     /// <inheritdoc/>

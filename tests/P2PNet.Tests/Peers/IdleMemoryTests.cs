@@ -72,7 +72,8 @@ public sealed class IdleMemoryTests
     {
         var wire = new Pipe(new PipeOptions(pauseWriterThreshold: 0)); // the whole burst waits in the wire before we read
         var recording = new RecordingStream(wire.Reader.AsStream());
-        var pool = new ReadSegmentPool(shrinkAfter: TimeSpan.FromMilliseconds(100));
+        var clock = new ManualClock();
+        var pool = new ReadSegmentPool(clock);
         var reader = PeerChannel.CreateReader(recording, pool);
 
         // A burst larger than any segment, all of it already there: each read fills its buffer, so segments double.
@@ -84,10 +85,10 @@ public sealed class IdleMemoryTests
         Assert.Equal(ReadSegmentPool.MaxSegment, pool.SegmentSize);
         lock (recording.ReadSizes) Assert.Contains(recording.ReadSizes, size => size > ReadSegmentPool.MinSegment);
 
-        // A trickle that never fills a read leaves the size alone; an idle wait longer than the shrink time resets it.
+        // An idle wait longer than the shrink time resets the size (the clock moves while the read waits).
         var pending = reader.ReadAsync().AsTask();
         Assert.False(pending.IsCompleted);
-        await Task.Delay(TimeSpan.FromMilliseconds(250)); // the pause under test: the channel idles past its shrink time
+        clock.Advance(ReadSegmentPool.ShrinkAfter + TimeSpan.FromMilliseconds(1)); // the channel idles past its shrink time
         await wire.Writer.WriteAsync(new byte[] { 1, 2, 3 });
         var next = await pending.WaitAsync(TimeSpan.FromSeconds(10));
         long got = next.Buffer.Length;
@@ -95,12 +96,13 @@ public sealed class IdleMemoryTests
         if (got < 3) await DrainAsync(reader, 3 - got);
         Assert.Equal(ReadSegmentPool.MinSegment, pool.SegmentSize);
 
-        // A short pause does not: grown again by a burst, it stays grown across a wait shorter than the shrink time.
+        // A shorter wait does not: grown again by a burst, it stays grown.
         await wire.Writer.WriteAsync(burst);
         await DrainAsync(reader, burst.Length);
         Assert.Equal(ReadSegmentPool.MaxSegment, pool.SegmentSize);
         var quick = reader.ReadAsync().AsTask();
         Assert.False(quick.IsCompleted);
+        clock.Advance(ReadSegmentPool.ShrinkAfter - TimeSpan.FromMilliseconds(1));
         await wire.Writer.WriteAsync(new byte[] { 4 });
         var answered = await quick.WaitAsync(TimeSpan.FromSeconds(10));
         reader.AdvanceTo(answered.Buffer.End);
@@ -133,6 +135,15 @@ public sealed class IdleMemoryTests
         reader.AdvanceTo(next.Buffer.End);
         await reader.CompleteAsync();
         Assert.Equal(0, pool.Outstanding);
+    }
+
+    /// <summary>A clock that moves only when told to.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
     /// <summary>Reads <paramref name="expected"/> bytes as the channel's frame loop does: whole 4 KiB "frames", the rest examined and left.</summary>
