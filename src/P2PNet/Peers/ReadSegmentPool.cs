@@ -3,8 +3,8 @@ using System.Buffers;
 namespace P2PNet.Peers;
 
 /// <summary>
-/// The segments of one channel's read pipe. They start at 16 KiB and double, up to 128 KiB, each time a read fills the
-/// buffer it was given (the peer is ahead of us: a burst, or a large frame). After the channel waited idle for a
+/// The segments of one channel's read pipe. They start at 16 KiB and double, up to 128 KiB, each time a read fills a
+/// buffer of 16 KiB or more (the peer is well ahead of us: a burst, or a large frame). After the channel waited idle for a
 /// second they start small again.
 /// </summary>
 /// <remarks>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
 using P2PNet.Tests.Muxers.Yamux;
 using P2PNet.Peers;
@@ -71,7 +72,7 @@ public sealed class IdleMemoryTests
     public async Task A_channel_whose_peer_is_ahead_reads_in_growing_segments_and_starts_small_again_after_an_idle_pause()
     {
         var wire = new Pipe(new PipeOptions(pauseWriterThreshold: 0)); // the whole burst waits in the wire before we read
-        var recording = new RecordingStream(wire.Reader.AsStream());
+        var recording = new WaitingStream(wire.Reader);
         var clock = new ManualClock();
         var pool = new ReadSegmentPool(clock);
         var reader = PeerChannel.CreateReader(recording, pool);
@@ -135,6 +136,34 @@ public sealed class IdleMemoryTests
         reader.AdvanceTo(next.Buffer.End);
         await reader.CompleteAsync();
         Assert.Equal(0, pool.Outstanding);
+    }
+
+    /// <summary>
+    /// A muxed stream over a pipe whose zero-byte reads wait for data without taking any, as yamux streams do (the path
+    /// channels take); it records the size of every read.
+    /// </summary>
+    private sealed class WaitingStream(PipeReader wire) : MuxedStream
+    {
+        public List<int> ReadSizes { get; } = [];
+        public override bool CanRead => true;
+        public override bool CanWrite => false;
+        internal override bool WaitsOnZeroByteRead => true;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            lock (ReadSizes) ReadSizes.Add(buffer.Length);
+            var result = await wire.ReadAsync(cancellationToken);
+            int take = (int)Math.Min(buffer.Length, result.Buffer.Length);
+            result.Buffer.Slice(0, take).CopyTo(buffer.Span);
+            wire.AdvanceTo(result.Buffer.GetPosition(take));
+            return take;
+        }
+
+        public override ValueTask CloseWriteAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+        public override void Reset() { }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A clock that moves only when told to.</summary>
