@@ -302,11 +302,13 @@ public sealed partial class SwarmHost : IAsyncDisposable
     internal void OnConnectionClosed(Connection connection)
     {
         OnConnectionClosing(connection);
-        // Before the connection leaves the table: whoever sees it gone also sees its buffered bytes released.
+        // Before the connection leaves the table: whoever sees it gone also sees its buffered bytes and its inbound
+        // slot released (both idempotent), so a new connection from the same IP is admitted at once. (Released after
+        // the removal, a dial made as soon as Connections dropped was refused now and then under the per-IP cap.)
         connection.BufferScope?.Dispose();
+        connection.InboundSlot?.Release();
         if (!_connections.TryRemove(connection, out _)) return;
         _resources.RemovePeerConnection(connection.RemotePeerId);
-        connection.InboundSlot?.Release();
         SwarmLog.ConnectionClosed(_logger, connection.RemotePeerId, connection.RemoteAddress);
         try
         {
