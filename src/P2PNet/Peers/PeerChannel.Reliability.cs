@@ -70,6 +70,9 @@ public sealed partial class PeerChannel
     /// <summary>Packets written to the peer and not yet acknowledged (replayed if the connection is lost).</summary>
     public int PacketsUnacknowledged => Volatile.Read(ref _unackedCount);
 
+    /// <summary>Entries in the send queue now (packets, and wake-ups of the writer), for tests.</summary>
+    internal int PacketsQueued => _sendQueue.Reader.Count;
+
     /// <summary>The reason an inbound channel that adopted its restarted dialer's new session reports its unacknowledged packets with.</summary>
     internal const string PeerRestartedReason = "the peer restarted and lost the session";
 

@@ -266,33 +266,26 @@ public sealed class ChannelResumeTests
         await outbound.SendAsync(new PureMessagePacket("hold"));
         var sends = new List<Task>();
         int i = 0;
-        // Queue until a send has to wait while the window (8 unacknowledged) is full: then the queue (4) is full too.
-        while (true)
+        // Queue until the window (8 unacknowledged) and the queue (4) are both full. The writer takes nothing from the
+        // queue while the window is full, so from then on nothing leaves it. A send's own task may complete late (its
+        // continuation runs on the pool), so fullness is read from the channel, not from which sends have completed.
+        while (!(outbound.PacketsUnacknowledged == Window && outbound.PacketsQueued == Queue))
         {
             var send = outbound.SendAsync(new PureMessagePacket($"m{++i}")).AsTask();
             sends.Add(send);
             if (!send.IsCompleted)
-            {
-                await Poll.UntilAsync(() => send.IsCompleted || outbound.PacketsUnacknowledged == Window, Wait, "a full window");
-                if (!send.IsCompleted)
-                {
-                    // The window is full, so the writer takes nothing more; but the queue may have had room freed just as the
-                    // window filled, and the send's completion is on its way. One that stays waiting found the queue full.
-                    try
-                    {
-                        await send.WaitAsync(TimeSpan.FromMilliseconds(300));
-                    }
-                    catch (TimeoutException)
-                    {
-                        break;
-                    }
-                }
-            }
-            Assert.True(i < 10 * (Window + Queue), "SendAsync never waited");
+                await Poll.UntilAsync(() => send.IsCompleted || (outbound.PacketsUnacknowledged == Window && outbound.PacketsQueued == Queue), Wait, "a full window and queue");
+            Assert.True(i < 10 * (Window + Queue), "the window and queue never filled");
         }
+        // Both full and nothing drains them: a send now has to wait, whatever the timing.
+        var waiting = outbound.SendAsync(new PureMessagePacket($"m{++i}")).AsTask();
+        sends.Add(waiting);
+        Assert.False(waiting.IsCompleted);
         Assert.Equal(Window, outbound.PacketsUnacknowledged);
-        Assert.InRange(i, Window + Queue - 1, Window + Queue + 2); // the writer may hold one it took from the queue
-        Assert.False(sends[^1].IsCompleted);
+        // hold and m1..m7 in flight, m8..m11 queued, then this one; one more if the loop's last send already waited, one
+        // fewer if a wake-up of the writer holds a queue slot.
+        Assert.InRange(i, Window + Queue - 1, Window + Queue + 1);
+        Assert.Equal(Queue, outbound.PacketsQueued);
 
         gate.Release();
         await Task.WhenAll(sends).WaitAsync(Wait);
