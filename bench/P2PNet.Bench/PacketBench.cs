@@ -253,27 +253,40 @@ internal static class PacketBench
     {
         string[] parts = what.Split(':');
         int size = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        // A last part "inline" alternates rounds with replies written inline when the muxer is idle and without, in one
+        // process, and ends with the medians and the median of the paired ratios: the machine's noise hits both alike.
+        bool pairedInline = parts[^1] == "inline";
+        var inlineOn = new List<(double Value, double Cpu)>();
+        var inlineOff = new List<(double Value, double Cpu)>();
+        int round = 0;
         if (parts[0] == "pingpong")
         {
             await using var echo = await PeerPair.StartAsync();
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            while (clock.Elapsed < TimeSpan.FromSeconds(pairedInline ? 30 : 10))
             {
+                bool on = !pairedInline || round++ % 2 == 0;
+                echo.SetInlineWrites(on);
                 var cpu = Environment.CpuUsage.TotalTime;
                 double switches = TransferBench.SwitchesOf(Environment.ProcessId);
                 var times = await echo.PingPongAsync(new string('x', size), 500, utf8: parts.Length > 2 && parts[2] == "utf8");
                 double cpuUs = (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds / times.Length;
                 double waits = (TransferBench.SwitchesOf(Environment.ProcessId) - switches) / times.Length;
-                Console.WriteLine($"{what}: p50 {Percentiles(times).P50:0.0} us, CPU {cpuUs:0} us, {waits:0.0} voluntary context switches per round trip");
+                double p50 = Percentiles(times).P50;
+                (on ? inlineOn : inlineOff).Add((p50, cpuUs));
+                Console.WriteLine($"{what}{(pairedInline ? on ? " inline on " : " inline off" : "")}: p50 {p50:0.0} us, CPU {cpuUs:0} us, {waits:0.0} voluntary context switches per round trip");
             }
+            if (pairedInline) PrintPaired("round trip p50 us", inlineOn, inlineOff, lowerIsBetter: true);
             return 0;
         }
         NetworkPacket packet = parts[0] == "pure" ? new PureMessagePacket(new string('x', size)) : new DataTransmissionPacket(new byte[size]);
         await using var pair = await PeerPair.StartAsync(withoutSessions: parts.Length > 2 && parts[2] == "nosessions");
         int count = Count(size, 1);
         var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(10))
+        while (sw.Elapsed < TimeSpan.FromSeconds(pairedInline ? 30 : 10))
         {
+            bool on = !pairedInline || round++ % 2 == 0;
+            pair.SetInlineWrites(on);
             int gen2 = GC.CollectionCount(2), gen0 = GC.CollectionCount(0);
             // CPU per packet (both nodes are in this process) holds up on a loaded machine, where the rate is the share of CPU we got.
             var cpu = Environment.CpuUsage.TotalTime;
@@ -281,9 +294,22 @@ internal static class PacketBench
             double rate = await pair.ThroughputAsync(packet, count);
             double cpuNs = (Environment.CpuUsage.TotalTime - cpu).TotalNanoseconds / count;
             double waits = (TransferBench.SwitchesOf(Environment.ProcessId) - switches) / count * 1000;
-            Console.WriteLine($"{what}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}, CPU {cpuNs:0} ns/packet, {waits:0.0} voluntary context switches per 1000 packets");
+            (on ? inlineOn : inlineOff).Add((rate, cpuNs));
+            Console.WriteLine($"{what}{(pairedInline ? on ? " inline on " : " inline off" : "")}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}, CPU {cpuNs:0} ns/packet, {waits:0.0} voluntary context switches per 1000 packets");
         }
+        if (pairedInline) PrintPaired("packets/s", inlineOn, inlineOff, lowerIsBetter: false);
         return 0;
+    }
+
+    /// <summary>Medians of the inline-on and inline-off rounds, and the median (min-max) of on/off over consecutive pairs.</summary>
+    private static void PrintPaired(string unit, List<(double Value, double Cpu)> on, List<(double Value, double Cpu)> off, bool lowerIsBetter)
+    {
+        int pairs = Math.Min(on.Count, off.Count);
+        if (pairs == 0) return;
+        double[] ratios = [.. Enumerable.Range(0, pairs).Select(i => on[i].Value / off[i].Value)];
+        double[] cpuRatios = [.. Enumerable.Range(0, pairs).Select(i => on[i].Cpu / off[i].Cpu)];
+        Console.WriteLine($"{pairs} pairs, {unit}: inline on {Median([.. on.Select(r => r.Value)]):#,0.0}, off {Median([.. off.Select(r => r.Value)]):#,0.0}, on/off {Median(ratios):0.00}x ({ratios.Min():0.00}-{ratios.Max():0.00}) ({(lowerIsBetter ? "lower" : "higher")} is better)");
+        Console.WriteLine($"{pairs} pairs, CPU: inline on {Median([.. on.Select(r => r.Cpu)]):0}, off {Median([.. off.Select(r => r.Cpu)]):0}, on/off {Median(cpuRatios):0.00}x ({cpuRatios.Min():0.00}-{cpuRatios.Max():0.00})");
     }
 
     private static int Count(int size, double scale) =>

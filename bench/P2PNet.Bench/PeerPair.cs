@@ -29,6 +29,13 @@ internal sealed class PeerPair : IAsyncDisposable
         _receiver = receiver;
     }
 
+    /// <summary>Lets both channels write replies inline when their muxer is idle, or not (paired comparisons).</summary>
+    public void SetInlineWrites(bool on)
+    {
+        _channel.WritesInline = on;
+        foreach (var channel in _receiver.ActivePeerChannels) channel.WritesInline = on;
+    }
+
     public long Dropped => _receiver.ActivePeerChannels.Sum(c => c.PacketsDropped);
 
     /// <summary>Starts the pair; <paramref name="withoutSessions"/>: both nodes as without sessions (no sequencing, no acknowledgements).</summary>

@@ -21,6 +21,15 @@ public abstract class MuxedStream : Stream
     /// </summary>
     internal virtual bool WaitsOnZeroByteRead => false;
 
+    /// <summary>
+    /// Writes as <see cref="Stream.WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>, saying whether the caller has
+    /// more to write right behind this (<paramref name="moreFollows"/>). A muxer that can send from the caller when its
+    /// writer is idle does so only for a write that nothing follows: that saves a thread hop on a round trip, while a
+    /// stream of writes gains more from handing each to the muxer's writer and going on meanwhile.
+    /// </summary>
+    internal virtual ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool moreFollows, CancellationToken cancellationToken) =>
+        WriteAsync(buffer, cancellationToken);
+
     /// <inheritdoc />
     public override bool CanSeek => false;
 

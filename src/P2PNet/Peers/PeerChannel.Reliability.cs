@@ -73,6 +73,9 @@ public sealed partial class PeerChannel
     /// <summary>Entries in the send queue now (packets, and wake-ups of the writer), for tests.</summary>
     internal int PacketsQueued => _sendQueue.Reader.Count;
 
+    /// <summary>Whether a reply may be written from the channel's writer when the muxer is idle (on by default; the bench compares).</summary>
+    internal bool WritesInline { get; set; } = true;
+
     /// <summary>The reason an inbound channel that adopted its restarted dialer's new session reports its unacknowledged packets with.</summary>
     internal const string PeerRestartedReason = "the peer restarted and lost the session";
 

@@ -311,6 +311,7 @@ public sealed partial class PeerChannel
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
+            long receivedAtLastWrite = 0;
             while (true)
             {
                 int count = 0;
@@ -361,7 +362,13 @@ public sealed partial class PeerChannel
                 long ack = reliable ? AppendAck(session, batch) : -1;
                 if (batch.WrittenCount > 0)
                 {
-                    await session.Stream.WriteAsync(batch.WrittenMemory, ct).ConfigureAwait(false);
+                    // A reply (packets came in since our last write, and nothing else waits to go) may leave from this
+                    // thread when the muxer is idle: one thread hop fewer per round trip. A stream of sends, or a lone
+                    // acknowledgement, is handed to the muxer's writer: its hop lets more gather into each send.
+                    long received = Volatile.Read(ref _received);
+                    bool reply = WritesInline && count > 0 && received != receivedAtLastWrite && !queue.TryPeek(out _);
+                    receivedAtLastWrite = received;
+                    await session.Stream.WriteAsync(batch.WrittenMemory, moreFollows: !reply, ct).ConfigureAwait(false);
                     if (ack >= 0) AckWritten(session, ack);
                     if (count > 0)
                     {

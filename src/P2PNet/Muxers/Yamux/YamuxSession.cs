@@ -9,9 +9,10 @@ namespace P2PNet.Muxers.Yamux;
 
 /// <summary>
 /// A yamux (<c>/yamux/1.0.0</c>) session over one connection. The constructor starts it: one read loop
-/// demultiplexes frames into streams, one write loop is the only writer of the connection and coalesces queued
-/// frames into large writes with one flush per batch. Control replies (pongs, window updates, resets) jump ahead
-/// of queued data so that a full data queue never blocks them.
+/// demultiplexes frames into streams, one write loop coalesces queued frames into large writes with one flush per
+/// batch. A write that nothing follows may instead go from its caller straight to the connection when nothing is queued
+/// and the loop is idle (a reply: one thread hop fewer); a gate keeps the two from writing at once. Control replies
+/// (pongs, window updates, resets) jump ahead of queued data so that a full data queue never blocks them.
 /// </summary>
 /// <remarks>
 /// Strictness, chosen for safety: a bad version, an unknown type, a ping or go-away on a non-zero stream id, a
@@ -44,6 +45,12 @@ public sealed class YamuxSession : IStreamMuxer
     /// <summary>Bytes written per batch before the write loop flushes and looks at control frames again.</summary>
     internal const int MaxWriteBatchBytes = 1024 * 1024;
 
+    /// <summary>
+    /// Largest body a stream writes inline (<see cref="TryWriteInline"/>): the Noise send buffer (256 KiB) takes it
+    /// whole, so it is encrypted before the call returns and the caller's memory is free again.
+    /// </summary>
+    internal const int MaxInlineBody = 128 * 1024;
+
     private readonly Stream _connection;
     private readonly IExpectedReadStream? _connectionExpected;
     private readonly IGatheringWriteStream? _connectionGathering;
@@ -72,6 +79,12 @@ public sealed class YamuxSession : IStreamMuxer
     private readonly Lock _controlSync = new();
     private readonly Queue<YamuxFrameHeader> _control = new();
     private readonly Channel<YamuxOutFrame> _writeQueue;
+    // Held (1) by whoever writes to the connection: the write loop for a batch, or a stream writing inline. Only the
+    // loop ever waits for it, on _gateWaiter; an inline writer that finds it held queues its frame instead.
+    private int _writeGate;
+    private TaskCompletionSource? _gateWaiter;
+    private Task? _inlineFlush; // the last inline write that left its flush pending; awaited by RunAsync
+    private long _inlineWrites;
     private readonly Channel<YamuxStream> _acceptQueue;
 
     // Buffered-bytes budget (null without a host): the read loop waits on _budgetWaiter while a limit is reached.
@@ -134,6 +147,9 @@ public sealed class YamuxSession : IStreamMuxer
     public Task Completion => _completion.Task;
 
     internal int StreamCount { get { lock (_sync) return _streams.Count; } }
+
+    /// <summary>Writes sent from the caller instead of the write loop (<see cref="TryWriteInline"/>), for tests.</summary>
+    internal long InlineWrites => Interlocked.Read(ref _inlineWrites);
 
     /// <summary>The secured connection underneath (tests inspect its buffering).</summary>
     internal Stream Transport => _connection;
@@ -315,6 +331,136 @@ public sealed class YamuxSession : IStreamMuxer
         }
     }
 
+    /// <summary>
+    /// Writes data of <paramref name="stream"/> (as frames of at most <paramref name="maxFrame"/> bytes) straight to the
+    /// connection when nothing is queued and nobody is writing, as NATS.Net and Kestrel write from the caller when they
+    /// can: the caller encrypts and sends instead of waking the write loop, which saves a thread hop and a copy of the
+    /// body, and the frames of one write leave with one flush. Returns false (nothing done) when they must queue behind
+    /// others. On true, the body has been taken (its memory is free again) and <paramref name="written"/> completes once
+    /// the frames have left; the caller's token cancels only that wait, as frames once encrypted are the session's to send.
+    /// </summary>
+    internal bool TryWriteInline(YamuxStream stream, ReadOnlyMemory<byte> body, int maxFrame, CancellationToken cancellationToken, out ValueTask written)
+    {
+        written = default;
+        int frames = (body.Length + maxFrame - 1) / maxFrame;
+        if (_connectionGathering is not { } gathering || body.Length > MaxInlineBody || _shuttingDown
+            || _writeQueue.Reader.Count != 0 || Interlocked.CompareExchange(ref _writeGate, 1, 0) != 0)
+            return false;
+        bool release = true;
+        try
+        {
+            // Checked again under the gate: a frame queued meanwhile goes first. No room happens only after a failed batch.
+            if (_shuttingDown || _writeQueue.Reader.Count != 0 || !gathering.HasGatherRoom(body.Length + frames * YamuxFrameHeader.Size, 2 * frames))
+                return false;
+            // Reset meanwhile: its data is dropped, as the write loop drops it.
+            if (stream.OnFrameWriting(isSyn: false)) return true;
+            _inlineWrites++; // under the gate
+            for (var rest = body.Span; !rest.IsEmpty;)
+            {
+                int n = Math.Min(rest.Length, maxFrame);
+                Frame(gathering, stream.Id, rest[..n]);
+                rest = rest[n..];
+            }
+            Task flush = _connection.FlushAsync(_abort.Token);
+            if (flush.IsCompletedSuccessfully) return true;
+            // The socket is full: the flush goes on under the gate, the session's to finish; the caller waits for it.
+            release = false;
+            var pending = FinishInlineAsync(flush);
+            _inlineFlush = pending;
+            written = InlineWrittenAsync(pending, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            InlineFailed(ex);
+            written = ValueTask.FromException(Ended());
+            return true;
+        }
+        finally
+        {
+            if (release) ReleaseInlineGate();
+        }
+    }
+
+    /// <summary>Encrypts one data frame into the connection's send buffer (room was checked), without waiting.</summary>
+    private static void Frame(IGatheringWriteStream gathering, uint streamId, ReadOnlySpan<byte> body)
+    {
+        var header = new YamuxFrameHeader(YamuxFrameType.Data, YamuxFlags.None, streamId, (uint)body.Length);
+        bool framed;
+        if (body.Length >= DirectWriteThreshold)
+        {
+            // Header and body in Noise frames of their own: the remote decrypts the body into the stream's buffer.
+            Span<byte> head = stackalloc byte[YamuxFrameHeader.Size];
+            header.Write(head);
+            framed = gathering.TryWriteGathered(head, body);
+        }
+        else
+        {
+            // One Noise frame for header and body, as the write loop's coalescing buffer gives.
+            byte[] frame = ArrayPool<byte>.Shared.Rent(YamuxFrameHeader.Size + body.Length);
+            try
+            {
+                header.Write(frame);
+                body.CopyTo(frame.AsSpan(YamuxFrameHeader.Size));
+                framed = gathering.TryWriteGathered(frame.AsSpan(0, YamuxFrameHeader.Size + body.Length), []);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(frame);
+            }
+        }
+        if (!framed) throw new InvalidOperationException("the send buffer had no room for a frame it was checked to hold");
+    }
+
+    /// <summary>Waits out an inline write's flush under the gate, then releases it. Never throws: false when it failed.</summary>
+    private async Task<bool> FinishInlineAsync(Task flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            InlineFailed(ex);
+            return false;
+        }
+        finally
+        {
+            ReleaseInlineGate();
+        }
+    }
+
+    /// <summary>An inline writer is done: opens the gate, then wakes the write loop if it waits for it.</summary>
+    private void ReleaseInlineGate()
+    {
+        // Full fences on both sides (here and in EnterGateAsync): either the loop sees the gate open, or we see its waiter.
+        Interlocked.Exchange(ref _writeGate, 0);
+        Interlocked.Exchange(ref _gateWaiter, null)?.TrySetResult();
+    }
+
+    /// <summary>The write loop takes the gate, waiting while an inline writer holds it.</summary>
+    private async ValueTask EnterGateAsync(CancellationToken token)
+    {
+        while (Interlocked.CompareExchange(ref _writeGate, 1, 0) != 0)
+        {
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.Exchange(ref _gateWaiter, waiter);
+            if (Volatile.Read(ref _writeGate) != 0) await waiter.Task.WaitAsync(token).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask InlineWrittenAsync(Task<bool> flush, CancellationToken cancellationToken)
+    {
+        if (!await flush.WaitAsync(cancellationToken).ConfigureAwait(false)) throw Ended();
+    }
+
+    private void InlineFailed(Exception ex)
+    {
+        if (!_shuttingDown) YamuxLog.ConnectionError(_logger, ex);
+        BeginShutdown(new YamuxException(YamuxError.ConnectionLost, "writing to the connection failed", ex), null, drain: false, "write failed");
+    }
+
     internal void SendWindowUpdate(YamuxStream stream, uint delta) =>
         EnqueueControl(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta));
 
@@ -490,6 +636,7 @@ public sealed class YamuxSession : IStreamMuxer
         await AbortConnectionAsync().ConfigureAwait(false);
         await read.ConfigureAwait(false);
         await keepAlive.ConfigureAwait(false);
+        if (Volatile.Read(ref _inlineFlush) is { } inline) await inline.ConfigureAwait(false); // never throws
         _abort.Dispose();
         if (_error is { } error)
         {
@@ -526,79 +673,96 @@ public sealed class YamuxSession : IStreamMuxer
                         {
                             byte[] header = new byte[YamuxFrameHeader.Size];
                             goAway.Write(header);
-                            await _connection.WriteAsync(header, token).ConfigureAwait(false);
-                            await _connection.FlushAsync(token).ConfigureAwait(false);
+                            await EnterGateAsync(token).ConfigureAwait(false);
+                            try
+                            {
+                                await _connection.WriteAsync(header, token).ConfigureAwait(false);
+                                await _connection.FlushAsync(token).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                Volatile.Write(ref _writeGate, 0);
+                            }
                         }
                         break;
                     }
                 }
-                if (buffer is null)
+                // A stream writing a frame inline holds the gate for that frame only.
+                await EnterGateAsync(token).ConfigureAwait(false);
+                try
                 {
-                    buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
-                    Volatile.Write(ref _writeBuffer, buffer);
-                }
-                int pos = 0, batch = 0;
-                while (true)
-                {
-                    while (TryDequeueControl(out var control))
+                    if (buffer is null)
                     {
-                        if (pos + YamuxFrameHeader.Size > buffer.Length)
+                        buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+                        Volatile.Write(ref _writeBuffer, buffer);
+                    }
+                    int pos = 0, batch = 0;
+                    while (true)
+                    {
+                        while (TryDequeueControl(out var control))
+                        {
+                            if (pos + YamuxFrameHeader.Size > buffer.Length)
+                            {
+                                await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                                pos = 0;
+                            }
+                            control.Write(buffer.AsSpan(pos));
+                            pos += YamuxFrameHeader.Size;
+                        }
+                        if (batch >= MaxWriteBatchBytes || !reader.TryRead(out var frame)) break;
+                        if (frame.IsDoorbell) continue;
+                        var header = frame.Header;
+                        bool reset = frame.Stream?.OnFrameWriting((header.Flags & YamuxFlags.Syn) != 0) ?? false;
+                        if (_dropData || (reset && (header.Flags & YamuxFlags.Syn) == 0))
+                        {
+                            if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
+                            continue;
+                        }
+                        if (reset) header = header with { Flags = header.Flags | YamuxFlags.Rst };
+                        int length = frame.Payload is null ? 0 : (int)header.Length;
+                        if (frame.Payload is { } body && length >= DirectWriteThreshold)
+                        {
+                            // Large body: write what is coalesced so far, then header and body from the payload itself.
+                            if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                            batch += pos + YamuxFrameHeader.Size + length;
+                            pos = 0;
+                            header.Write(body);
+                            if (_connectionGathering is { } gathering)
+                            {
+                                // Header and body in frames of their own: the remote decrypts the body straight into the
+                                // stream's buffer, and the frames of the batch leave together on flush.
+                                await gathering.WriteGatheredAsync(body.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
+                                await gathering.WriteGatheredAsync(body.AsMemory(YamuxFrameHeader.Size, length), token).ConfigureAwait(false);
+                            }
+                            else
+                            {
+                                await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
+                            }
+                            ArrayPool<byte>.Shared.Return(body);
+                            continue;
+                        }
+                        if (pos + YamuxFrameHeader.Size + length > buffer.Length)
                         {
                             await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                            batch += pos;
                             pos = 0;
                         }
-                        control.Write(buffer.AsSpan(pos));
+                        header.Write(buffer.AsSpan(pos));
                         pos += YamuxFrameHeader.Size;
-                    }
-                    if (batch >= MaxWriteBatchBytes || !reader.TryRead(out var frame)) break;
-                    if (frame.IsDoorbell) continue;
-                    var header = frame.Header;
-                    bool reset = frame.Stream?.OnFrameWriting((header.Flags & YamuxFlags.Syn) != 0) ?? false;
-                    if (_dropData || (reset && (header.Flags & YamuxFlags.Syn) == 0))
-                    {
-                        if (frame.Payload is not null) ArrayPool<byte>.Shared.Return(frame.Payload);
-                        continue;
-                    }
-                    if (reset) header = header with { Flags = header.Flags | YamuxFlags.Rst };
-                    int length = frame.Payload is null ? 0 : (int)header.Length;
-                    if (frame.Payload is { } body && length >= DirectWriteThreshold)
-                    {
-                        // Large body: write what is coalesced so far, then header and body from the payload itself.
-                        if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                        batch += pos + YamuxFrameHeader.Size + length;
-                        pos = 0;
-                        header.Write(body);
-                        if (_connectionGathering is { } gathering)
+                        if (frame.Payload is not null)
                         {
-                            // Header and body in frames of their own: the remote decrypts the body straight into the
-                            // stream's buffer, and the frames of the batch leave together on flush.
-                            await gathering.WriteGatheredAsync(body.AsMemory(0, YamuxFrameHeader.Size), token).ConfigureAwait(false);
-                            await gathering.WriteGatheredAsync(body.AsMemory(YamuxFrameHeader.Size, length), token).ConfigureAwait(false);
+                            frame.Payload.AsSpan(YamuxFrameHeader.Size, length).CopyTo(buffer.AsSpan(pos));
+                            pos += length;
+                            ArrayPool<byte>.Shared.Return(frame.Payload);
                         }
-                        else
-                        {
-                            await _connection.WriteAsync(body.AsMemory(0, YamuxFrameHeader.Size + length), token).ConfigureAwait(false);
-                        }
-                        ArrayPool<byte>.Shared.Return(body);
-                        continue;
                     }
-                    if (pos + YamuxFrameHeader.Size + length > buffer.Length)
-                    {
-                        await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                        batch += pos;
-                        pos = 0;
-                    }
-                    header.Write(buffer.AsSpan(pos));
-                    pos += YamuxFrameHeader.Size;
-                    if (frame.Payload is not null)
-                    {
-                        frame.Payload.AsSpan(YamuxFrameHeader.Size, length).CopyTo(buffer.AsSpan(pos));
-                        pos += length;
-                        ArrayPool<byte>.Shared.Return(frame.Payload);
-                    }
+                    if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
+                    await _connection.FlushAsync(token).ConfigureAwait(false);
                 }
-                if (pos > 0) await WriteOutAsync(buffer.AsMemory(0, pos), token).ConfigureAwait(false);
-                await _connection.FlushAsync(token).ConfigureAwait(false);
+                finally
+                {
+                    Volatile.Write(ref _writeGate, 0);
+                }
             }
         }
         catch (Exception ex) when (_shuttingDown && ex is OperationCanceledException or IOException or ObjectDisposedException)

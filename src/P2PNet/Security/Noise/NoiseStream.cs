@@ -300,6 +300,42 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
         }
     }
 
+    /// <inheritdoc />
+    bool IGatheringWriteStream.HasGatherRoom(int plaintextLength, int writes) =>
+        (long)_sendCount + plaintextLength + ((long)writes + plaintextLength / MaxPlaintextPerFrame) * FrameOverhead <= SendBufferSize;
+
+    /// <inheritdoc />
+    bool IGatheringWriteStream.TryWriteGathered(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        int needed = _sendCount + EncodedLength(first.Length) + EncodedLength(second.Length);
+        if (needed > SendBufferSize) return false;
+        EnterWrite();
+        try
+        {
+            byte[]? buffer = _sendBuffer;
+            if (buffer is null || needed > buffer.Length)
+            {
+                int size = needed - _sendCount >= LargeWrite ? SendBufferSize
+                    : Math.Min(SendBufferSize, Math.Max(needed, Math.Max(SmallSendBuffer, 2 * (buffer?.Length ?? 0))));
+                byte[] grown = ArrayPool<byte>.Shared.Rent(size);
+                if (buffer is not null)
+                {
+                    buffer.AsSpan(0, _sendCount).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+                Volatile.Write(ref _sendBuffer, buffer = grown);
+            }
+            _sendCount += EncryptBatch(first, buffer.AsSpan(_sendCount), out _);
+            _sendCount += EncryptBatch(second, buffer.AsSpan(_sendCount), out _);
+            return true;
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
     /// <summary>Sends the gathered frames, then flushes the inner stream.</summary>
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -446,7 +482,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
     }
 
     /// <summary>Encrypts as many frames of <paramref name="plaintext"/> as fit in <paramref name="batch"/>; returns bytes used.</summary>
-    private int EncryptBatch(ReadOnlySpan<byte> plaintext, byte[] batch, out int consumed)
+    private int EncryptBatch(ReadOnlySpan<byte> plaintext, Span<byte> batch, out int consumed)
     {
         const int overhead = NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength;
         int used = 0;
@@ -455,7 +491,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
         {
             int chunk = Math.Min(Math.Min(plaintext.Length - consumed, MaxPlaintextPerFrame), batch.Length - used - overhead);
             if (chunk <= 0) break;
-            Span<byte> frame = batch.AsSpan(used, overhead + chunk);
+            Span<byte> frame = batch.Slice(used, overhead + chunk);
             BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)(chunk + NoiseCipherState.TagLength));
             _send.EncryptWithAd(ReadOnlySpan<byte>.Empty, plaintext.Slice(consumed, chunk), frame[NoiseHandshake.LengthPrefixSize..]);
             used += frame.Length;
