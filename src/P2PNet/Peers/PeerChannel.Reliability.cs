@@ -76,6 +76,9 @@ public sealed partial class PeerChannel
     /// <summary>Whether a reply may be written from the channel's writer when the muxer is idle (on by default; the bench compares).</summary>
     internal bool WritesInline { get; set; } = true;
 
+    /// <summary>Inline writes on the connection of the current session (0 without one), for tests.</summary>
+    internal long MuxerInlineWrites => Volatile.Read(ref _session)?.Connection.MuxerInlineWrites ?? 0;
+
     /// <summary>The reason an inbound channel that adopted its restarted dialer's new session reports its unacknowledged packets with.</summary>
     internal const string PeerRestartedReason = "the peer restarted and lost the session";
 
