@@ -313,19 +313,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
         EnterWrite();
         try
         {
-            byte[]? buffer = _sendBuffer;
-            if (buffer is null || needed > buffer.Length)
-            {
-                int size = needed - _sendCount >= LargeWrite ? SendBufferSize
-                    : Math.Min(SendBufferSize, Math.Max(needed, Math.Max(SmallSendBuffer, 2 * (buffer?.Length ?? 0))));
-                byte[] grown = ArrayPool<byte>.Shared.Rent(size);
-                if (buffer is not null)
-                {
-                    buffer.AsSpan(0, _sendCount).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-                Volatile.Write(ref _sendBuffer, buffer = grown);
-            }
+            byte[] buffer = SendBufferWithRoom(needed, large: first.Length + second.Length >= LargeWrite);
             _sendCount += EncryptBatch(first, buffer.AsSpan(_sendCount), out _);
             _sendCount += EncryptBatch(second, buffer.AsSpan(_sendCount), out _);
             return true;
@@ -370,16 +358,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
                     await SendHeldAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                // Small writes start small and grow; a large one takes the whole send buffer at once.
-                int size = data.Length + _sendCount >= LargeWrite ? SendBufferSize
-                    : Math.Min(SendBufferSize, Math.Max(needed, Math.Max(SmallSendBuffer, 2 * (buffer?.Length ?? 0))));
-                byte[] grown = ArrayPool<byte>.Shared.Rent(size);
-                if (buffer is not null)
-                {
-                    buffer.AsSpan(0, _sendCount).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-                Volatile.Write(ref _sendBuffer, buffer = grown);
+                buffer = SendBufferWithRoom(needed, large: data.Length + _sendCount >= LargeWrite);
             }
             Span<byte> frame = buffer.AsSpan(_sendCount, chunk + FrameOverhead);
             BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)(chunk + NoiseCipherState.TagLength));
@@ -387,6 +366,25 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
             _sendCount += frame.Length;
             data = data[chunk..];
         }
+    }
+
+    /// <summary>
+    /// The send buffer, grown (keeping what it holds) to take <paramref name="needed"/> bytes in all (at most
+    /// SendBufferSize): small writes start small and grow; a <paramref name="large"/> one takes the whole send buffer at once.
+    /// </summary>
+    private byte[] SendBufferWithRoom(int needed, bool large)
+    {
+        byte[]? buffer = _sendBuffer;
+        if (buffer is not null && needed <= buffer.Length) return buffer;
+        int size = large ? SendBufferSize : Math.Min(SendBufferSize, Math.Max(needed, Math.Max(SmallSendBuffer, 2 * (buffer?.Length ?? 0))));
+        byte[] grown = ArrayPool<byte>.Shared.Rent(size);
+        if (buffer is not null)
+        {
+            buffer.AsSpan(0, _sendCount).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        Volatile.Write(ref _sendBuffer, grown);
+        return grown;
     }
 
     /// <summary>Sends the gathered frames (if any) with one inner write and returns the send buffer to the pool.</summary>
