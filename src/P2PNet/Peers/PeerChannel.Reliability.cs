@@ -16,9 +16,6 @@ public sealed partial class PeerChannel
     /// <summary>A queued packet, and who waits for its acknowledgement; a null packet only wakes the writer.</summary>
     internal readonly record struct Outgoing(NetworkPacket? Packet, TaskCompletionSource? Acked);
 
-    /// <summary>A packet written and not yet acknowledged.</summary>
-    private readonly record struct Unacked(long Sequence, NetworkPacket Packet, int Bytes, TaskCompletionSource? Acked);
-
     /// <summary>
     /// An inbound stream of the dialer resuming this channel's session, or starting a new one (it restarted and lost
     /// ours: <see cref="NewSession"/>), waiting for the run loop to adopt it.
@@ -34,12 +31,8 @@ public sealed partial class PeerChannel
     private string? _sessionId;
     // The last sequence number received and handed to the handlers (read loop writes, writer reads).
     private long _lastReceived;
-    // Under _unackedSync: the next sequence number to assign, the packets written and not acknowledged, their bytes.
-    private readonly Lock _unackedSync = new();
-    private readonly Queue<Unacked> _unacked = new();
-    private long _nextSequence = 1;
-    private long _unackedBytes;
-    private int _unackedCount;
+    // The packets written and not acknowledged, with their sequence numbers.
+    private readonly UnackedPackets _unacked = new();
     // The writer waits here while the window is full; the read loop releases it for acknowledgements in either direction.
     private readonly SemaphoreSlim _writerWake = new(0);
     private int _writerParked;
@@ -68,7 +61,7 @@ public sealed partial class PeerChannel
     internal string? SessionId => _sessionId;
 
     /// <summary>Packets written to the peer and not yet acknowledged (replayed if the connection is lost).</summary>
-    public int PacketsUnacknowledged => Volatile.Read(ref _unackedCount);
+    public int PacketsUnacknowledged => _unacked.Count;
 
     /// <summary>Entries in the send queue now (packets, and wake-ups of the writer), for tests.</summary>
     internal int PacketsQueued => _sendQueue.Reader.Count;
@@ -118,32 +111,11 @@ public sealed partial class PeerChannel
 
     /// <summary>Whether the window is full now.</summary>
     private bool WindowFull() =>
-        WindowFull(Volatile.Read(ref _unackedCount), Interlocked.Read(ref _unackedBytes), _services.Options.MaxUnacknowledgedPackets, _services.Options.MaxUnacknowledgedBytes);
+        WindowFull(_unacked.Count, _unacked.Bytes, _services.Options.MaxUnacknowledgedPackets, _services.Options.MaxUnacknowledgedBytes);
 
     /// <summary>Whether <paramref name="count"/> packets of <paramref name="bytes"/> outstanding fill the window (at least one packet is always allowed).</summary>
     private static bool WindowFull(int count, long bytes, int maxPackets, long maxBytes) =>
         count >= maxPackets || (count > 0 && bytes >= maxBytes);
-
-    /// <summary>
-    /// Packets were written into the batch: give them the next sequence numbers and keep them until acknowledged. Once per
-    /// batch (a lock per packet was a few percent of the 64 B packet rate); empties <paramref name="pending"/>.
-    /// </summary>
-    private void Track(List<(Outgoing Item, int Bytes)> pending)
-    {
-        if (pending.Count == 0) return;
-        lock (_unackedSync)
-        {
-            long bytes = 0;
-            foreach (var (item, size) in pending)
-            {
-                _unacked.Enqueue(new Unacked(_nextSequence++, item.Packet!, size, item.Acked));
-                bytes += size;
-            }
-            _unackedBytes += bytes;
-            _unackedCount += pending.Count;
-        }
-        pending.Clear();
-    }
 
     /// <summary>Appends an acknowledgement when packets arrived since the last one; returns the sequence acknowledged, or -1.</summary>
     private long AppendAck(Session session, PooledBatch batch)
@@ -194,18 +166,7 @@ public sealed partial class PeerChannel
     private void OnAck(long ack)
     {
         List<TaskCompletionSource>? done = null;
-        lock (_unackedSync)
-        {
-            if (ack >= _nextSequence)
-                throw new PacketFormatException(PacketFormatError.Malformed, $"acknowledged packet {ack}, but only {_nextSequence - 1} were sent");
-            while (_unacked.TryPeek(out var oldest) && oldest.Sequence <= ack)
-            {
-                _unacked.Dequeue();
-                _unackedBytes -= oldest.Bytes;
-                _unackedCount--;
-                if (oldest.Acked is not null) (done ??= []).Add(oldest.Acked);
-            }
-        }
+        _unacked.Trim(ack, ref done);
         if (done is not null) foreach (var waiter in done) waiter.TrySetResult();
         WakeWriter(parkedOnly: true);
     }
@@ -256,8 +217,7 @@ public sealed partial class PeerChannel
     /// <summary>On a resumed session: write every packet the peer has not received again, in order, before anything new.</summary>
     private async Task ReplayAsync(Session session, PooledBatch batch, PacketWriter writer, CancellationToken cancellationToken)
     {
-        Unacked[] replay;
-        lock (_unackedSync) replay = [.. _unacked];
+        var replay = _unacked.Snapshot();
         if (replay.Length == 0) return;
         foreach (var entry in replay)
         {
@@ -280,12 +240,10 @@ public sealed partial class PeerChannel
     {
         if (peerReceived < 0) throw new PacketFormatException(PacketFormatError.Malformed, "negative received count");
         OnAck(peerReceived);
-        lock (_unackedSync)
-        {
-            if (_unacked.TryPeek(out var oldest) && oldest.Sequence != peerReceived + 1)
-                throw new PacketFormatException(PacketFormatError.Malformed, $"the peer resumes after packet {peerReceived}, which it had acknowledged beyond");
-            return _unacked.Count;
-        }
+        var (oldest, count) = _unacked.Oldest();
+        if (oldest is long first && first != peerReceived + 1)
+            throw new PacketFormatException(PacketFormatError.Malformed, $"the peer resumes after packet {peerReceived}, which it had acknowledged beyond");
+        return count;
     }
 
     /// <summary>A new session replaces one the peer no longer holds: what it had not acknowledged is lost.</summary>
@@ -293,7 +251,7 @@ public sealed partial class PeerChannel
     {
         var lost = TakeOutstanding(includeQueued: false);
         bool had = _sessionId is not null;
-        lock (_unackedSync) _nextSequence = 1;
+        _unacked.RestartSequence();
         Volatile.Write(ref _lastReceived, 0);
         _sessionId = sessionId;
         if (had)
@@ -502,13 +460,7 @@ public sealed partial class PeerChannel
     private List<(NetworkPacket Packet, TaskCompletionSource? Acked)> TakeOutstanding(bool includeQueued)
     {
         var lost = new List<(NetworkPacket, TaskCompletionSource?)>();
-        lock (_unackedSync)
-        {
-            foreach (var entry in _unacked) lost.Add((entry.Packet, entry.Acked));
-            _unacked.Clear();
-            _unackedBytes = 0;
-            _unackedCount = 0;
-        }
+        foreach (var entry in _unacked.TakeAll()) lost.Add((entry.Packet, entry.Acked));
         if (includeQueued)
         {
             while (_sendQueue.Reader.TryRead(out var item))

@@ -307,7 +307,6 @@ public sealed partial class PeerChannel
         bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
         using var writer = new PacketWriter(_services.Options.MaxFrameLength);
-        var pending = reliable ? new List<(Outgoing Item, int Bytes)>() : null; // this batch's packets, tracked under one lock
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
@@ -315,17 +314,18 @@ public sealed partial class PeerChannel
             while (true)
             {
                 int count = 0;
+                int pendingCount = 0; // this batch's packets, staged in the unacknowledged ring
                 long pendingBytes = 0;
                 // The window as it stands now, read once per batch: the read loop's acknowledgements write these fields,
                 // and reading them per packet cost a cache-line transfer each (a few percent of the 64 B rate). An
                 // acknowledgement arriving meanwhile only makes this batch end early.
-                int unackedCount = reliable ? Volatile.Read(ref _unackedCount) : 0;
-                long unackedBytes = reliable ? Interlocked.Read(ref _unackedBytes) : 0;
+                int unackedCount = reliable ? _unacked.Count : 0;
+                long unackedBytes = reliable ? _unacked.Bytes : 0;
                 int maxPackets = _services.Options.MaxUnacknowledgedPackets;
                 long maxBytes = _services.Options.MaxUnacknowledgedBytes;
                 try
                 {
-                    while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(unackedCount + pending!.Count, unackedBytes + pendingBytes, maxPackets, maxBytes)) && queue.TryRead(out var item))
+                    while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(unackedCount + pendingCount, unackedBytes + pendingBytes, maxPackets, maxBytes)) && queue.TryRead(out var item))
                     {
                         if (item.Packet is not { } packet)
                         {
@@ -347,7 +347,8 @@ public sealed partial class PeerChannel
                         }
                         if (reliable)
                         {
-                            pending!.Add((item, bytes));
+                            _unacked.Stage(packet, bytes, item.Acked);
+                            pendingCount++;
                             pendingBytes += bytes;
                         }
                         else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
@@ -356,7 +357,7 @@ public sealed partial class PeerChannel
                 finally
                 {
                     // Kept for replay before they are written (nothing awaits in between), and reported if the loop fails.
-                    if (reliable) Track(pending!);
+                    if (reliable) _unacked.Publish();
                 }
                 // The read loop holds back a lone acknowledgement (AcknowledgeLater): whatever we write now carries it.
                 long ack = reliable ? AppendAck(session, batch) : -1;
@@ -381,8 +382,8 @@ public sealed partial class PeerChannel
                 else
                 {
                     batch.Release();
-                    // A burst of small packets grows the list to thousands of entries: an idle channel keeps 256 at most.
-                    if (pending is { Capacity: > 256 }) pending.Capacity = 256;
+                    // A burst of small packets grows the ring to thousands of entries: an idle channel keeps 256 at most.
+                    if (reliable) _unacked.ShrinkIfEmpty();
                 }
                 if (count > 0 || ack >= 0) continue;
                 if (reliable && WindowFull() && queue.TryPeek(out _))
