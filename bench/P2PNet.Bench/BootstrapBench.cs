@@ -119,6 +119,13 @@ internal static class BootstrapBench
             // CPU of the whole process (server and clients) per operation: less sensitive to other load than the
             // rates, and it bounds the ratio when the CPU is the limit (GET's CPU / a registration's CPU).
             Console.WriteLine($"CPU per operation (whole process, median): GET {Median(baselineCpu):0} us, registration {Median(registrationCpu):0} us; CPU-bound ratio {Median(baselineCpu) / Median(registrationCpu):0.00}x");
+            // The floor under a registration's CPU: its Ed25519 verification (libsodium through NSec), timed alone on one
+            // thread (CPU time, 3 runs of 5,000 distinct registrations, median). Even if everything else about a
+            // registration cost no more than the GET, the ratio could not exceed GET / (GET + verification).
+            var verifyCpu = new List<double>();
+            for (int run = 0; run < 3; run++) verifyCpu.Add(VerifyCpuMicroseconds(registrations, 5000));
+            double verify = Median(verifyCpu);
+            Console.WriteLine($"Ed25519 verification alone (one thread): {verify:0.0} us CPU per registration (runs {Join(verifyCpu, "0.0")}); ceiling with every other cost equal to GET's: {Median(baselineCpu) / (Median(baselineCpu) + verify):0.00}x");
 
             // Fill the rest directly through the store (same upsert statement, no HTTP) to reach N peers.
             int registered = Math.Min(next + 1, pool);
@@ -172,6 +179,29 @@ internal static class BootstrapBench
                 // best effort
             }
         }
+    }
+
+    /// <summary>CPU time (user + kernel of this thread) per <see cref="BootstrapSigning.VerifyRegistration(BootstrapRegistration)"/>, in microseconds.</summary>
+    private static double VerifyCpuMicroseconds(BootstrapRegistration[] registrations, int count)
+    {
+        count = Math.Min(count, registrations.Length);
+        for (int i = 0; i < Math.Min(200, count); i++) BootstrapSigning.VerifyRegistration(registrations[i]); // warm
+        var cpu = ThreadCpu();
+        int valid = 0;
+        for (int i = 0; i < count; i++) if (BootstrapSigning.VerifyRegistration(registrations[i])) valid++;
+        var spent = ThreadCpu() - cpu;
+        if (valid != count) throw new InvalidOperationException($"{count - valid} of {count} bench registrations did not verify");
+        return spent.TotalMicroseconds / count;
+    }
+
+    /// <summary>This thread's CPU time: a busy machine's other work does not count, as wall time would.</summary>
+    private static TimeSpan ThreadCpu()
+    {
+        // clock_gettime(CLOCK_THREAD_CPUTIME_ID) is not in the BCL; the thread's entry in /proc gives it in clock ticks.
+        string stat = File.ReadAllText($"/proc/thread-self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
     private static byte[] Seed(int i)
