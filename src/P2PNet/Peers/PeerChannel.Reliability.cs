@@ -69,6 +69,9 @@ public sealed partial class PeerChannel
     /// <summary>Whether a reply may be written from the channel's writer when the muxer is idle (on by default; the bench compares).</summary>
     internal bool WritesInline { get; set; } = true;
 
+    /// <summary>Sends that ran the writer on the sending thread (replies that found it waiting), for tests.</summary>
+    internal long WriterWokenBySender => _park.WokenHere;
+
     /// <summary>Inline writes on the connection of the current session (0 without one), for tests.</summary>
     internal long MuxerInlineWrites => Volatile.Read(ref _session)?.Connection.MuxerInlineWrites ?? 0;
 
@@ -183,7 +186,8 @@ public sealed partial class PeerChannel
         }
         if (parkedOnly || Interlocked.Exchange(ref _wakeQueued, 1) != 0) return;
         // A full queue keeps the writer busy anyway: it acknowledges with its next batch.
-        if (!_sendQueue.Writer.TryWrite(default)) Volatile.Write(ref _wakeQueued, 0);
+        if (_sendQueue.Writer.TryWrite(default)) _park.Wake(here: false);
+        else Volatile.Write(ref _wakeQueued, 0);
     }
 
     /// <summary>The window is full: wait for an acknowledgement from the peer, or for one of ours to become due.</summary>

@@ -310,7 +310,8 @@ public sealed partial class PeerChannel
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
-            long receivedAtLastWrite = 0;
+            // A stopped session wakes the loop if it waits, on the pool.
+            using var wakeOnStop = ct.UnsafeRegister(static park => ((WriterPark)park!).Wake(here: false), _park);
             while (true)
             {
                 int count = 0;
@@ -367,8 +368,8 @@ public sealed partial class PeerChannel
                     // thread when the muxer is idle: one thread hop fewer per round trip. A stream of sends, or a lone
                     // acknowledgement, is handed to the muxer's writer: its hop lets more gather into each send.
                     long received = Volatile.Read(ref _received);
-                    bool reply = WritesInline && count > 0 && received != receivedAtLastWrite && !queue.TryPeek(out _);
-                    receivedAtLastWrite = received;
+                    bool reply = WritesInline && count > 0 && received != Volatile.Read(ref _receivedAtLastWrite) && !queue.TryPeek(out _);
+                    Volatile.Write(ref _receivedAtLastWrite, received);
                     await session.Stream.WriteAsync(batch.WrittenMemory, moreFollows: !reply, ct).ConfigureAwait(false);
                     if (ack >= 0) AckWritten(session, ack);
                     if (count > 0)
@@ -391,7 +392,15 @@ public sealed partial class PeerChannel
                     await WaitForWindowAsync(session, ct).ConfigureAwait(false);
                     continue;
                 }
-                if (!await queue.WaitToReadAsync(ct).ConfigureAwait(false)) break;
+                // Wait for something to send, in the park rather than in the queue's WaitToReadAsync, so that a reply can
+                // wake this loop on the replying thread. Ends once the queue is completed and empty.
+                if (queue.TryPeek(out _)) continue;
+                if (queue.Completion.IsCompleted) break;
+                ct.ThrowIfCancellationRequested();
+                _park.Prepare();
+                if (!(queue.TryPeek(out _) || queue.Completion.IsCompleted || ct.IsCancellationRequested) || !_park.TryCancel())
+                    await _park.WaitAsync().ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
             }
             // The queue was completed (graceful close): half-close so the peer reads to the end.
             await session.Stream.CloseWriteAsync(ct).ConfigureAwait(false);
@@ -582,6 +591,7 @@ public sealed partial class PeerChannel
         _noRetry = true;
         _closeReason ??= reason;
         _sendQueue.Writer.TryComplete();
+        _park.Wake(here: false);
         await _lifetime.CancelAsync().ConfigureAwait(false);
         if (_session is { } session) await session.Stop.CancelAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _started, 1) == 0) Finish(gaveUp: false); // never started: nothing else will
@@ -593,6 +603,7 @@ public sealed partial class PeerChannel
         // Every way of closing leaves a reason, set before the state says Closed.
         _closeReason ??= gaveUp ? $"gave up reconnecting: {_lastLoss ?? "no address answered"}" : _lastLoss ?? "connection closed";
         _sendQueue.Writer.TryComplete();
+        _park.Wake(here: false);
         _ackTimer?.Dispose();
         ReportLost(TakeOutstanding(includeQueued: true), _closeReason);
         FailResumeOffer();

@@ -31,6 +31,10 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly GenericPeer _peer;
     private readonly ILogger _logger;
     private readonly Channel<Outgoing> _sendQueue;
+    // Where the writer loop waits while the queue is empty; every write to the queue wakes it (WriterPark).
+    private readonly WriterPark _park = new();
+    // The packets received when the writer last wrote (writer writes, senders read): a send after more came in is a reply.
+    private long _receivedAtLastWrite;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _sync = new();
@@ -148,7 +152,11 @@ public sealed partial class PeerChannel : IAsyncDisposable
             {
                 return ValueTask.FromException(ex);
             }
-            if (_sendQueue.Writer.TryWrite(new Outgoing(packet, null))) return default;
+            if (_sendQueue.Writer.TryWrite(new Outgoing(packet, null)))
+            {
+                _park.Wake(here: IsReply());
+                return default;
+            }
         }
         return SendWaitingAsync(packet!, cancellationToken);
     }
@@ -160,6 +168,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         try
         {
             await _sendQueue.Writer.WriteAsync(new Outgoing(packet, null), cancellationToken).ConfigureAwait(false);
+            _park.Wake(here: false);
         }
         catch (ChannelClosedException ex)
         {
@@ -183,6 +192,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         try
         {
             await _sendQueue.Writer.WriteAsync(new Outgoing(packet, acked), cancellationToken).ConfigureAwait(false);
+            _park.Wake(here: IsReply());
         }
         catch (ChannelClosedException ex)
         {
@@ -195,8 +205,16 @@ public sealed partial class PeerChannel : IAsyncDisposable
     internal bool TrySend(NetworkPacket packet)
     {
         PacketCodec.Validate(packet);
-        return _sendQueue.Writer.TryWrite(new Outgoing(packet, null));
+        if (!_sendQueue.Writer.TryWrite(new Outgoing(packet, null))) return false;
+        _park.Wake(here: IsReply());
+        return true;
     }
+
+    /// <summary>
+    /// A send now answers packets that came in since the writer last wrote (and inline writes are on): the writer may run
+    /// on the sender's thread, as the muxer's inline write does for such a batch.
+    /// </summary>
+    private bool IsReply() => WritesInline && Interlocked.Read(ref _received) != Volatile.Read(ref _receivedAtLastWrite);
 
     /// <summary>
     /// Waits for the next packet (that passes the trust policy and <paramref name="filter"/>); it is still
@@ -252,6 +270,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
             {
                 await _sendQueue.Writer.WriteAsync(new Outgoing(new DisconnectPacket(reason ?? "closed"), null), timeout.Token).ConfigureAwait(false);
                 _sendQueue.Writer.TryComplete();
+                _park.Wake(here: false);
                 if (_session is { } session)
                 {
                     await session.WriteLoop.WaitAsync(timeout.Token).ConfigureAwait(false);

@@ -6,8 +6,9 @@ using static P2PNet.Tests.Peers.PeerTestNetwork;
 namespace P2PNet.Tests.Peers;
 
 /// <summary>
-/// A channel's reply (packets came in since its last write, nothing else queued) leaves from its writer when yamux is
-/// idle; a stream of sends goes through yamux's write loop. Real loopback TCP, Noise and yamux.
+/// A channel's reply (packets came in since its last write, nothing else queued) runs the channel's writer on the replying
+/// thread and leaves from it when yamux is idle; a stream of sends goes through the writer's own loop and yamux's write
+/// loop. Real loopback TCP, Noise and yamux.
 /// </summary>
 public sealed class ChannelInlineWriteTests
 {
@@ -29,6 +30,7 @@ public sealed class ChannelInlineWriteTests
         };
 
         long bBefore = inbound.MuxerInlineWrites;
+        long bWokenBefore = inbound.WriterWokenBySender;
         for (int i = 0; i < 20; i++)
         {
             pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +40,8 @@ public sealed class ChannelInlineWriteTests
         // Every pong is a reply to a ping; the muxer is idle between round trips, so most leave inline (an acknowledgement
         // timer or window update may be queued at the moment one is written).
         Assert.True(inbound.MuxerInlineWrites - bBefore >= 10, $"only {inbound.MuxerInlineWrites - bBefore} of 20 replies went inline");
+        // The writer waits between round trips, so each pong (sent from B's handler) runs it on the handler's thread.
+        Assert.True(inbound.WriterWokenBySender - bWokenBefore >= 10, $"only {inbound.WriterWokenBySender - bWokenBefore} of 20 replies ran the writer on the replying thread");
 
         // One way, nothing comes back but acknowledgements: at most the first batch (after the last pong) is a reply.
         var atB = 0;
@@ -47,8 +51,11 @@ public sealed class ChannelInlineWriteTests
             if (e.Message.StartsWith("flood", StringComparison.Ordinal) && Interlocked.Increment(ref atB) == 2000) all.TrySetResult();
         };
         long aBefore = outbound.MuxerInlineWrites;
+        long aWokenBefore = outbound.WriterWokenBySender;
         for (int i = 0; i < 2000; i++) await outbound.SendAsync(new PureMessagePacket($"flood{i}"));
         await all.Task.WaitAsync(Wait);
         Assert.InRange(outbound.MuxerInlineWrites - aBefore, 0, 1);
+        // Only a send after the last pong can be a reply; the rest wake the writer on the pool, if at all.
+        Assert.InRange(outbound.WriterWokenBySender - aWokenBefore, 0, 1);
     }
 }
