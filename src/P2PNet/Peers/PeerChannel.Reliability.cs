@@ -186,8 +186,7 @@ public sealed partial class PeerChannel
         }
         if (parkedOnly || Interlocked.Exchange(ref _wakeQueued, 1) != 0) return;
         // A full queue keeps the writer busy anyway: it acknowledges with its next batch.
-        if (_sendQueue.Writer.TryWrite(default)) _park.Wake(here: false);
-        else Volatile.Write(ref _wakeQueued, 0);
+        if (!TryQueue(default, mayReply: false)) Volatile.Write(ref _wakeQueued, 0);
     }
 
     /// <summary>The window is full: wait for an acknowledgement from the peer, or for one of ours to become due.</summary>

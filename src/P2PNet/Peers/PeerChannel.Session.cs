@@ -590,8 +590,7 @@ public sealed partial class PeerChannel
     {
         _noRetry = true;
         _closeReason ??= reason;
-        _sendQueue.Writer.TryComplete();
-        _park.Wake(here: false);
+        CompleteQueue();
         await _lifetime.CancelAsync().ConfigureAwait(false);
         if (_session is { } session) await session.Stop.CancelAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _started, 1) == 0) Finish(gaveUp: false); // never started: nothing else will
@@ -602,8 +601,7 @@ public sealed partial class PeerChannel
     {
         // Every way of closing leaves a reason, set before the state says Closed.
         _closeReason ??= gaveUp ? $"gave up reconnecting: {_lastLoss ?? "no address answered"}" : _lastLoss ?? "connection closed";
-        _sendQueue.Writer.TryComplete();
-        _park.Wake(here: false);
+        CompleteQueue();
         _ackTimer?.Dispose();
         ReportLost(TakeOutstanding(includeQueued: true), _closeReason);
         FailResumeOffer();

@@ -152,11 +152,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
             {
                 return ValueTask.FromException(ex);
             }
-            if (_sendQueue.Writer.TryWrite(new Outgoing(packet, null)))
-            {
-                _park.Wake(here: IsReply());
-                return default;
-            }
+            if (TryQueue(new Outgoing(packet, null), mayReply: true)) return default;
         }
         return SendWaitingAsync(packet!, cancellationToken);
     }
@@ -167,8 +163,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         PacketCodec.Validate(packet);
         try
         {
-            await _sendQueue.Writer.WriteAsync(new Outgoing(packet, null), cancellationToken).ConfigureAwait(false);
-            _park.Wake(here: false);
+            await QueueAsync(new Outgoing(packet, null), mayReply: false, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException ex)
         {
@@ -191,8 +186,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         var acked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _sendQueue.Writer.WriteAsync(new Outgoing(packet, acked), cancellationToken).ConfigureAwait(false);
-            _park.Wake(here: IsReply());
+            await QueueAsync(new Outgoing(packet, acked), mayReply: true, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException ex)
         {
@@ -205,9 +199,30 @@ public sealed partial class PeerChannel : IAsyncDisposable
     internal bool TrySend(NetworkPacket packet)
     {
         PacketCodec.Validate(packet);
-        if (!_sendQueue.Writer.TryWrite(new Outgoing(packet, null))) return false;
-        _park.Wake(here: IsReply());
+        return TryQueue(new Outgoing(packet, null), mayReply: true);
+    }
+
+    // Every write to the send queue goes through these three: the writer waits in the park, not in the queue, so each
+    // must wake it. A send that may be a reply wakes it on this thread when it is one (IsReply).
+
+    private bool TryQueue(Outgoing item, bool mayReply)
+    {
+        if (!_sendQueue.Writer.TryWrite(item)) return false;
+        _park.Wake(here: mayReply && IsReply());
         return true;
+    }
+
+    private async ValueTask QueueAsync(Outgoing item, bool mayReply, CancellationToken cancellationToken)
+    {
+        await _sendQueue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        _park.Wake(here: mayReply && IsReply());
+    }
+
+    /// <summary>No more sends: the writer drains the queue and ends.</summary>
+    private void CompleteQueue()
+    {
+        _sendQueue.Writer.TryComplete();
+        _park.Wake(here: false);
     }
 
     /// <summary>
@@ -268,9 +283,8 @@ public sealed partial class PeerChannel : IAsyncDisposable
             timeout.CancelAfter(_services.Options.CloseTimeout);
             try
             {
-                await _sendQueue.Writer.WriteAsync(new Outgoing(new DisconnectPacket(reason ?? "closed"), null), timeout.Token).ConfigureAwait(false);
-                _sendQueue.Writer.TryComplete();
-                _park.Wake(here: false);
+                await QueueAsync(new Outgoing(new DisconnectPacket(reason ?? "closed"), null), mayReply: false, timeout.Token).ConfigureAwait(false);
+                CompleteQueue();
                 if (_session is { } session)
                 {
                     await session.WriteLoop.WaitAsync(timeout.Token).ConfigureAwait(false);
