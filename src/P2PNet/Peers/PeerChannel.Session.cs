@@ -315,8 +315,6 @@ public sealed partial class PeerChannel
             while (true)
             {
                 int count = 0;
-                int pendingCount = 0; // this batch's packets, staged in the unacknowledged ring
-                long pendingBytes = 0;
                 // The window as it stands now, read once per batch: the read loop's acknowledgements write these fields,
                 // and reading them per packet cost a cache-line transfer each (a few percent of the 64 B rate). An
                 // acknowledgement arriving meanwhile only makes this batch end early.
@@ -326,7 +324,7 @@ public sealed partial class PeerChannel
                 long maxBytes = _services.Options.MaxUnacknowledgedBytes;
                 try
                 {
-                    while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(unackedCount + pendingCount, unackedBytes + pendingBytes, maxPackets, maxBytes)) && queue.TryRead(out var item))
+                    while (batch.WrittenCount < MaxWriteBatch && !(reliable && WindowFull(unackedCount + _unacked.Staged, unackedBytes + _unacked.StagedBytes, maxPackets, maxBytes)) && queue.TryRead(out var item))
                     {
                         if (item.Packet is not { } packet)
                         {
@@ -346,12 +344,8 @@ public sealed partial class PeerChannel
                             item.Acked?.TrySetException(ex);
                             continue;
                         }
-                        if (reliable)
-                        {
-                            _unacked.Stage(packet, bytes, item.Acked);
-                            pendingCount++;
-                            pendingBytes += bytes;
-                        }
+                        // Staged packets count in the window check above until published.
+                        if (reliable) _unacked.Stage(packet, bytes, item.Acked);
                         else item.Acked?.TrySetResult(); // a peer without acknowledgements: written is all we learn
                     }
                 }

@@ -208,14 +208,20 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private bool TryQueue(Outgoing item, bool mayReply)
     {
         if (!_sendQueue.Writer.TryWrite(item)) return false;
-        _park.Wake(here: mayReply && IsReply());
+        WakeParkedWriter(mayReply);
         return true;
     }
 
     private async ValueTask QueueAsync(Outgoing item, bool mayReply, CancellationToken cancellationToken)
     {
         await _sendQueue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
-        _park.Wake(here: mayReply && IsReply());
+        WakeParkedWriter(mayReply);
+    }
+
+    // IsReply reads counters the read loop and the writer write: only worth it when the writer waits.
+    private void WakeParkedWriter(bool mayReply)
+    {
+        if (_park.IsWaiting) _park.Wake(here: mayReply && IsReply());
     }
 
     /// <summary>No more sends: the writer drains the queue and ends.</summary>

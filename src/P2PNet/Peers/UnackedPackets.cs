@@ -45,6 +45,12 @@ internal sealed class UnackedPackets
     /// <summary>Their bytes.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>Writer: entries staged since the last <see cref="Publish"/>, and their bytes.</summary>
+    public int Staged => _staged;
+
+    /// <inheritdoc cref="Staged"/>
+    public long StagedBytes => _stagedBytes;
+
     /// <summary>The array's length, for tests.</summary>
     internal int Capacity => _items.Length;
 

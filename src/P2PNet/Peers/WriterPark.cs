@@ -43,12 +43,24 @@ internal sealed class WriterPark : IValueTaskSource
     /// </summary>
     public void Wake(bool here)
     {
-        // Orders the caller's queue write before this read (the loop fences the other way in Prepare).
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _parked) == 0 || Interlocked.Exchange(ref _parked, 0) == 0) return;
+        if (!IsWaiting || Interlocked.Exchange(ref _parked, 0) == 0) return;
         if (here) Interlocked.Increment(ref _wokenHere);
         _core.RunContinuationsAsynchronously = !here;
         _core.SetResult(true);
+    }
+
+    /// <summary>
+    /// After queueing work: whether the loop waits (or is about to), so a <see cref="Wake"/> is needed. Lets a caller
+    /// skip working out where to wake it while it runs anyway (a flood's common case).
+    /// </summary>
+    public bool IsWaiting
+    {
+        get
+        {
+            // Orders the caller's queue write before this read (the loop fences the other way in Prepare).
+            Interlocked.MemoryBarrier();
+            return Volatile.Read(ref _parked) != 0;
+        }
     }
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
