@@ -31,6 +31,10 @@ public sealed partial class PeerChannel
     private string? _sessionId;
     // The last sequence number received and handed to the handlers (read loop writes, writer reads).
     private long _lastReceived;
+    // The read loop's thread while it hands packet _lastReceived + 1 to the handlers (0 otherwise): what is written from
+    // that thread meanwhile was sent by a handler of that packet.
+    private int _handlingThread;
+    private long _loneAcks;
     // The packets written and not acknowledged, with their sequence numbers.
     private readonly UnackedPackets _unacked = new();
     // The writer waits here while the window is full; the read loop releases it for acknowledgements in either direction.
@@ -71,6 +75,9 @@ public sealed partial class PeerChannel
 
     /// <summary>Sends that ran the writer on the sending thread (replies that found it waiting), for tests.</summary>
     internal long WriterWokenBySender => _park.WokenHere;
+
+    /// <summary>Batches the writer wrote with an acknowledgement and no packet, for tests.</summary>
+    internal long LoneAcksWritten => Volatile.Read(ref _loneAcks);
 
     /// <summary>Inline writes on the connection of the current session (0 without one), for tests.</summary>
     internal long MuxerInlineWrites => Volatile.Read(ref _session)?.Connection.MuxerInlineWrites ?? 0;
@@ -124,6 +131,9 @@ public sealed partial class PeerChannel
     private long AppendAck(Session session, PooledBatch batch)
     {
         long received = Volatile.Read(ref _lastReceived);
+        // Written on the thread that is handing the next packet to the handlers, this batch is their answer to it (a reply
+        // woken inline): it acknowledges that packet too, so a request and its reply need no lone acknowledgement.
+        if (Volatile.Read(ref _handlingThread) == Environment.CurrentManagedThreadId) received++;
         if (received <= Volatile.Read(ref session.AckWritten)) return -1;
         PacketCodec.WriteAck(batch, received);
         // Tells the read loop that this acknowledgement is on its way, so that it does not wake us for it again.

@@ -247,11 +247,14 @@ public sealed partial class PeerChannel
                             Dispatch(packet);
                             continue;
                         }
+                        if (reliable) Volatile.Write(ref _handlingThread, Environment.CurrentManagedThreadId);
                         Dispatch(packet!);
                         if (reliable)
                         {
                             // Counted (and so acknowledgeable, by the writer at any moment) only once the handlers have it:
-                            // an acknowledgement riding on one of our packets must never confirm a packet still being handled.
+                            // an acknowledgement riding on one of our packets must never confirm a packet still being handled,
+                            // unless a handler of it sent that packet (AppendAck).
+                            Volatile.Write(ref _handlingThread, 0);
                             Volatile.Write(ref _lastReceived, _lastReceived + 1); // this packet's sequence number
                             received = true;
                         }
@@ -260,6 +263,7 @@ public sealed partial class PeerChannel
                 finally
                 {
                     if (entered) _services.Handlers.Exit(this, previous);
+                    Volatile.Write(ref _handlingThread, 0); // an exception out of a dispatch
                     reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (received) AcknowledgeLater(session, length - buffer.Length);
@@ -366,6 +370,7 @@ public sealed partial class PeerChannel
                     Volatile.Write(ref _receivedAtLastWrite, received);
                     await session.Stream.WriteAsync(batch.WrittenMemory, moreFollows: !reply, ct).ConfigureAwait(false);
                     if (ack >= 0) AckWritten(session, ack);
+                    if (count == 0) Volatile.Write(ref _loneAcks, _loneAcks + 1); // only the writer writes it
                     if (count > 0)
                     {
                         Interlocked.Add(ref _sent, count);

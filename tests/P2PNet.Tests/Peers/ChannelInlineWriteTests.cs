@@ -58,4 +58,41 @@ public sealed class ChannelInlineWriteTests
         // Only a send after the last pong can be a reply; the rest wake the writer on the pool, if at all.
         Assert.InRange(outbound.WriterWokenBySender - aWokenBefore, 0, 1);
     }
+
+    [Fact]
+    public async Task A_reply_written_by_the_handler_of_a_request_carries_its_acknowledgement()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
+        TaskCompletionSource? pong = null;
+        b.MessageReceived += (_, e) =>
+        {
+            if (e.Message.StartsWith("ping", StringComparison.Ordinal)) Assert.True(inbound.TrySend(new PureMessagePacket("pong")));
+        };
+        a.MessageReceived += (_, e) =>
+        {
+            if (e.Message == "pong") pong?.TrySetResult();
+        };
+
+        long loneBefore = inbound.LoneAcksWritten;
+        long wokenBefore = inbound.WriterWokenBySender;
+        const int rounds = 300;
+        for (int i = 0; i < rounds; i++)
+        {
+            pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await outbound.SendAsync(new PureMessagePacket($"ping{i}"));
+            await pong.Task.WaitAsync(Wait);
+        }
+        long woken = inbound.WriterWokenBySender - wokenBefore;
+        long lone = inbound.LoneAcksWritten - loneBefore;
+        // Each pong written on its ping's handler thread acknowledges that ping, so B's acknowledgement timer finds nothing
+        // to send alone. (Acknowledging only up to the ping before, it sent one lone acknowledgement per millisecond of
+        // the exchange: dozens here.) A pong that found B's writer busy leaves later without it; that costs at most one
+        // lone acknowledgement each.
+        Assert.True(woken >= rounds / 2, $"only {woken} of {rounds} pongs ran the writer on the handler's thread");
+        Assert.True(lone <= rounds - woken + 2, $"B wrote {lone} lone acknowledgements in {rounds} round trips ({woken} pongs written inline)");
+        // Nothing is left unacknowledged on either side once the exchange stops (the last ping's rode on the last pong).
+        await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0 && inbound.PacketsUnacknowledged == 0, Wait, "both sides acknowledged");
+    }
 }
