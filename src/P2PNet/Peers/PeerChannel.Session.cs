@@ -263,7 +263,13 @@ public sealed partial class PeerChannel
                 finally
                 {
                     if (entered) _services.Handlers.Exit(this, previous);
-                    Volatile.Write(ref _handlingThread, 0); // an exception out of a dispatch
+                    if (Volatile.Read(ref _handlingThread) != 0)
+                    {
+                        // An exception out of a dispatch (not a handler's: Dispatch catches those). If a reply of its handler
+                        // acknowledged the packet, it counts as received, so that a resume never announces less.
+                        Volatile.Write(ref _handlingThread, 0);
+                        if (Volatile.Read(ref session.AckTaken) > _lastReceived) Volatile.Write(ref _lastReceived, _lastReceived + 1);
+                    }
                     reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (received) AcknowledgeLater(session, length - buffer.Length);
