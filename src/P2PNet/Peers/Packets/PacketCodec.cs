@@ -195,7 +195,7 @@ internal static class PacketCodec
             else
             {
                 var p = (NetworkPacket)Deserialize(json, WireTypeInfo((PacketType)type));
-                if (p is DataTransmissionPacket data) data.Data = tail.ToArray();
+                if (p is DataTransmissionPacket data) data.Data = CopyOut(tail);
                 Validate(p);
                 packet = p;
             }
@@ -381,8 +381,17 @@ internal static class PacketCodec
     {
         if (tail.Length > MaxMessageLength * 3L)
             throw new PacketFormatException(PacketFormatError.LimitExceeded, $"message of {tail.Length} bytes exceeds {MaxMessageLength} characters");
-        byte[] bytes = tail.IsEmpty ? [] : tail.ToArray();
+        byte[] bytes = CopyOut(tail);
         CheckMessageBytes(bytes);
+        return bytes;
+    }
+
+    // The payload's own array, without zeroing it first (it is overwritten at once): memset was 2% of a 64 KiB round trip.
+    private static byte[] CopyOut(ReadOnlySequence<byte> tail)
+    {
+        if (tail.IsEmpty) return [];
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(checked((int)tail.Length));
+        tail.CopyTo(bytes);
         return bytes;
     }
 
