@@ -17,26 +17,12 @@ public sealed class ChannelInlineWriteTests
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
-        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
-        TaskCompletionSource? pong = null;
-        b.MessageReceived += (_, e) =>
-        {
-            if (e.Message.StartsWith("ping", StringComparison.Ordinal)) Assert.True(inbound.TrySend(new PureMessagePacket("pong")));
-        };
-        a.MessageReceived += (_, e) =>
-        {
-            if (e.Message != "pong") return;
-            pong?.TrySetResult();
-        };
+        var pings = await PingPong.StartAsync(a, b);
+        var (outbound, inbound) = (pings.Outbound, pings.Inbound);
 
         long bBefore = inbound.MuxerInlineWrites;
         long bWokenBefore = inbound.WriterWokenBySender;
-        for (int i = 0; i < 20; i++)
-        {
-            pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await outbound.SendAsync(new PureMessagePacket($"ping{i}"));
-            await pong.Task.WaitAsync(Wait);
-        }
+        await pings.RunAsync(20);
         // Every pong is a reply to a ping; the muxer is idle between round trips, so most leave inline (an acknowledgement
         // timer or window update may be queued at the moment one is written).
         Assert.True(inbound.MuxerInlineWrites - bBefore >= 10, $"only {inbound.MuxerInlineWrites - bBefore} of 20 replies went inline");
@@ -64,26 +50,13 @@ public sealed class ChannelInlineWriteTests
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
-        var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
-        TaskCompletionSource? pong = null;
-        b.MessageReceived += (_, e) =>
-        {
-            if (e.Message.StartsWith("ping", StringComparison.Ordinal)) Assert.True(inbound.TrySend(new PureMessagePacket("pong")));
-        };
-        a.MessageReceived += (_, e) =>
-        {
-            if (e.Message == "pong") pong?.TrySetResult();
-        };
+        var pings = await PingPong.StartAsync(a, b);
+        var (outbound, inbound) = (pings.Outbound, pings.Inbound);
 
         long loneBefore = inbound.LoneAcksWritten;
         long wokenBefore = inbound.WriterWokenBySender;
         const int rounds = 300;
-        for (int i = 0; i < rounds; i++)
-        {
-            pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await outbound.SendAsync(new PureMessagePacket($"ping{i}"));
-            await pong.Task.WaitAsync(Wait);
-        }
+        await pings.RunAsync(rounds);
         long woken = inbound.WriterWokenBySender - wokenBefore;
         long lone = inbound.LoneAcksWritten - loneBefore;
         // Each pong written on its ping's handler thread acknowledges that ping, so B's acknowledgement timer finds nothing
@@ -94,5 +67,43 @@ public sealed class ChannelInlineWriteTests
         Assert.True(lone <= rounds - woken + 2, $"B wrote {lone} lone acknowledgements in {rounds} round trips ({woken} pongs written inline)");
         // Nothing is left unacknowledged on either side once the exchange stops (the last ping's rode on the last pong).
         await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0 && inbound.PacketsUnacknowledged == 0, Wait, "both sides acknowledged");
+    }
+
+    /// <summary>A's channel to B pings; B's handler answers each ping with a pong on the same channel, from its own thread.</summary>
+    private sealed class PingPong
+    {
+        private TaskCompletionSource? _pong;
+
+        private PingPong(PeerChannel outbound, PeerChannel inbound) => (Outbound, Inbound) = (outbound, inbound);
+
+        public PeerChannel Outbound { get; }
+
+        public PeerChannel Inbound { get; }
+
+        public static async Task<PingPong> StartAsync(PeerNetwork a, PeerNetwork b)
+        {
+            var (outbound, inbound) = await ConnectBothEndsAsync(a, b);
+            var pings = new PingPong(outbound, inbound);
+            b.MessageReceived += (_, e) =>
+            {
+                if (e.Message.StartsWith("ping", StringComparison.Ordinal)) Assert.True(inbound.TrySend(new PureMessagePacket("pong")));
+            };
+            a.MessageReceived += (_, e) =>
+            {
+                if (e.Message == "pong") pings._pong?.TrySetResult();
+            };
+            return pings;
+        }
+
+        /// <summary>Round trips one at a time: each ping waits for its pong.</summary>
+        public async Task RunAsync(int rounds)
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                _pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await Outbound.SendAsync(new PureMessagePacket($"ping{i}"));
+                await _pong.Task.WaitAsync(Wait);
+            }
+        }
     }
 }
