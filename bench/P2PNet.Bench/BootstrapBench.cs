@@ -198,7 +198,7 @@ internal static class BootstrapBench
     private static TimeSpan ThreadCpu()
     {
         // clock_gettime(CLOCK_THREAD_CPUTIME_ID) is not in the BCL; the thread's entry in /proc gives it in clock ticks.
-        string stat = File.ReadAllText($"/proc/thread-self/stat");
+        string stat = File.ReadAllText("/proc/thread-self/stat");
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return TimeSpan.FromSeconds(ticks / 100.0);

@@ -317,6 +317,7 @@ public sealed partial class PeerChannel
         bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
         using var writer = new PacketWriter(_services.Options.MaxFrameLength);
+        bool onWakerThread = false;
         try
         {
             if (reliable) await ReplayAsync(session, batch, writer, ct).ConfigureAwait(false);
@@ -391,7 +392,17 @@ public sealed partial class PeerChannel
                     // A burst of small packets grows the ring to thousands of entries: an idle channel keeps 256 at most.
                     if (reliable) _unacked.ShrinkIfEmpty();
                 }
-                if (count > 0 || ack >= 0) continue;
+                if (count > 0 || ack >= 0)
+                {
+                    if (onWakerThread)
+                    {
+                        // Woken by a reply on the replying thread (a channel's read loop, most often), we wrote it; what
+                        // else is queued is other senders' and goes on the pool, so that the waker gets its thread back.
+                        onWakerThread = false;
+                        if (queue.TryPeek(out _)) await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                    }
+                    continue;
+                }
                 if (reliable && WindowFull() && queue.TryPeek(out _))
                 {
                     await WaitForWindowAsync(session, ct).ConfigureAwait(false);
@@ -404,7 +415,10 @@ public sealed partial class PeerChannel
                 ct.ThrowIfCancellationRequested();
                 _park.Prepare();
                 if (!(queue.TryPeek(out _) || queue.Completion.IsCompleted || ct.IsCancellationRequested) || !_park.TryCancel())
+                {
                     await _park.WaitAsync().ConfigureAwait(false);
+                    onWakerThread = _park.LastWakeWasHere;
+                }
                 ct.ThrowIfCancellationRequested();
             }
             // The queue was completed (graceful close): half-close so the peer reads to the end.

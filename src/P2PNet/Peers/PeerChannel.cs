@@ -163,6 +163,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         PacketCodec.Validate(packet);
         try
         {
+            // Reached when the queue was full (or to throw for a bad argument): the writer is busy, no reply to run it for.
             await QueueAsync(new Outgoing(packet, null), mayReply: false, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException ex)

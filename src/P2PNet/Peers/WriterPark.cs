@@ -20,6 +20,7 @@ internal sealed class WriterPark : IValueTaskSource
     private ManualResetValueTaskSourceCore<bool> _core;
     private int _parked; // 1 from Prepare until the loop cancels or someone wakes it
     private long _wokenHere;
+    private bool _lastWakeHere; // written by the waker before it completes the wait, read by the loop after it
 
     /// <summary>How many wakes ran the loop on the waking thread, for tests.</summary>
     internal long WokenHere => Interlocked.Read(ref _wokenHere);
@@ -45,9 +46,13 @@ internal sealed class WriterPark : IValueTaskSource
     {
         if (!IsWaiting || Interlocked.Exchange(ref _parked, 0) == 0) return;
         if (here) Interlocked.Increment(ref _wokenHere);
+        _lastWakeHere = here;
         _core.RunContinuationsAsynchronously = !here;
         _core.SetResult(true);
     }
+
+    /// <summary>Loop, after <see cref="WaitAsync"/>: whether the wake ran it on the waker's thread.</summary>
+    public bool LastWakeWasHere => _lastWakeHere;
 
     /// <summary>
     /// After queueing work: whether the loop waits (or is about to), so a <see cref="Wake"/> is needed. Lets a caller
