@@ -51,6 +51,10 @@ public class YamuxInlineWriteTests
         // A window far larger than the socket's buffers: the writer stalls on the connection, not on yamux flow control.
         var options = new YamuxOptions { InitialWindowSize = 64 * 1024 * 1024 };
         await using var pair = await SecuredPairAsync(options);
+        // And the acceptor's session buffers at most 1 MiB before it stops reading the connection (as a host's resource
+        // limits make it): otherwise it drains the socket into the stream's large window, and the stalled write below
+        // could complete before it is cancelled.
+        pair.Server.SetBufferBudget(new FixedBudget(1024 * 1024));
         var accepting = pair.Server.AcceptStreamAsync().AsTask();
         await using var outbound = await pair.Client.OpenStreamAsync();
         await using var inbound = (await accepting.WaitAsync(Timeout))!;
@@ -134,6 +138,24 @@ public class YamuxInlineWriteTests
         var (clientInner, serverInner) = await LoopbackTcp.ConnectBufferedAsync();
         var (client, server) = await NoisePair.HandshakeAsync(clientInner, serverInner, alice, bob);
         return new SecuredPair(new YamuxSession(client, isClient: true, options), new YamuxSession(server, isClient: false, options));
+    }
+
+    /// <summary>A session's buffered bytes limited to <paramref name="limit"/> (one frame always passes while nothing is held).</summary>
+    private sealed class FixedBudget(long limit) : IYamuxBufferBudget
+    {
+        private long _used;
+
+        public bool TryReserve(int bytes, bool firstAttempt)
+        {
+            while (true)
+            {
+                long used = Volatile.Read(ref _used);
+                if (used > 0 && used + bytes > limit) return false;
+                if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used) return true;
+            }
+        }
+
+        public void Release(int bytes) => Interlocked.Add(ref _used, -bytes);
     }
 
     private sealed record NoiseStreams(NoiseStream Client, NoiseStream Server) : IAsyncDisposable
