@@ -248,7 +248,7 @@ internal static class PacketBench
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /// <summary>Runs one throughput row (pure|data:SIZE[:nosessions]) or PureMessage round trips (pingpong:SIZE[:utf8]) for about 10 s, for a profiler to watch.</summary>
+    /// <summary>Runs one throughput row (pure|data:SIZE[:nosessions]), PureMessage round trips (pingpong:SIZE[:utf8]) or the secure stream's (secure:SIZE) for about 10 s, for a profiler to watch.</summary>
     private static async Task<int> ProfileAsync(string what)
     {
         string[] parts = what.Split(':');
@@ -259,6 +259,22 @@ internal static class PacketBench
         var inlineOn = new List<(double Value, double Cpu)>();
         var inlineOff = new List<(double Value, double Cpu)>();
         int round = 0;
+        if (parts[0] == "secure")
+        {
+            // The secure stream alone (Noise and yamux echo, no PeerChannel): what the channel adds is pingpong minus this.
+            await using var secure = await SecureEcho.StartAsync();
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                var cpu = Environment.CpuUsage.TotalTime;
+                double switches = TransferBench.SwitchesOf(Environment.ProcessId);
+                var times = await secure.RoundTripsAsync(size, 500);
+                double cpuUs = (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds / times.Length;
+                double waits = (TransferBench.SwitchesOf(Environment.ProcessId) - switches) / times.Length;
+                Console.WriteLine($"{what}: p50 {Percentiles(times).P50:0.0} us, CPU {cpuUs:0} us, {waits:0.0} voluntary context switches per round trip");
+            }
+            return 0;
+        }
         if (parts[0] == "pingpong")
         {
             await using var echo = await PeerPair.StartAsync();
@@ -291,11 +307,13 @@ internal static class PacketBench
             // CPU per packet (both nodes are in this process) holds up on a loaded machine, where the rate is the share of CPU we got.
             var cpu = Environment.CpuUsage.TotalTime;
             double switches = TransferBench.SwitchesOf(Environment.ProcessId);
+            var acks = pair.AckCounters();
             double rate = await pair.ThroughputAsync(packet, count);
+            var acksAfter = pair.AckCounters();
             double cpuNs = (Environment.CpuUsage.TotalTime - cpu).TotalNanoseconds / count;
             double waits = (TransferBench.SwitchesOf(Environment.ProcessId) - switches) / count * 1000;
             (on ? inlineOn : inlineOff).Add((rate, cpuNs));
-            Console.WriteLine($"{what}{(pairedInline ? on ? " inline on " : " inline off" : "")}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}, CPU {cpuNs:0} ns/packet, {waits:0.0} voluntary context switches per 1000 packets");
+            Console.WriteLine($"{what}{(pairedInline ? on ? " inline on " : " inline off" : "")}: {rate:#,0} packets/s, {count} packets, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}, CPU {cpuNs:0} ns/packet, {waits:0.0} voluntary context switches per 1000 packets, {acksAfter.WindowWaits - acks.WindowWaits} window waits, {acksAfter.LoneAcks - acks.LoneAcks} lone acks");
         }
         if (pairedInline) PrintPaired("packets/s", inlineOn, inlineOff, lowerIsBetter: false);
         return 0;

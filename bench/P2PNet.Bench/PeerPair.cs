@@ -29,6 +29,14 @@ internal sealed class PeerPair : IAsyncDisposable
         _receiver = receiver;
     }
 
+    /// <summary>The sender's window waits and the receiver's lone acknowledgements so far (both 0 without sessions).</summary>
+    public (long WindowWaits, long LoneAcks) AckCounters()
+    {
+        long lone = 0;
+        foreach (var c in _receiver.ActivePeerChannels) lone += c.LoneAcksWritten;
+        return (_channel.WindowWaits, lone);
+    }
+
     /// <summary>Lets both channels write replies inline when their muxer is idle, or not (paired comparisons).</summary>
     public void SetInlineWrites(bool on)
     {

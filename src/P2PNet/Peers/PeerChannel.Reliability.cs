@@ -35,6 +35,7 @@ public sealed partial class PeerChannel
     // that thread meanwhile was sent by a handler of that packet.
     private int _handlingThread;
     private long _loneAcks;
+    private long _windowWaits;
     // The packets written and not acknowledged, with their sequence numbers.
     private readonly UnackedPackets _unacked = new();
     // The writer waits here while the window is full; the read loop releases it for acknowledgements in either direction.
@@ -78,6 +79,9 @@ public sealed partial class PeerChannel
 
     /// <summary>Batches the writer wrote with an acknowledgement and no packet, for tests.</summary>
     internal long LoneAcksWritten => Volatile.Read(ref _loneAcks);
+
+    /// <summary>How often the writer waited for the peer's acknowledgement with a full window, for the bench and tests.</summary>
+    internal long WindowWaits => Volatile.Read(ref _windowWaits);
 
     /// <summary>Inline writes on the connection of the current session (0 without one), for tests.</summary>
     internal long MuxerInlineWrites => Volatile.Read(ref _session)?.Connection.MuxerInlineWrites ?? 0;
@@ -204,7 +208,10 @@ public sealed partial class PeerChannel
     {
         Volatile.Write(ref _writerParked, 1);
         if (WindowFull() && Volatile.Read(ref _lastReceived) <= Volatile.Read(ref session.AckWritten))
+        {
+            Volatile.Write(ref _windowWaits, _windowWaits + 1); // only the writer writes it
             await _writerWake.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         Volatile.Write(ref _writerParked, 0);
     }
 
