@@ -286,6 +286,8 @@ public sealed class ChannelResumeTests
         // fewer if a wake-up of the writer holds a queue slot.
         Assert.InRange(i, Window + Queue - 1, Window + Queue + 1);
         Assert.Equal(Queue, outbound.PacketsQueued);
+        // The writer waits for the peer's acknowledgement (and counts the wait) rather than going round on a full window.
+        await Poll.UntilAsync(() => outbound.WindowWaits >= 1, Wait, "the writer waiting on the full window");
 
         gate.Release();
         await Task.WhenAll(sends).WaitAsync(Wait);
