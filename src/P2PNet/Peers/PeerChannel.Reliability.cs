@@ -210,6 +210,7 @@ public sealed partial class PeerChannel
         if (WindowFull() && Volatile.Read(ref _lastReceived) <= Volatile.Read(ref session.AckWritten))
         {
             Volatile.Write(ref _windowWaits, _windowWaits + 1); // only the writer writes it
+            _services.Metrics.WindowWait();
             await _writerWake.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         Volatile.Write(ref _writerParked, 0);

@@ -18,6 +18,7 @@ internal sealed class PeerNetworkMetrics : IDisposable
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _refused;
     private readonly Counter<long> _lost;
+    private readonly Counter<long> _windowWaits;
     private readonly bool _ownsMeter;
 
     /// <param name="factory">The meter factory (null: a meter of our own).</param>
@@ -33,6 +34,8 @@ internal sealed class PeerNetworkMetrics : IDisposable
         _dropped = _meter.CreateCounter<long>("p2pnet.channel.dropped.packets", "{packet}", "Packets dropped by the trust policy");
         _refused = _meter.CreateCounter<long>("p2pnet.peer.refused", "{peer}", "Incoming peers refused (blocked, duplicate, rejected, handshake)");
         _lost = _meter.CreateCounter<long>("p2pnet.channel.lost.packets", "{packet}", "Packets never acknowledged by the peer, reported to the sender");
+        _windowWaits = _meter.CreateCounter<long>("p2pnet.channel.window.waits", "{wait}",
+            "Times a channel stopped writing with MaxUnacknowledgedPackets or MaxUnacknowledgedBytes outstanding, until the peer acknowledged");
         if (channels is not null)
             _meter.CreateObservableUpDownCounter("p2pnet.channel.count", channels, "{channel}", "Channels open, reconnecting or resuming");
         if (knownPeers is not null)
@@ -42,6 +45,8 @@ internal sealed class PeerNetworkMetrics : IDisposable
     public void PacketsSent(int count) => _sent.Add(count);
 
     public void PacketsLost(int count) => _lost.Add(count);
+
+    public void WindowWait() => _windowWaits.Add(1);
 
     public void PacketReceived(PacketType type) => _received.Add(1, TypeTag(type));
 

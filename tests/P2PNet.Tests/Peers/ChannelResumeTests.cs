@@ -252,7 +252,8 @@ public sealed class ChannelResumeTests
     public async Task The_unacknowledged_buffer_is_bounded_and_SendAsync_waits_until_the_peer_acknowledges()
     {
         const int Window = 8, Queue = 4;
-        await using var a = await StartAsync(o => o with { MaxUnacknowledgedPackets = Window, SendQueueCapacity = Queue });
+        using var meters = new TestMeterFactory();
+        await using var a = await StartAsync(o => o with { MaxUnacknowledgedPackets = Window, SendQueueCapacity = Queue }, meters: meters);
         await using var b = await StartAsync();
         var (outbound, _) = await ConnectBothEndsAsync(a, b);
         var atB = new Inbox(b);
@@ -286,14 +287,18 @@ public sealed class ChannelResumeTests
         // fewer if a wake-up of the writer holds a queue slot.
         Assert.InRange(i, Window + Queue - 1, Window + Queue + 1);
         Assert.Equal(Queue, outbound.PacketsQueued);
-        // The writer waits for the peer's acknowledgement (and counts the wait) rather than going round on a full window.
-        await Poll.UntilAsync(() => outbound.WindowWaits >= 1, Wait, "the writer waiting on the full window");
+        // The writer waits for the peer's acknowledgement (and counts the wait, for the bench and in the metric) rather
+        // than going round on a full window.
+        await Poll.UntilAsync(() => outbound.WindowWaits >= 1 && WindowWaitsMeasured() >= 1, Wait, "the writer waiting on the full window");
 
         gate.Release();
         await Task.WhenAll(sends).WaitAsync(Wait);
         await atB.WaitForAsync($"m{i}");
         Assert.Equal(["hold", .. Enumerable.Range(1, i).Select(n => $"m{n}")], atB.Messages);
         await Poll.UntilAsync(() => outbound.PacketsUnacknowledged == 0, Wait, "everything acknowledged");
+        Assert.Equal(outbound.WindowWaits, WindowWaitsMeasured());
+
+        long WindowWaitsMeasured() => meters.Recorded("p2pnet.channel.window.waits").Sum(m => (long)m.Value);
     }
 
     /// <summary>

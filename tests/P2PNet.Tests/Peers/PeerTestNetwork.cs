@@ -10,11 +10,12 @@ internal static class PeerTestNetwork
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
-    public static async Task<PeerNetwork> StartAsync(Func<PeerNetworkOptions, PeerNetworkOptions>? configure = null, CapturingLoggerProvider? log = null)
+    public static async Task<PeerNetwork> StartAsync(Func<PeerNetworkOptions, PeerNetworkOptions>? configure = null, CapturingLoggerProvider? log = null,
+        TestMeterFactory? meters = null)
     {
         var options = new PeerNetworkOptions { ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] };
         if (configure is not null) options = configure(options);
-        var network = new PeerNetwork(options, log?.CreateFactory());
+        var network = new PeerNetwork(options, log?.CreateFactory(), meterFactory: meters);
         await network.StartAsync();
         return network;
     }
