@@ -64,6 +64,11 @@ public sealed class YamuxSession : IStreamMuxer
     private uint _nextStreamId;
     private uint _highestRemoteId;
     private uint _nextPingId;
+    // The last ping's round trip in Stopwatch ticks (0 until one was measured), for the streams' window auto-tuning;
+    // the first window update a stream sends starts one probe ping (_probe, awaited by RunAsync).
+    private long _roundTripTicks;
+    private int _probeStarted;
+    private Task? _probe;
     private int _inboundCount;
     private int _pendingAccept;
     private bool _backlogLogged;
@@ -269,7 +274,35 @@ public sealed class YamuxSession : IStreamMuxer
         {
             lock (_sync) _pings.Remove(id);
         }
+        long elapsed = Stopwatch.GetTimestamp() - start;
+        Volatile.Write(ref _roundTripTicks, Math.Max(1, elapsed));
         return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>The last measured round trip in <see cref="Stopwatch"/> ticks; 0 until a ping was answered.</summary>
+    internal long RoundTripTicks => Volatile.Read(ref _roundTripTicks);
+
+    /// <summary>Sets the round trip the streams' auto-tuning uses, as if a ping had measured it (tests stand in for a long link).</summary>
+    internal void NoteRoundTrip(TimeSpan roundTrip) =>
+        Volatile.Write(ref _roundTripTicks, Math.Max(1, (long)(roundTrip.TotalSeconds * Stopwatch.Frequency)));
+
+    // A stream moves data (it grants a window update): measure the round trip once, so its window can grow.
+    private void ProbeRoundTripOnce()
+    {
+        if (Volatile.Read(ref _roundTripTicks) != 0 || _shuttingDown || Interlocked.Exchange(ref _probeStarted, 1) != 0) return;
+        Volatile.Write(ref _probe, ProbeRoundTripAsync());
+    }
+
+    private async Task ProbeRoundTripAsync()
+    {
+        try
+        {
+            await PingAsync(CancellationToken.None).ConfigureAwait(false); // ends with the session at the latest
+        }
+        catch (YamuxException)
+        {
+            // The session ended first; there is nothing to tune.
+        }
     }
 
     /// <summary>
@@ -461,8 +494,11 @@ public sealed class YamuxSession : IStreamMuxer
         BeginShutdown(new YamuxException(YamuxError.ConnectionLost, "writing to the connection failed", ex), null, drain: false, "write failed");
     }
 
-    internal void SendWindowUpdate(YamuxStream stream, uint delta) =>
+    internal void SendWindowUpdate(YamuxStream stream, uint delta)
+    {
         EnqueueControl(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, stream.Id, delta));
+        ProbeRoundTripOnce();
+    }
 
     internal void SendReset(uint streamId) =>
         EnqueueControl(new YamuxFrameHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, streamId, 0));
@@ -636,6 +672,7 @@ public sealed class YamuxSession : IStreamMuxer
         await AbortConnectionAsync().ConfigureAwait(false);
         await read.ConfigureAwait(false);
         await keepAlive.ConfigureAwait(false);
+        if (Volatile.Read(ref _probe) is { } probe) await probe.ConfigureAwait(false); // never throws; pings failed at shutdown
         if (Volatile.Read(ref _inlineFlush) is { } inline) await inline.ConfigureAwait(false); // never throws
         _abort.Dispose();
         if (_error is { } error)
@@ -901,8 +938,9 @@ public sealed class YamuxSession : IStreamMuxer
         uint id = header.StreamId;
         if (id == 0) throw new YamuxException(YamuxError.ProtocolError, $"{header.Type} frame on stream 0");
         bool isData = header.Type == YamuxFrameType.Data;
-        // Nothing may be buffered beyond the receive window: check the length before reading the body.
-        if (isData && header.Length > (uint)_options.InitialWindowSize)
+        // Nothing may be buffered beyond the receive window: check the length before reading the body (against the
+        // largest window auto-tuning may give; the stream then checks its own).
+        if (isData && header.Length > (uint)Math.Max(_options.InitialWindowSize, _options.MaxWindowSize))
         {
             throw new YamuxException(YamuxError.WindowOverrun, $"data frame of {header.Length} bytes exceeds the receive window");
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using P2PNet.Core;
 
 namespace P2PNet.Muxers.Yamux;
@@ -15,8 +16,14 @@ public sealed class YamuxStream : MuxedStream
     private readonly YamuxSession _session;
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly int _windowSize;
     private readonly int _maxFrame;
+
+    // Receive window auto-tuning (the rule of go-yamux): the window doubles, up to YamuxOptions.MaxWindowSize, when the
+    // reader consumed half a window within four round trips of the previous update, i.e. the window, not the reader,
+    // set the pace. The ring grows with what is actually buffered, not with the window.
+    private readonly int _maxWindowSize;
+    private int _windowSize;
+    private long _epochStart = Stopwatch.GetTimestamp();
 
     // Receive side: a ring buffer rented while it holds data (or the read loop is filling it).
     private byte[]? _ring;
@@ -45,6 +52,7 @@ public sealed class YamuxStream : MuxedStream
         Id = id;
         IsOutbound = outbound;
         _windowSize = options.InitialWindowSize;
+        _maxWindowSize = Math.Max(options.MaxWindowSize, options.InitialWindowSize);
         _maxFrame = options.MaxDataFrameSize;
         _receiveWindow = options.InitialWindowSize;
     }
@@ -73,6 +81,9 @@ public sealed class YamuxStream : MuxedStream
     internal long SendWindow { get { lock (_sync) return _sendWindow; } }
 
     internal long ReceiveWindow { get { lock (_sync) return _receiveWindow; } }
+
+    /// <summary>The receive window this stream grants in all (the initial window, grown by auto-tuning).</summary>
+    internal int WindowSize { get { lock (_sync) return _windowSize; } }
 
     /// <inheritdoc />
     public override bool CanRead => Volatile.Read(ref _disposed) == 0;
@@ -364,11 +375,11 @@ public sealed class YamuxStream : MuxedStream
             _receiveWindow -= length;
             if (_reset) return (Memory<byte>.Empty, Memory<byte>.Empty, 0);
             if (_discarding) return (Memory<byte>.Empty, Memory<byte>.Empty, Credit(length));
-            _ring ??= ArrayPool<byte>.Shared.Rent(_windowSize);
+            byte[] ring = _ring is { } current && _count + length <= current.Length ? current : GrowRing(_count + length);
             _receiving = true;
-            int tail = (_head + _count) % _ring.Length;
-            int first = Math.Min(length, _ring.Length - tail);
-            return (_ring.AsMemory(tail, first), _ring.AsMemory(0, length - first), 0);
+            int tail = (_head + _count) % ring.Length;
+            int first = Math.Min(length, ring.Length - tail);
+            return (ring.AsMemory(tail, first), ring.AsMemory(0, length - first), 0);
         }
     }
 
@@ -459,8 +470,34 @@ public sealed class YamuxStream : MuxedStream
         if (_count > 0 && _session.IsPausedByBudget) return 0;
         int delta = _consumedUncredited;
         _consumedUncredited = 0;
+        long now = Stopwatch.GetTimestamp();
+        long roundTrip = _session.RoundTripTicks; // 0 until measured: no growth
+        if (roundTrip > 0 && now - _epochStart < 4 * roundTrip && _windowSize < _maxWindowSize && !_discarding && !_session.IsPausedByBudget)
+        {
+            int grown = (int)Math.Min(2L * _windowSize, _maxWindowSize);
+            delta += grown - _windowSize;
+            _windowSize = grown;
+        }
+        _epochStart = now;
         _receiveWindow += delta;
         return delta;
+    }
+
+    /// <summary>Rents a ring of at least <paramref name="needed"/> bytes (the initial window at first, doubling after) and moves what is buffered to its front.</summary>
+    private byte[] GrowRing(int needed)
+    {
+        int size = Math.Max(needed, Math.Min(_windowSize, Math.Max(YamuxFrameHeader.DefaultWindow, 2 * (_ring?.Length ?? 0))));
+        byte[] grown = ArrayPool<byte>.Shared.Rent(size);
+        if (_ring is { } old)
+        {
+            int first = Math.Min(_count, old.Length - _head);
+            old.AsSpan(_head, first).CopyTo(grown);
+            old.AsSpan(0, _count - first).CopyTo(grown.AsSpan(first));
+            ArrayPool<byte>.Shared.Return(old);
+        }
+        _ring = grown;
+        _head = 0;
+        return grown;
     }
 
     private void ReleaseRingIfIdle()

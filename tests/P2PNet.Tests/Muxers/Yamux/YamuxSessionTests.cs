@@ -158,7 +158,9 @@ public class YamuxSessionTests
             int n = await reader.ReadAsync(got.AsMemory(total)).AsTask().WaitAsync(Timeout);
             Assert.True(n > 0);
             total += n;
-            Assert.True(reader.BufferedBytes <= Window);
+            // A reader that keeps up may let the window grow (auto-tuning); never more than the window is buffered.
+            int buffered = reader.BufferedBytes;
+            Assert.True(buffered <= reader.WindowSize);
         }
         await write.WaitAsync(Timeout);
         Assert.True(data.AsSpan().SequenceEqual(got));
@@ -226,6 +228,69 @@ public class YamuxSessionTests
         await Assert.ThrowsAsync<YamuxException>(() => pair.Client.PingAsync().AsTask());
         Assert.Null(await pair.Client.AcceptStreamAsync());
         await pair.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Window_grows_while_the_reader_keeps_up_and_never_buffers_more_than_it()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        // A long link: any half window consumed within four round trips (one hour) makes the window the limit.
+        pair.Server.NoteRoundTrip(TimeSpan.FromHours(1));
+        var (reader, writer) = await MoveAsync(pair, 8 * 1024 * 1024);
+        Assert.InRange(reader.WindowSize, 4 * YamuxFrameHeader.DefaultWindow, YamuxOptions.Default.MaxWindowSize);
+        // The sender is granted the grown window (once the last update arrives): more than the initial one in flight.
+        await Poll.UntilAsync(() => writer.SendWindow > YamuxFrameHeader.DefaultWindow, Timeout, "the grown window to reach the sender");
+    }
+
+    [Fact]
+    public async Task Window_stays_when_half_of_it_takes_longer_than_four_round_trips()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        pair.Server.NoteRoundTrip(TimeSpan.FromTicks(1)); // 100 ns: no reader consumes 128 KiB within 400 ns
+        var (reader, _) = await MoveAsync(pair, 4 * 1024 * 1024);
+        Assert.Equal(YamuxFrameHeader.DefaultWindow, reader.WindowSize);
+    }
+
+    [Fact]
+    public async Task Window_stays_at_the_initial_size_when_auto_tuning_is_off()
+    {
+        var options = new YamuxOptions { MaxWindowSize = YamuxFrameHeader.DefaultWindow };
+        await using var pair = await YamuxTestPair.CreateAsync(options);
+        pair.Server.NoteRoundTrip(TimeSpan.FromHours(1));
+        var (reader, _) = await MoveAsync(pair, 4 * 1024 * 1024);
+        Assert.Equal(YamuxFrameHeader.DefaultWindow, reader.WindowSize);
+    }
+
+    [Fact]
+    public async Task A_stream_that_moves_data_has_the_session_measure_its_round_trip()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        Assert.Equal(0, pair.Server.RoundTripTicks);
+        await MoveAsync(pair, 1024 * 1024); // the reader's window updates start one probe ping
+        await Poll.UntilAsync(() => pair.Server.RoundTripTicks > 0, Timeout, "the probe ping's answer");
+    }
+
+    // Writes size random bytes on a new stream while the accepted side reads them as they come; checks that the
+    // reader never holds more than its window, and that the bytes arrive whole.
+    private static async Task<(YamuxStream Reader, YamuxStream Writer)> MoveAsync(YamuxTestPair pair, int size)
+    {
+        byte[] data = RandomNumberGenerator.GetBytes(size);
+        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var write = writer.WriteAsync(data).AsTask();
+        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        byte[] got = new byte[size];
+        int total = 0;
+        while (total < size)
+        {
+            int n = await reader.ReadAsync(got.AsMemory(total, Math.Min(64 * 1024, size - total))).AsTask().WaitAsync(Timeout);
+            Assert.True(n > 0);
+            total += n;
+            int buffered = reader.BufferedBytes;
+            Assert.True(buffered <= reader.WindowSize, $"{buffered} bytes buffered in a window of {reader.WindowSize}");
+        }
+        await write.WaitAsync(Timeout);
+        Assert.True(data.AsSpan().SequenceEqual(got));
+        return (reader, writer);
     }
 
     [Fact]
