@@ -6,6 +6,7 @@ using P2PNet.Core;
 using P2PNet.Protocols.Transfer;
 using P2PNet.Swarm;
 using Spectre.Console;
+using P2PNet.Protocols.Identify;
 
 namespace P2PNet.Cli;
 
@@ -51,6 +52,8 @@ internal static class GetCommand
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             using var transfer = new TransferService(host, loggerFactory: loggers);
+            // Answer identify: a listen node asks every peer that connects, and warns when the request goes unanswered.
+            await using var identify = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
             var providers = await DialAllAsync(host, addresses, TimeSpan.FromSeconds(parse.GetValue(timeout)), ct).ConfigureAwait(false);
             if (providers.Count == 0)
             {
