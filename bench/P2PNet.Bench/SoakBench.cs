@@ -52,6 +52,25 @@ internal static class SoakBench
     private sealed record Options(int Nodes, double Duration, double Rate, double Settle, double Drain, double Baseline,
         double EventEvery, double CutMin, double CutMax, bool Kill, bool BootstrapRestart, int Seed, double KeepAlive, bool KeepLogs, int MaxEvents, bool RuntimeDefaults);
 
+    private const string Usage = """
+        usage: bench soak [options]   (Linux, root: it creates network namespaces; docs/soak.md)
+          --duration S            seconds of steady sending, with chaos until --settle before the end (default 600)
+          --nodes N               node processes, 2..200 (default 12)
+          --rate R                messages per second from each node to each other (default 5)
+          --settle S              chaos stops S seconds before the end (default min(30, duration/4))
+          --baseline S            FDs and RSS of the nodes never killed are compared from S seconds on (default min(60, duration/3))
+          --drain S               after sending stops, wait at most S seconds for every packet to be delivered or reported (default 60)
+          --event-every S         mean seconds between chaos events (default 6)
+          --cut A-B               link cuts last A to B seconds (default 1-10)
+          --events N              stop making events after N
+          --keepalive S           the nodes' yamux keep-alive interval and timeout in seconds (default 2; 0: off)
+          --seed N                random seed of the event schedule
+          --no-kill               no kill -9 of nodes
+          --no-bootstrap-restart  never restart the bootstrap server
+          --keep-logs             keep the nodes' logs even when nothing went wrong
+          --runtime-defaults      run the nodes without the soak's memory settings, to compare
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
         int nodes = 12, seed = Environment.TickCount, maxEvents = int.MaxValue;
@@ -59,29 +78,59 @@ internal static class SoakBench
         bool kill = true, bootstrapRestart = true, keepLogs = false, runtimeDefaults = false;
         for (int i = 0; i < args.Length; i++)
         {
-            string? next = i + 1 < args.Length ? args[i + 1] : null;
-            double D() => double.Parse(next!, CultureInfo.InvariantCulture);
-            switch (args[i])
+            string arg = args[i];
+            if (arg is "--help" or "-h")
             {
-                case "--nodes": nodes = int.Parse(next!, CultureInfo.InvariantCulture); break;
-                case "--duration": duration = D(); break;
-                case "--rate": rate = D(); break;
-                case "--settle": settle = D(); break;
-                case "--drain": drain = D(); break;
-                case "--baseline": baseline = D(); break;
-                case "--event-every": every = D(); break;
-                case "--keepalive": keepAlive = D(); break;
-                case "--seed": seed = int.Parse(next!, CultureInfo.InvariantCulture); break;
-                case "--cut":
-                    string[] range = next!.Split('-');
-                    cutMin = double.Parse(range[0], CultureInfo.InvariantCulture);
-                    cutMax = double.Parse(range[^1], CultureInfo.InvariantCulture);
-                    break;
-                case "--no-kill": kill = false; break;
-                case "--keep-logs": keepLogs = true; break;
-                case "--runtime-defaults": runtimeDefaults = true; break;
-                case "--events": maxEvents = int.Parse(next!, CultureInfo.InvariantCulture); break;
-                case "--no-bootstrap-restart": bootstrapRestart = false; break;
+                Console.WriteLine(Usage);
+                return 0;
+            }
+            bool flag = arg is "--no-kill" or "--keep-logs" or "--runtime-defaults" or "--no-bootstrap-restart";
+            bool valued = arg is "--nodes" or "--duration" or "--rate" or "--settle" or "--drain" or "--baseline" or "--event-every"
+                or "--keepalive" or "--seed" or "--cut" or "--events";
+            if (!flag && !valued)
+            {
+                Console.Error.WriteLine($"soak: unknown option '{arg}'; see 'soak --help'");
+                return 2;
+            }
+            if (valued && i + 1 >= args.Length)
+            {
+                Console.Error.WriteLine($"soak: {arg} needs a value; see 'soak --help'");
+                return 2;
+            }
+            string next = flag ? "" : args[++i];
+            try
+            {
+                double D() => double.Parse(next, CultureInfo.InvariantCulture);
+                switch (arg)
+                {
+                    case "--nodes": nodes = int.Parse(next, CultureInfo.InvariantCulture); break;
+                    case "--duration": duration = D(); break;
+                    case "--rate": rate = D(); break;
+                    case "--settle": settle = D(); break;
+                    case "--drain": drain = D(); break;
+                    case "--baseline": baseline = D(); break;
+                    case "--event-every": every = D(); break;
+                    case "--keepalive": keepAlive = D(); break;
+                    case "--seed": seed = int.Parse(next, CultureInfo.InvariantCulture); break;
+                    case "--cut":
+                        string[] range = next.Split('-');
+                        cutMin = double.Parse(range[0], CultureInfo.InvariantCulture);
+                        cutMax = double.Parse(range[^1], CultureInfo.InvariantCulture);
+                        break;
+                    case "--no-kill": kill = false; break;
+                    case "--keep-logs": keepLogs = true; break;
+                    case "--runtime-defaults": runtimeDefaults = true; break;
+                    case "--events": maxEvents = int.Parse(next, CultureInfo.InvariantCulture); break;
+                    case "--no-bootstrap-restart": bootstrapRestart = false; break;
+                    default:
+                        Console.Error.WriteLine($"soak: unknown option '{arg}'; see 'soak --help'");
+                        return 2;
+                }
+            }
+            catch (FormatException)
+            {
+                Console.Error.WriteLine($"soak: {arg}: '{next}' is not a number; see 'soak --help'");
+                return 2;
             }
         }
         if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
