@@ -26,7 +26,8 @@ internal static class GetCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for each dial", DefaultValueFactory = _ => 10.0 };
         var key = CliOptions.OptionalKey();
         var verbose = CliOptions.Verbose();
-        var command = new Command("get", "Fetch a shared file by ticket, verified, from every provider; resumes when run again") { ticketArg, output, from, force, timeout, key, verbose };
+        var logLevel = CliOptions.LogLevel();
+        var command = new Command("get", "Fetch a shared file by ticket, verified, from every provider; resumes when run again") { ticketArg, output, from, force, timeout, key, verbose, logLevel };
         command.SetAction(async (parse, ct) =>
         {
             if (!TransferTicket.TryParse(parse.GetValue(ticketArg), out var ticket, out string? problem))
@@ -48,7 +49,7 @@ internal static class GetCommand
                 ? Directory.Exists(o) ? Path.Combine(o, ticket.Name) : o
                 : ticket.Name;
 
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Warning);
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             using var transfer = new TransferService(host, loggerFactory: loggers);

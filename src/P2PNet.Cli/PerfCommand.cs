@@ -18,7 +18,8 @@ internal static class PerfCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for the dial, and without progress during the run", DefaultValueFactory = _ => 30.0 };
         var key = CliOptions.OptionalKey();
         var verbose = CliOptions.Verbose();
-        var command = new Command("perf", "Measure upload and download throughput to a peer with /perf/1.0.0") { target, upload, download, timeout, key, verbose };
+        var logLevel = CliOptions.LogLevel();
+        var command = new Command("perf", "Measure upload and download throughput to a peer with /perf/1.0.0") { target, upload, download, timeout, key, verbose, logLevel };
         command.SetAction(async (parse, ct) =>
         {
             if (!CliOptions.TryParsePeer(parse.GetValue(target), out var address))
@@ -27,7 +28,7 @@ internal static class PerfCommand
                 return 2;
             }
             var wait = TimeSpan.FromSeconds(parse.GetValue(timeout));
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Warning);
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var perf = new PerfService(host, PerfOptions.Default with { IdleTimeout = wait });

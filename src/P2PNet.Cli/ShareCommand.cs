@@ -25,7 +25,8 @@ internal static class ShareCommand
         var allow = new Option<string[]>("--allow") { Description = "Only these PeerIds may fetch (repeatable)", AllowMultipleArgumentsPerToken = false };
         var maxRate = new Option<long?>("--max-rate") { Description = "Serve at most this many bytes per second in total (for measurements)" };
         var verbose = CliOptions.Verbose();
-        var command = new Command("share", "Share files: print a ticket per file that `p2pnet get` fetches, verified and resumable") { paths, listen, key, allow, maxRate, verbose };
+        var logLevel = CliOptions.LogLevel();
+        var command = new Command("share", "Share files: print a ticket per file that `p2pnet get` fetches, verified and resumable") { paths, listen, key, allow, maxRate, verbose, logLevel };
         command.SetAction(async (parse, ct) =>
         {
             if (CliOptions.ParseListen(parse, listen, DefaultListen) is not { } addresses) return 2;
@@ -53,7 +54,7 @@ internal static class ShareCommand
                 }
             }
 
-            using var loggers = ConsoleLogging.Create(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Warning);
+            using var loggers = ConsoleLogging.Create(CliOptions.Level(parse, verbose, logLevel));
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             _ = new PingService(host);

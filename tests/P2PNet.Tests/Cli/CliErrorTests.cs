@@ -132,6 +132,13 @@ public sealed class CliErrorTests
         Assert.DoesNotMatch("--network(?!-name)", listen); // listen has no --network option
         Assert.Contains("--json", listen, StringComparison.Ordinal);
         Assert.Contains("--log-level", listen, StringComparison.Ordinal);
+        // Every command that logs takes the level the README's "Logs and JSON" paragraph names.
+        foreach (string command in new[] { "share", "get", "perf" })
+        {
+            var (helpCode, help, _) = await RunAsync(command, "--help");
+            Assert.Equal(0, helpCode);
+            Assert.Contains("--log-level <level>", help, StringComparison.Ordinal);
+        }
 
         var (_, bootstrap, _) = await RunAsync("bootstrap", "--help");
         foreach (string option in new[] { "--urls <urls>", "--db <file>", "--mode <trustless|authority>", "--key <file>", "--admin-password-hash <hash>", "--Section:Key VALUE", "hash-password" })
