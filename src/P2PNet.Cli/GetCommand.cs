@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -6,7 +5,6 @@ using P2PNet.Core;
 using P2PNet.Protocols.Transfer;
 using P2PNet.Swarm;
 using Spectre.Console;
-using P2PNet.Protocols.Identify;
 
 namespace P2PNet.Cli;
 
@@ -53,8 +51,7 @@ internal static class GetCommand
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             using var transfer = new TransferService(host, loggerFactory: loggers);
-            // Answer identify: a listen node asks every peer that connects, and warns when the request goes unanswered.
-            await using var identify = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
+            await using var identify = CliHost.AnswerIdentify(host, loggers);
             var providers = await DialAllAsync(host, addresses, TimeSpan.FromSeconds(parse.GetValue(timeout)), ct).ConfigureAwait(false);
             if (providers.Count == 0)
             {

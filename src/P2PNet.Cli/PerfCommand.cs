@@ -1,9 +1,7 @@
-using Microsoft.Extensions.Logging;
 using System.CommandLine;
 using System.Globalization;
 using P2PNet.Protocols.Perf;
 using P2PNet.Swarm;
-using P2PNet.Protocols.Identify;
 
 namespace P2PNet.Cli;
 
@@ -32,8 +30,7 @@ internal static class PerfCommand
             using var identity = await KeyFile.LoadOrEphemeralAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             var perf = new PerfService(host, PerfOptions.Default with { IdleTimeout = wait });
-            // Answer identify: a listen node asks every peer that connects, and warns when the request goes unanswered.
-            await using var identify = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
+            await using var identify = CliHost.AnswerIdentify(host, loggers);
             try
             {
                 Connection connection;

@@ -1,11 +1,9 @@
-using Microsoft.Extensions.Logging;
 using System.CommandLine;
 using P2PNet.Core;
 using P2PNet.Protocols.Perf;
 using P2PNet.Protocols.Ping;
 using P2PNet.Protocols.Transfer;
 using P2PNet.Swarm;
-using P2PNet.Protocols.Identify;
 
 namespace P2PNet.Cli;
 
@@ -59,8 +57,7 @@ internal static class ShareCommand
             await using var host = new SwarmHost(identity, loggerFactory: loggers);
             _ = new PingService(host);
             _ = new PerfService(host);
-            // Answer identify: a listen node asks every peer that connects, and warns when the request goes unanswered.
-            await using var identify = new IdentifyService(host, new IdentifyOptions { IdentifyOnConnect = false }, loggers);
+            await using var identify = CliHost.AnswerIdentify(host, loggers);
             using var transfer = new TransferService(host, new TransferOptions { MaxBytesPerSecond = parse.GetValue(maxRate) }, loggers);
             try
             {
