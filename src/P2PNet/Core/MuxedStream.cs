@@ -30,6 +30,15 @@ public abstract class MuxedStream : Stream
     internal virtual ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool moreFollows, CancellationToken cancellationToken) =>
         WriteAsync(buffer, cancellationToken);
 
+    /// <summary>
+    /// Opens the receive window to about <paramref name="bytes"/> at once (a muxer caps it at its largest window), for a
+    /// reader that asked for that much and reads it as it comes: the remote need not wait, a window at a time, for the
+    /// window to grow. A stream whose reader lags then buffers up to this much, within the host's buffered-bytes limits.
+    /// </summary>
+    internal virtual void OpenReceiveWindow(long bytes)
+    {
+    }
+
     /// <inheritdoc />
     public override bool CanSeek => false;
 

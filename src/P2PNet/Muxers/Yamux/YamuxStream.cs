@@ -483,6 +483,21 @@ public sealed class YamuxStream : MuxedStream
         return delta;
     }
 
+    /// <inheritdoc />
+    internal override void OpenReceiveWindow(long bytes)
+    {
+        int delta;
+        lock (_sync)
+        {
+            int target = (int)Math.Min(bytes, _maxWindowSize);
+            if (target <= _windowSize || _remoteFin || _reset || _discarding) return;
+            delta = target - _windowSize;
+            _windowSize = target;
+            _receiveWindow += delta;
+        }
+        _session.SendWindowUpdate(this, (uint)delta);
+    }
+
     /// <summary>Rents a ring of at least <paramref name="needed"/> bytes (the initial window at first, doubling after) and moves what is buffered to its front.</summary>
     private byte[] GrowRing(int needed)
     {

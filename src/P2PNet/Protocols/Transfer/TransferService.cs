@@ -372,6 +372,9 @@ public sealed class TransferService : IDisposable
             {
                 try
                 {
+                    // The whole range is wanted and read as it comes: let the provider send it without waiting for the
+                    // window to grow from 256 KiB on every new stream (each range is one).
+                    stream.OpenReceiveWindow(count * MerkleTree.GroupSize);
                     await TransferProtocol.WriteRequestAsync(stream, new TransferRequest(id, options.Secret, first, count), idle.Token).ConfigureAwait(false);
                     await stream.CloseWriteAsync(idle.Token).ConfigureAwait(false);
                     // Read straight from the stream (no buffer in between): groups land in the batch they are verified in.

@@ -167,6 +167,31 @@ public class YamuxSessionTests
     }
 
     [Fact]
+    public async Task Opening_the_receive_window_lets_the_remote_send_that_much_at_once_up_to_the_largest_window()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        const int Size = 1024 * 1024;
+        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+
+        // Nothing is read meanwhile: with the 256 KiB window the writer would stop at a quarter.
+        reader.OpenReceiveWindow(Size);
+        Assert.Equal(Size, reader.WindowSize);
+        byte[] data = RandomNumberGenerator.GetBytes(Size);
+        await writer.WriteAsync(data).AsTask().WaitAsync(Timeout);
+        await Poll.UntilAsync(() => reader.BufferedBytes == Size, Timeout, "the whole megabyte to be buffered");
+        byte[] got = new byte[Size];
+        await reader.ReadExactlyAsync(got).AsTask().WaitAsync(Timeout);
+        Assert.True(data.AsSpan().SequenceEqual(got));
+
+        // Never past the largest window, and never smaller than it already is.
+        reader.OpenReceiveWindow(64 * 1024 * 1024);
+        Assert.Equal(new YamuxOptions().MaxWindowSize, reader.WindowSize);
+        reader.OpenReceiveWindow(Size);
+        Assert.Equal(new YamuxOptions().MaxWindowSize, reader.WindowSize);
+    }
+
+    [Fact]
     public async Task Blocked_write_honours_cancellation()
     {
         await using var pair = await YamuxTestPair.CreateAsync();
