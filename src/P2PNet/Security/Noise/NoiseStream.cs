@@ -36,6 +36,23 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
     // Largest frame on the wire: the 2-byte prefix and a 65,535-byte message.
     private const int MaxWireFrame = NoiseHandshake.LengthPrefixSize + NoiseHandshake.MaxMessageLength;
 
+    /// <summary>
+    /// Plaintext per frame this side sends (it accepts frames up to <see cref="MaxPlaintextPerFrame"/>). Half the
+    /// limit: a 64 KiB write then spans two loopback TCP segments (MSS 65,483) in frames the receiver decrypts while the
+    /// rest arrives, instead of one frame it can decrypt only when the second segment is in (a read more, often a wake
+    /// more). The 64 KiB round trips of `packets` fell about 8% (median of 6 pairs), bulk did not move (`wire`).
+    /// </summary>
+    internal const int DefaultSendFramePlaintext = 32 * 1024;
+
+    private int _sendFramePlaintext = DefaultSendFramePlaintext;
+
+    /// <summary>Plaintext per sent frame (tests send maximal frames with <see cref="MaxPlaintextPerFrame"/>). Set before the first write.</summary>
+    internal int SendFramePlaintext
+    {
+        get => _sendFramePlaintext;
+        set => _sendFramePlaintext = value is >= 1 and <= MaxPlaintextPerFrame ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
     private const int FrameOverhead = NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength;
 
     // Frames waiting to be sent are gathered into a buffer of at most this size and sent with one inner write.
@@ -302,7 +319,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
 
     /// <inheritdoc />
     bool IGatheringWriteStream.HasGatherRoom(int plaintextLength, int writes) =>
-        (long)_sendCount + plaintextLength + ((long)writes + plaintextLength / MaxPlaintextPerFrame) * FrameOverhead <= SendBufferSize;
+        (long)_sendCount + plaintextLength + ((long)writes + plaintextLength / _sendFramePlaintext) * FrameOverhead <= SendBufferSize;
 
     /// <inheritdoc />
     bool IGatheringWriteStream.TryWriteGathered(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
@@ -348,7 +365,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
     {
         while (!data.IsEmpty)
         {
-            int chunk = Math.Min(data.Length, MaxPlaintextPerFrame);
+            int chunk = Math.Min(data.Length, _sendFramePlaintext);
             int needed = _sendCount + chunk + FrameOverhead;
             byte[]? buffer = _sendBuffer;
             if (buffer is null || needed > buffer.Length)
@@ -459,9 +476,9 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
     }
 
     /// <summary>Bytes needed to send <paramref name="plaintextLength"/> bytes: each frame adds a prefix and a tag.</summary>
-    private static int EncodedLength(int plaintextLength)
+    private int EncodedLength(int plaintextLength)
     {
-        long frames = ((long)plaintextLength + MaxPlaintextPerFrame - 1) / MaxPlaintextPerFrame;
+        long frames = ((long)plaintextLength + _sendFramePlaintext - 1) / _sendFramePlaintext;
         return (int)Math.Min(int.MaxValue, plaintextLength + frames * (NoiseHandshake.LengthPrefixSize + NoiseCipherState.TagLength));
     }
 
@@ -487,7 +504,7 @@ public sealed class NoiseStream : Stream, IExpectedReadStream, IGatheringWriteSt
         consumed = 0;
         while (consumed < plaintext.Length)
         {
-            int chunk = Math.Min(Math.Min(plaintext.Length - consumed, MaxPlaintextPerFrame), batch.Length - used - overhead);
+            int chunk = Math.Min(Math.Min(plaintext.Length - consumed, _sendFramePlaintext), batch.Length - used - overhead);
             if (chunk <= 0) break;
             Span<byte> frame = batch.Slice(used, overhead + chunk);
             BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)(chunk + NoiseCipherState.TagLength));

@@ -14,6 +14,7 @@ public class NoiseStreamGatheredWriteTests
     public async Task Gathered_writes_start_frames_of_their_own_and_go_before_a_later_plain_write()
     {
         await using var pair = await TcpPairAsync();
+        pair.Client.SendFramePlaintext = NoiseStream.MaxPlaintextPerFrame; // maximal frames, as other peers send
         IGatheringWriteStream gathering = pair.Client;
         byte[] header = RandomNumberGenerator.GetBytes(12);
         byte[] body = RandomNumberGenerator.GetBytes(NoiseStream.MaxPlaintextPerFrame + 17);
@@ -30,6 +31,28 @@ public class NoiseStreamGatheredWriteTests
         Assert.True(body.AsSpan(NoiseStream.MaxPlaintextPerFrame).SequenceEqual(buffer.AsSpan(0, 17)));
         Assert.Equal(4, await pair.Server.ReadAsync(buffer).AsTask().WaitAsync(Timeout));
         Assert.Equal("tail"u8.ToArray(), buffer[..4]);
+    }
+
+    [Fact]
+    public async Task A_large_write_is_sent_as_frames_of_the_default_size_whether_gathered_or_plain()
+    {
+        await using var pair = await TcpPairAsync();
+        const int frame = NoiseStream.DefaultSendFramePlaintext;
+        byte[] body = RandomNumberGenerator.GetBytes(2 * frame + 10);
+        await ((IGatheringWriteStream)pair.Client).WriteGatheredAsync(body, CancellationToken.None);
+        await pair.Client.WriteAsync(body); // sends the held frames first, then its own
+        byte[] buffer = new byte[256 * 1024];
+        // One frame per read: two full frames and the 10-byte rest, for each of the two writes.
+        for (int write = 0; write < 2; write++)
+        {
+            int offset = 0;
+            foreach (int expected in new[] { frame, frame, 10 })
+            {
+                Assert.Equal(expected, await pair.Server.ReadAsync(buffer).AsTask().WaitAsync(Timeout));
+                Assert.True(body.AsSpan(offset, expected).SequenceEqual(buffer.AsSpan(0, expected)));
+                offset += expected;
+            }
+        }
     }
 
     [Fact]
@@ -55,6 +78,7 @@ public class NoiseStreamGatheredWriteTests
         var random = new Random(seed);
         byte[] data = RandomNumberGenerator.GetBytes(size);
         await using var pair = await TcpPairAsync();
+        if (seed == 3) pair.Client.SendFramePlaintext = NoiseStream.MaxPlaintextPerFrame; // as other peers may send
         var send = Task.Run(async () =>
         {
             IGatheringWriteStream gathering = pair.Client;

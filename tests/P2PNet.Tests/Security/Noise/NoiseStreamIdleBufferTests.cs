@@ -47,7 +47,8 @@ public class NoiseStreamIdleBufferTests
         await using (client)
         await using (server)
         {
-            // One maximal frame (65,519 plaintext bytes) read in small pieces.
+            // One maximal frame (65,519 plaintext bytes; peers may send them, ours are smaller by default) read in small pieces.
+            client.SendFramePlaintext = NoiseStream.MaxPlaintextPerFrame;
             byte[] message = RandomNumberGenerator.GetBytes(NoiseStream.MaxPlaintextPerFrame);
             await client.WriteAsync(message);
             byte[] got = new byte[message.Length];
@@ -97,6 +98,7 @@ public class NoiseStreamIdleBufferTests
         await using (client)
         await using (server)
         {
+            client.SendFramePlaintext = NoiseStream.MaxPlaintextPerFrame; // maximal frames, as other peers send
             byte[] data = RandomNumberGenerator.GetBytes(3 * NoiseStream.MaxPlaintextPerFrame + 12_345);
             var send = client.WriteAsync(data).AsTask();
             byte[] got = new byte[data.Length];
