@@ -33,7 +33,8 @@ public abstract class MuxedStream : Stream
     /// <summary>
     /// Opens the receive window to about <paramref name="bytes"/> at once (a muxer caps it at its largest window), for a
     /// reader that asked for that much and reads it as it comes: the remote need not wait, a window at a time, for the
-    /// window to grow. A stream whose reader lags then buffers up to this much, within the host's buffered-bytes limits.
+    /// window to grow. A stream whose reader lags then buffers up to this much, within the host's buffered-bytes limits,
+    /// and keeps its receive buffer until it ends (a reader that asked for this much is expected to take it all).
     /// </summary>
     internal virtual void OpenReceiveWindow(long bytes)
     {

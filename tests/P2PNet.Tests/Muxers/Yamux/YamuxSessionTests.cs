@@ -192,6 +192,33 @@ public class YamuxSessionTests
     }
 
     [Fact]
+    public async Task A_stream_whose_window_was_opened_keeps_its_receive_buffer_across_drains_until_the_remote_closes()
+    {
+        await using var pair = await YamuxTestPair.CreateAsync();
+        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        var plainWriter = (YamuxStream)await pair.Client.OpenStreamAsync();
+        var plain = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
+        reader.OpenReceiveWindow(1024 * 1024);
+
+        // More than the first 256 KiB ring, so it grows; then drained by the reader.
+        byte[] data = RandomNumberGenerator.GetBytes(300 * 1024);
+        await writer.WriteAsync(data).AsTask().WaitAsync(Timeout);
+        await plainWriter.WriteAsync(data.AsMemory(0, 1000)).AsTask().WaitAsync(Timeout);
+        await Poll.UntilAsync(() => reader.BufferedBytes == data.Length && plain.BufferedBytes == 1000, Timeout, "both writes to be buffered");
+        byte[] got = new byte[data.Length];
+        await reader.ReadExactlyAsync(got).AsTask().WaitAsync(Timeout);
+        await plain.ReadExactlyAsync(got.AsMemory(0, 1000)).AsTask().WaitAsync(Timeout);
+        Assert.True(reader.HoldsReceiveBuffer); // kept for the rest of what its reader asked for
+        Assert.False(plain.HoldsReceiveBuffer); // an ordinary stream gives its ring back once drained
+
+        // The remote's FIN ends what can arrive: the kept ring goes back to the pool.
+        await writer.DisposeAsync();
+        await Poll.UntilAsync(() => !reader.HoldsReceiveBuffer, Timeout, "the kept ring to be released at the remote's FIN");
+        Assert.Equal(0, await reader.ReadAsync(got).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Blocked_write_honours_cancellation()
     {
         await using var pair = await YamuxTestPair.CreateAsync();
