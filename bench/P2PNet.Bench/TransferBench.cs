@@ -84,34 +84,39 @@ internal static class TransferBench
                 $"receiver memory during the fetch: managed heap growth {heap / 1048576.0:0.0} MiB, RSS growth {rss / 1048576.0:0.0} MiB (aim <= 64 MiB each)"));
             File.Delete(Path.Combine(dir, "out1.bin"));
 
-            if (!rows.Overlaps(["four", "throttled", "kill", "js"])) return 0;
-            // Four providers of the same file, unthrottled (the same process serves 1 of them).
-            var conns = new List<Connection> { oneConn };
-            for (int i = 0; i < 3; i++)
+            if (rows.Contains("four"))
             {
-                var (_, t) = await StartShareAsync(cli, big, null, children, identity.PeerId);
-                conns.Add(await host.DialAsync(t.Addresses[0]));
+                // Four providers of the same file, unthrottled (the same process serves 1 of them).
+                var conns = new List<Connection> { oneConn };
+                for (int i = 0; i < 3; i++)
+                {
+                    var (_, t) = await StartShareAsync(cli, big, null, children, identity.PeerId);
+                    conns.Add(await host.DialAsync(t.Addresses[0]));
+                }
+                var (rate4, time4, _, _) = await FetchAsync(transfer, oneTicket, conns, Path.Combine(dir, "out4.bin"), measureMemory: false);
+                Row("transfer 4 providers, unthrottled", size, time4, $"{rate4 / rate1:0.00}x of 1 provider");
+                File.Delete(Path.Combine(dir, "out4.bin"));
             }
-            var (rate4, time4, _, _) = await FetchAsync(transfer, oneTicket, conns, Path.Combine(dir, "out4.bin"), measureMemory: false);
-            Row("transfer 4 providers, unthrottled", size, time4, $"{rate4 / rate1:0.00}x of 1 provider");
-            File.Delete(Path.Combine(dir, "out4.bin"));
 
-            // Throttled: one vs four providers at 20 MB/s each (the tree is made first so the four do not race to write it).
-            using (await TreeFile.CreateOrOpenAsync(small, small + TreeFile.Suffix))
+            if (rows.Contains("throttled"))
             {
+                // Throttled: one vs four providers at 20 MB/s each (the tree is made first so the four do not race to write it).
+                using (await TreeFile.CreateOrOpenAsync(small, small + TreeFile.Suffix))
+                {
+                }
+                var throttled = new List<Connection>();
+                TransferTicket? smallTicket = null;
+                for (int i = 0; i < 4; i++)
+                {
+                    var (_, t) = await StartShareAsync(cli, small, 20_000_000, children, identity.PeerId);
+                    smallTicket ??= t;
+                    throttled.Add(await host.DialAsync(t.Addresses[0]));
+                }
+                var (rateT1, timeT1, _, _) = await FetchAsync(transfer, smallTicket!, throttled.Take(1).ToList(), Path.Combine(dir, "t1.bin"), false);
+                Row("transfer 1 provider at 20 MB/s (baseline)", smallTicket!.Size, timeT1);
+                var (rateT4, timeT4, _, _) = await FetchAsync(transfer, smallTicket, throttled, Path.Combine(dir, "t4.bin"), false);
+                Row("transfer 4 providers at 20 MB/s each", smallTicket.Size, timeT4, $"{rateT4 / rateT1:0.00}x of 1 (aim >= 3.5x)");
             }
-            var throttled = new List<Connection>();
-            TransferTicket? smallTicket = null;
-            for (int i = 0; i < 4; i++)
-            {
-                var (_, t) = await StartShareAsync(cli, small, 20_000_000, children, identity.PeerId);
-                smallTicket ??= t;
-                throttled.Add(await host.DialAsync(t.Addresses[0]));
-            }
-            var (rateT1, timeT1, _, _) = await FetchAsync(transfer, smallTicket!, throttled.Take(1).ToList(), Path.Combine(dir, "t1.bin"), false);
-            Row("transfer 1 provider at 20 MB/s (baseline)", smallTicket!.Size, timeT1);
-            var (rateT4, timeT4, _, _) = await FetchAsync(transfer, smallTicket, throttled, Path.Combine(dir, "t4.bin"), false);
-            Row("transfer 4 providers at 20 MB/s each", smallTicket.Size, timeT4, $"{rateT4 / rateT1:0.00}x of 1 (aim >= 3.5x)");
 
             if (rows.Contains("kill")) await KillAndResumeAsync(cli, oneTicket, Path.Combine(dir, "killed.bin"));
             if (rows.Contains("js")) await JsPerfRowsAsync(host, children);
