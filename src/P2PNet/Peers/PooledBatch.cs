@@ -13,6 +13,9 @@ internal sealed class PooledBatch : IBufferWriter<byte>, IDisposable
     private byte[]? _buffer;
     private int _written;
 
+    /// <summary>Arrays rented so far (the first and every growth), for tests.</summary>
+    internal int Rents { get; private set; }
+
     /// <summary>Bytes written since the last <see cref="Release"/>.</summary>
     public int WrittenCount => _written;
 
@@ -55,6 +58,7 @@ internal sealed class PooledBatch : IBufferWriter<byte>, IDisposable
         int needed = _written + Math.Max(sizeHint, 1);
         if (_buffer is { } buffer && buffer.Length >= needed) return buffer;
         var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(MinimumSize, (_buffer?.Length ?? 0) * 2)));
+        Rents++;
         if (_buffer is { } old)
         {
             old.AsSpan(0, _written).CopyTo(larger);

@@ -417,8 +417,9 @@ internal static class PacketCodec
         int total = prefix + (int)bodyLength;
         int headerLength = prefix + 1 + Varint.SizeOf((ulong)json.Length);
 
-        // Small frames (the common case) go out in one contiguous span.
-        Span<byte> span = output.GetSpan(total <= 4096 ? total : headerLength);
+        // Small frames (the common case) go out in one contiguous span. A large one asks for its whole length first, so
+        // that a growing writer (the channel's batch) grows once, not by doubling and copying what it holds each time.
+        Span<byte> span = output.GetSpan(total);
         int n = Varint.Write(span, (ulong)bodyLength);
         span[n++] = type;
         n += Varint.Write(span[n..], (ulong)json.Length);
@@ -430,9 +431,22 @@ internal static class PacketCodec
             return total;
         }
         output.Advance(n);
-        output.Write(json);
-        if (!tail.IsEmpty) output.Write(tail);
+        WriteAll(output, json);
+        WriteAll(output, tail);
         return total;
+    }
+
+    // BuffersExtensions.Write asks for spans without a size hint, which a growing writer answers by doubling (and copying).
+    private static void WriteAll(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            Span<byte> span = output.GetSpan(data.Length);
+            int n = Math.Min(span.Length, data.Length);
+            data[..n].CopyTo(span);
+            output.Advance(n);
+            data = data[n..];
+        }
     }
 
     /// <summary>

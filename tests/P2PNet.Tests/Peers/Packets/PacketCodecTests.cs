@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using P2PNet.Peers;
 using P2PNet.Peers.Packets;
 using P2PNet.Wire;
 
@@ -357,5 +358,42 @@ public sealed class PacketCodecTests
         }
         Assert.True(rejected > 1000, $"only {rejected} rejected");
         Assert.True(parsed + incomplete > 0);
+    }
+
+    [Fact]
+    public void A_large_frame_grows_the_channel_batch_once_instead_of_doubling_it()
+    {
+        // BuffersExtensions.Write asks for spans without a size hint: the batch then doubled from 4 KiB, copying what it
+        // held at each step (about 124 KiB copied for one 64 KiB message).
+        var packet = new PureMessagePacket(new string('x', 64 * 1024));
+        using var batch = new PooledBatch();
+        int written = PacketCodec.Write(batch, packet);
+        Assert.Equal(1, batch.Rents);
+        Assert.Equal(Frame(packet), batch.WrittenMemory.ToArray());
+        Assert.Equal(written, batch.WrittenCount);
+    }
+
+    [Fact]
+    public void A_large_frame_fills_a_writer_that_hands_out_short_spans()
+    {
+        var packet = new DataTransmissionPacket(RandomBytes(100_000, 7), DataPayloadFormat.File, "a.bin");
+        var output = new ShortSpanWriter(1000);
+        int written = PacketCodec.Write(output, packet);
+        Assert.Equal(Frame(packet), output.Written.ToArray());
+        Assert.Equal(written, output.Written.Count);
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> that never hands out more than <c>max</c> bytes, whatever is asked.</summary>
+    private sealed class ShortSpanWriter(int max) : IBufferWriter<byte>
+    {
+        private readonly byte[] _span = new byte[max];
+
+        public List<byte> Written { get; } = [];
+
+        public void Advance(int count) => Written.AddRange(_span.AsSpan(0, count));
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _span;
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _span;
     }
 }
