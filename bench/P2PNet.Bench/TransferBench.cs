@@ -83,6 +83,7 @@ internal static class TransferBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"receiver memory during the fetch: managed heap growth {heap / 1048576.0:0.0} MiB, RSS growth {rss / 1048576.0:0.0} MiB (aim <= 64 MiB each)"));
             File.Delete(Path.Combine(dir, "out1.bin"));
+            await FloorRowAsync(big, size, dir, perfCpu, transferCpu, rate1 / perfRate);
 
             if (rows.Contains("four"))
             {
@@ -342,6 +343,69 @@ internal static class TransferBench
     }
 
     // The process's CPU time: the hashing runs on this one thread with nothing else running in the process yet.
+    /// <summary>
+    /// The floor of the one-provider row, from the same run: the transfer's own work beyond /perf's, without the network,
+    /// one thread each. The provider side serves every range to <see cref="Stream.Null"/> (file reads and framing); the
+    /// receiver side verifies and writes every range from memory (hashing, proofs, the partial file and its bits), less
+    /// the copy out of the buffer that /perf's reader also makes. With that work added to /perf's CPU per byte, and the
+    /// machine used as much as /perf uses it, the transfer could reach at most perf / (perf + extra).
+    /// </summary>
+    private static async Task FloorRowAsync(string big, long size, string dir, (double Receiver, double Provider) perfCpu,
+        (double Receiver, double Provider) transferCpu, double ratio)
+    {
+        using var tree = await TreeFile.CreateOrOpenAsync(big, big + TreeFile.Suffix);
+        using var data = File.OpenHandle(big);
+        long groups = (size + MerkleTree.GroupSize - 1) / MerkleTree.GroupSize;
+        int per = TransferOptions.Default.GroupsPerRequest;
+        double gib = size / 1073741824.0;
+
+        var cpu = Environment.CpuUsage.TotalTime;
+        for (long g = 0; g < groups; g += per)
+            await TransferProtocol.SendRangeAsync(Stream.Null, tree, data, g, Math.Min(per, groups - g));
+        double provider = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / gib;
+
+        string target = Path.Combine(dir, "floor.bin");
+        var partial = PartialDownload.Open(target, tree.Id, size);
+        var response = new MemoryStream();
+        byte[] drain = new byte[64 * 1024];
+        TimeSpan receiving = TimeSpan.Zero, draining = TimeSpan.Zero;
+        try
+        {
+            for (long g = 0; g < groups; g += per)
+            {
+                long count = Math.Min(per, groups - g);
+                response.SetLength(0);
+                await TransferProtocol.SendRangeAsync(response, tree, data, g, count);
+                response.Position = 0;
+                cpu = Environment.CpuUsage.TotalTime;
+                await TransferProtocol.ReceiveRangeAsync(response, tree.Id, size, g, count, TransferService.WriteBatchGroups,
+                    (first, n, bytes) =>
+                    {
+                        partial.WriteGroups(first, n, bytes.Span);
+                        return ValueTask.CompletedTask;
+                    }, CancellationToken.None);
+                receiving += Environment.CpuUsage.TotalTime - cpu;
+                response.Position = 0;
+                cpu = Environment.CpuUsage.TotalTime;
+                while (response.Read(drain) > 0) { }
+                draining += Environment.CpuUsage.TotalTime - cpu;
+            }
+        }
+        finally
+        {
+            await partial.DisposeAsync();
+            File.Delete(target + PartialDownload.Suffix);
+            File.Delete(target + PartialDownload.BitsSuffix);
+        }
+        double receiver = (receiving - draining).TotalSeconds / gib;
+        double perfSum = perfCpu.Receiver + perfCpu.Provider;
+        double floor = perfSum / (perfSum + provider + receiver);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"floor of the 1-provider row: the transfer's own work beyond /perf's, CPU per GiB without the network: provider {provider:0.00} s, receiver {receiver:0.00} s; "
+            + $"at /perf's use of the machine at most {floor:0.00}x of perf; this run {ratio:0.00}x ({ratio / floor:0.00} of the floor); "
+            + $"measured extra CPU per GiB: provider {transferCpu.Provider - perfCpu.Provider:0.00} s, receiver {transferCpu.Receiver - perfCpu.Receiver:0.00} s"));
+    }
+
     private static double ProcessCpuSeconds()
     {
         using var self = Process.GetCurrentProcess();
