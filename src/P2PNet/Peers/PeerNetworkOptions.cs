@@ -42,9 +42,10 @@ public sealed record PeerNetworkOptions
     /// <summary>
     /// Packets written but not yet acknowledged by the peer, kept per channel to be replayed after a reconnect; when
     /// this many (or <see cref="MaxUnacknowledgedBytes"/>) are outstanding the channel stops writing, its send queue
-    /// fills and <see cref="PeerChannel.SendAsync"/> waits. Default 4096.
+    /// fills and <see cref="PeerChannel.SendAsync"/> waits. Default 16384 (small packets; larger ones meet
+    /// <see cref="MaxUnacknowledgedBytes"/> first).
     /// </summary>
-    public int MaxUnacknowledgedPackets { get; init; } = 4096;
+    public int MaxUnacknowledgedPackets { get; init; } = 16384;
 
     /// <summary>Frame bytes written but not yet acknowledged, per channel (at least one packet is always allowed). Default 4 MiB.</summary>
     public int MaxUnacknowledgedBytes { get; init; } = 4 * 1024 * 1024;
