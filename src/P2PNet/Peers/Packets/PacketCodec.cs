@@ -415,38 +415,18 @@ internal static class PacketCodec
             throw new PacketFormatException(PacketFormatError.FrameTooLarge, $"frame of {bodyLength} bytes exceeds {maxFrameLength}");
         int prefix = Varint.SizeOf((ulong)bodyLength);
         int total = prefix + (int)bodyLength;
-        int headerLength = prefix + 1 + Varint.SizeOf((ulong)json.Length);
 
-        // Small frames (the common case) go out in one contiguous span. A large one asks for its whole length first, so
-        // that a growing writer (the channel's batch) grows once, not by doubling and copying what it holds each time.
+        // One span for the whole frame (IBufferWriter hands out at least the size asked for). Writing a large tail with
+        // BuffersExtensions.Write instead asks without a size hint, and a growing writer (the channel's batch) then
+        // doubles from 4 KiB, copying what it holds at each step.
         Span<byte> span = output.GetSpan(total);
         int n = Varint.Write(span, (ulong)bodyLength);
         span[n++] = type;
         n += Varint.Write(span[n..], (ulong)json.Length);
-        if (total <= 4096)
-        {
-            json.CopyTo(span[n..]);
-            tail.CopyTo(span[(n + json.Length)..]);
-            output.Advance(total);
-            return total;
-        }
-        output.Advance(n);
-        WriteAll(output, json);
-        WriteAll(output, tail);
+        json.CopyTo(span[n..]);
+        tail.CopyTo(span[(n + json.Length)..]);
+        output.Advance(total);
         return total;
-    }
-
-    // BuffersExtensions.Write asks for spans without a size hint, which a growing writer answers by doubling (and copying).
-    private static void WriteAll(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            Span<byte> span = output.GetSpan(data.Length);
-            int n = Math.Min(span.Length, data.Length);
-            data[..n].CopyTo(span);
-            output.Advance(n);
-            data = data[n..];
-        }
     }
 
     /// <summary>

@@ -372,28 +372,4 @@ public sealed class PacketCodecTests
         Assert.Equal(Frame(packet), batch.WrittenMemory.ToArray());
         Assert.Equal(written, batch.WrittenCount);
     }
-
-    [Fact]
-    public void A_large_frame_fills_a_writer_that_hands_out_short_spans()
-    {
-        var packet = new DataTransmissionPacket(RandomBytes(100_000, 7), DataPayloadFormat.File, "a.bin");
-        var output = new ShortSpanWriter(1000);
-        int written = PacketCodec.Write(output, packet);
-        Assert.Equal(Frame(packet), output.Written.ToArray());
-        Assert.Equal(written, output.Written.Count);
-    }
-
-    /// <summary>An <see cref="IBufferWriter{T}"/> that never hands out more than <c>max</c> bytes, whatever is asked.</summary>
-    private sealed class ShortSpanWriter(int max) : IBufferWriter<byte>
-    {
-        private readonly byte[] _span = new byte[max];
-
-        public List<byte> Written { get; } = [];
-
-        public void Advance(int count) => Written.AddRange(_span.AsSpan(0, count));
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => _span;
-
-        public Span<byte> GetSpan(int sizeHint = 0) => _span;
-    }
 }
