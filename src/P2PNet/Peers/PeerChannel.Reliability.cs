@@ -45,15 +45,16 @@ public sealed partial class PeerChannel
     private long _ackFlushTarget = long.MaxValue;
     // A lone acknowledgement waits up to AckDelay for a packet of ours to ride on (as TCP's delayed ACK): a request and
     // its response then carry each other's acknowledgements, and a one-way flow is acknowledged about once per
-    // millisecond rather than once per read. It goes out at once when AckAtOncePackets or AckAtOnceBytes are due (both
-    // far below the default window), when our own window is full, or for a Disconnect. The read loop decides: it wakes
+    // millisecond rather than once per read. It goes out at once when an eighth of the window in packets (below) or
+    // AckAtOnceBytes are due, when our own window is full, or for a Disconnect. The read loop decides: it wakes
     // the writer only for an acknowledgement due now, and otherwise arms one timer per channel; the writer adds the
     // acknowledgement to whatever it writes next. (Waking the writer after every read, and a timer per wake, cost a
     // quarter of the 1 KiB packet rate and a tenth of the 64 B round trip.)
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
-    // An eighth of the default window: a 64 B one-way flow then wakes both ends for an acknowledgement a quarter as
-    // often as at 512 against 4096, without the window filling while one is on its way (at half the window it did).
-    private const int AckAtOncePackets = 2048;
+    // At once after an eighth of our own window (we cannot know the peer's; peers set up alike keep theirs from filling
+    // while an acknowledgement is on its way, which at half the window it did), at most 2048: with the default window a
+    // 64 B one-way flow wakes both ends for an acknowledgement a quarter as often as at 512 against 4096.
+    private const int MaxAckAtOncePackets = 2048;
     private const int AckAtOnceBytes = 1024 * 1024;
     private Timer? _ackTimer;       // read loop creates it; Finish disposes it
     private int _ackTimerArmed;     // 1 while the timer runs
@@ -163,7 +164,8 @@ public sealed partial class PeerChannel
         long due = Volatile.Read(ref _lastReceived) - Volatile.Read(ref session.AckTaken);
         if (due <= 0) return; // the writer has taken it already (it answered with a packet of its own)
         _bytesSinceAckWake += bytes;
-        if (due >= AckAtOncePackets || _bytesSinceAckWake >= AckAtOnceBytes || WindowFull())
+        int atOnce = Math.Clamp(_services.Options.MaxUnacknowledgedPackets / 8, 1, MaxAckAtOncePackets);
+        if (due >= atOnce || _bytesSinceAckWake >= AckAtOnceBytes || WindowFull())
         {
             _bytesSinceAckWake = 0;
             RequestAck();

@@ -43,7 +43,9 @@ public sealed record PeerNetworkOptions
     /// Packets written but not yet acknowledged by the peer, kept per channel to be replayed after a reconnect; when
     /// this many (or <see cref="MaxUnacknowledgedBytes"/>) are outstanding the channel stops writing, its send queue
     /// fills and <see cref="PeerChannel.SendAsync"/> waits. Default 16384 (small packets; larger ones meet
-    /// <see cref="MaxUnacknowledgedBytes"/> first).
+    /// <see cref="MaxUnacknowledgedBytes"/> first). A receiver acknowledges at once after an eighth of its own window
+    /// (at most 2048 packets), so give both peers the same value: a sender whose window is much smaller than its peer's
+    /// waits for the peer's 1 ms acknowledgement timer whenever its window fills.
     /// </summary>
     public int MaxUnacknowledgedPackets { get; init; } = 16384;
 
