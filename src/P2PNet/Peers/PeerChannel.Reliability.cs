@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using P2PNet.Core;
 using P2PNet.Muxers.Yamux;
@@ -72,7 +71,7 @@ public sealed partial class PeerChannel
     public int PacketsUnacknowledged => _unacked.Count;
 
     /// <summary>Entries in the send queue now (packets, and wake-ups of the writer), for tests.</summary>
-    internal int PacketsQueued => _sendQueue.Reader.Count;
+    internal int PacketsQueued => _sendQueue.Count;
 
     /// <summary>Whether a reply may be written from the channel's writer when the muxer is idle (on by default; the bench compares).</summary>
     internal bool WritesInline { get; set; } = true;
@@ -488,7 +487,7 @@ public sealed partial class PeerChannel
         foreach (var entry in _unacked.TakeAll()) lost.Add((entry.Packet, entry.Acked));
         if (includeQueued)
         {
-            while (_sendQueue.Reader.TryRead(out var item))
+            while (_sendQueue.TryRead(out var item))
                 if (item.Packet is { } packet) lost.Add((packet, item.Acked));
         }
         return lost;

@@ -312,7 +312,7 @@ public sealed partial class PeerChannel
     private async Task WriteLoopAsync(Session session)
     {
         await Task.Yield();
-        var queue = _sendQueue.Reader;
+        var queue = _sendQueue;
         var ct = session.Stop.Token;
         bool reliable = _sessionId is not null;
         using var batch = new PooledBatch();
@@ -364,6 +364,8 @@ public sealed partial class PeerChannel
                 {
                     // Kept for replay before they are written (nothing awaits in between), and reported if the loop fails.
                     if (reliable) _unacked.Publish();
+                    // Senders may refill the room of this batch while it is written.
+                    queue.EndBatch();
                 }
                 // The read loop holds back a lone acknowledgement (AcknowledgeLater): whatever we write now carries it.
                 long ack = reliable ? AppendAck(session, batch) : -1;
@@ -373,7 +375,7 @@ public sealed partial class PeerChannel
                     // thread when the muxer is idle: one thread hop fewer per round trip. A stream of sends, or a lone
                     // acknowledgement, is handed to the muxer's writer: its hop lets more gather into each send.
                     long received = Volatile.Read(ref _received);
-                    bool reply = WritesInline && count > 0 && received != Volatile.Read(ref _receivedAtLastWrite) && !queue.TryPeek(out _);
+                    bool reply = WritesInline && count > 0 && received != Volatile.Read(ref _receivedAtLastWrite) && !queue.HasItems();
                     Volatile.Write(ref _receivedAtLastWrite, received);
                     await session.Stream.WriteAsync(batch.WrittenMemory, moreFollows: !reply, ct).ConfigureAwait(false);
                     if (ack >= 0) AckWritten(session, ack);
@@ -385,10 +387,11 @@ public sealed partial class PeerChannel
                     }
                 }
                 // Keep the buffer while more is queued; give it back when the queue is drained.
-                if (queue.TryPeek(out _)) batch.Reset();
+                if (queue.HasItems()) batch.Reset();
                 else
                 {
                     batch.Release();
+                    queue.TrimIdle();
                     // A burst of small packets grows the ring to thousands of entries: an idle channel keeps 256 at most.
                     if (reliable) _unacked.ShrinkIfEmpty();
                 }
@@ -399,22 +402,22 @@ public sealed partial class PeerChannel
                         // Woken by a reply on the replying thread (a channel's read loop, most often), we wrote it; what
                         // else is queued is other senders' and goes on the pool, so that the waker gets its thread back.
                         onWakerThread = false;
-                        if (queue.TryPeek(out _)) await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                        if (queue.HasItems()) await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                     }
                     continue;
                 }
-                if (reliable && WindowFull() && queue.TryPeek(out _))
+                if (reliable && WindowFull() && queue.HasItems())
                 {
                     await WaitForWindowAsync(session, ct).ConfigureAwait(false);
                     continue;
                 }
                 // Wait for something to send, in the park rather than in the queue's WaitToReadAsync, so that a reply can
                 // wake this loop on the replying thread. Ends once the queue is completed and empty.
-                if (queue.TryPeek(out _)) continue;
-                if (queue.Completion.IsCompleted) break;
+                if (queue.HasItems()) continue;
+                if (queue.IsCompletedAndEmpty) break;
                 ct.ThrowIfCancellationRequested();
                 _park.Prepare();
-                if (!(queue.TryPeek(out _) || queue.Completion.IsCompleted || ct.IsCancellationRequested) || !_park.TryCancel())
+                if (!(queue.HasItems() || queue.IsCompletedAndEmpty || ct.IsCancellationRequested) || !_park.TryCancel())
                 {
                     await _park.WaitAsync().ConfigureAwait(false);
                     onWakerThread = _park.LastWakeWasHere;

@@ -30,7 +30,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     private readonly PeerChannelServices _services;
     private readonly GenericPeer _peer;
     private readonly ILogger _logger;
-    private readonly Channel<Outgoing> _sendQueue;
+    private readonly SendQueue<Outgoing> _sendQueue;
     // Where the writer loop waits while the queue is empty; every write to the queue wakes it (WriterPark).
     private readonly WriterPark _park = new();
     // The packets received when the writer last wrote (writer writes, senders read): a send after more came in is a reply.
@@ -61,11 +61,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
         Direction = direction;
         _trust = (int)trust;
         _logger = logger;
-        _sendQueue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(services.Options.SendQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _sendQueue = new SendQueue<Outgoing>(services.Options.SendQueueCapacity);
     }
 
     /// <summary>The peer at the other end.</summary>
@@ -208,14 +204,14 @@ public sealed partial class PeerChannel : IAsyncDisposable
 
     private bool TryQueue(Outgoing item, bool mayReply)
     {
-        if (!_sendQueue.Writer.TryWrite(item)) return false;
+        if (!_sendQueue.TryWrite(item)) return false;
         WakeParkedWriter(mayReply);
         return true;
     }
 
     private async ValueTask QueueAsync(Outgoing item, bool mayReply, CancellationToken cancellationToken)
     {
-        await _sendQueue.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        await _sendQueue.WriteAsync(item, cancellationToken).ConfigureAwait(false);
         WakeParkedWriter(mayReply);
     }
 
@@ -228,7 +224,7 @@ public sealed partial class PeerChannel : IAsyncDisposable
     /// <summary>No more sends: the writer drains the queue and ends.</summary>
     private void CompleteQueue()
     {
-        _sendQueue.Writer.TryComplete();
+        _sendQueue.Complete();
         _park.Wake(here: false);
     }
 
