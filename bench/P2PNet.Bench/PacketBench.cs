@@ -17,7 +17,7 @@ namespace P2PNet.Bench;
 /// Then the cost of acknowledgements: the same one-way and round-trip rows on a pair of nodes with sessions and on a
 /// pair without (no sequence numbers, no acknowledgements, as with a peer of an earlier version), interleaved.
 /// Options: --scale F (multiplies the packet counts), --rounds K (round trips per size), --acks-only (only the
-/// acknowledgement rows), --ack-runs N (interleaved one-way runs per size and mode, default 5).
+/// acknowledgement rows), --ack-runs N (interleaved one-way runs per size and mode, default 21; the round trips echo UTF-8).
 /// </summary>
 internal static class PacketBench
 {
@@ -31,7 +31,7 @@ internal static class PacketBench
         double scale = 1;
         int rounds = 5000;
         string? profile = null;
-        int ackRuns = 5;
+        int ackRuns = 21;
         bool acksOnly = args.Contains("--acks-only");
         for (int i = 0; i < args.Length - 1; i++)
         {
@@ -163,11 +163,11 @@ internal static class PacketBench
             foreach (int size in Sizes)
             {
                 await pair.ThroughputAsync(new PureMessagePacket(new string('x', size)), 2000);
-                await pair.PingPongAsync(new string('x', size), Chunk);
+                await pair.PingPongAsync(new string('x', size), Chunk, utf8: true);
             }
         }
         Console.WriteLine();
-        Console.WriteLine($"cost of acknowledgements: PureMessage, {runs} interleaved runs per size (acks on, off, on, off ...), load average {WireBench.LoadAverage()}");
+        Console.WriteLine($"cost of acknowledgements: PureMessage, {runs} interleaved one-way runs per size (acks on, off, on, off ...), round trips echoed as UTF-8 in interleaved chunks of {Chunk}, load average {WireBench.LoadAverage()}");
         // CPU per packet (both nodes are in this process) holds up on a loaded machine, where a rate is only the share of CPU we got.
         Console.WriteLine($"{"",-18}{"",10}{"acks on",13}{"acks off",13}{"on/off",9}{"paired ratios",20}{"CPU ns on/off",22}");
         var worst = new List<(string What, double Ratio)>();
@@ -203,7 +203,12 @@ internal static class PacketBench
         }
         foreach (int size in Sizes)
         {
-            int k = size >= 64 * 1024 ? Math.Max(100, rounds / 5) : rounds;
+            // Echoed as UTF-8 bytes: a 64 KiB string echo allocates two 128 KB strings per round trip on the large object
+            // heap, and while the GC hands those fresh pages (page faults zeroing them: 35% of the CPU in a profile of such
+            // a stretch) its p50 doubles, from about 250 to 650-900 us, for a few hundred milliseconds at a time, in both
+            // pairs but not at the same moments. That is the GC, the same with acknowledgements and without; it hid their
+            // cost (paired ratios 0.37-2.18). The string itself costs both pairs alike.
+            int k = size >= 64 * 1024 ? Math.Max(100, rounds / 2) : rounds;
             var onTimes = new List<double>(k);
             var offTimes = new List<double>(k);
             var ratios = new List<double>();
@@ -217,13 +222,13 @@ internal static class PacketBench
                 double ca, cb;
                 if (chunk % 2 == 0)
                 {
-                    (a, ca) = await WithCpuAsync(() => on.PingPongAsync(message, c), c);
-                    (b, cb) = await WithCpuAsync(() => off.PingPongAsync(message, c), c);
+                    (a, ca) = await WithCpuAsync(() => on.PingPongAsync(message, c, utf8: true), c);
+                    (b, cb) = await WithCpuAsync(() => off.PingPongAsync(message, c, utf8: true), c);
                 }
                 else
                 {
-                    (b, cb) = await WithCpuAsync(() => off.PingPongAsync(message, c), c);
-                    (a, ca) = await WithCpuAsync(() => on.PingPongAsync(message, c), c);
+                    (b, cb) = await WithCpuAsync(() => off.PingPongAsync(message, c, utf8: true), c);
+                    (a, ca) = await WithCpuAsync(() => on.PingPongAsync(message, c, utf8: true), c);
                 }
                 onTimes.AddRange(a);
                 offTimes.AddRange(b);
