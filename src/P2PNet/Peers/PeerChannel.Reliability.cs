@@ -167,14 +167,6 @@ public sealed partial class PeerChannel
         if (due >= atOnce || _bytesSinceAckWake >= AckAtOnceBytes || WindowFull())
         {
             _bytesSinceAckWake = 0;
-            // As TCP stops its delayed-ACK timer when an ACK leaves: this acknowledgement covers what the armed timer was
-            // for, and the next read arms it afresh. Left running, it fired about once per millisecond of a 64 B flood
-            // for a handful of packets, a third of all lone acknowledgements (each wakes both ends).
-            if (Volatile.Read(ref _ackTimerArmed) == 1)
-            {
-                _ackTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                Volatile.Write(ref _ackTimerArmed, 0); // a callback already under way only adds one needless wake
-            }
             RequestAck();
             return;
         }
