@@ -203,8 +203,8 @@ internal static class PacketBench
         }
         foreach (int size in Sizes)
         {
-            // Echoed as UTF-8 bytes: a 64 KiB string echo allocates two 128 KB strings per round trip on the large object
-            // heap, and while the GC hands those fresh pages (page faults zeroing them: 35% of the CPU in a profile of such
+            // Echoed as UTF-8 bytes: a 64 KiB string echo allocates a 128 KB string per round trip (the echo's Message) on
+            // the large object heap, and while the GC hands those fresh pages (page faults zeroing them: 35% of the CPU in a profile of such
             // a stretch) its p50 doubles, from about 250 to 650-900 us, for a few hundred milliseconds at a time, in both
             // pairs but not at the same moments. That is the GC, the same with acknowledgements and without; it hid their
             // cost (paired ratios 0.37-2.18). The string itself costs both pairs alike.
