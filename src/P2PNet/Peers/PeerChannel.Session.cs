@@ -395,10 +395,6 @@ public sealed partial class PeerChannel
                     // A burst of small packets grows the ring to thousands of entries: an idle channel keeps 256 at most.
                     if (reliable) _unacked.ShrinkIfEmpty();
                 }
-                // After packets, look for more at once. After a lone acknowledgement, do not write another for what
-                // arrived while it was written: in a one-way flood that chained 2-4 lone acknowledgements per one due
-                // (each a muxer write, a Noise frame and a wake at the sender); the read loop asks again when the next
-                // is due (AcknowledgeLater), and a wake queued meanwhile brings us straight back.
                 if (count > 0 || ack >= 0)
                 {
                     if (onWakerThread)
@@ -408,7 +404,7 @@ public sealed partial class PeerChannel
                         onWakerThread = false;
                         if (queue.HasItems()) await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                     }
-                    if (count > 0) continue;
+                    continue;
                 }
                 if (reliable && WindowFull() && queue.HasItems())
                 {
