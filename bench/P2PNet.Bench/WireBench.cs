@@ -68,16 +68,7 @@ internal static class WireBench
         Console.WriteLine($"  {"SslStream TLS 1.3 (mutual ECDSA P-256)",-52}{Baselines.Spread(tls, "0"),22}  vs serial limit {Baselines.Spread(Ratios(tls, serial), "0.00")}x");
         Console.WriteLine($"  {"Noise + yamux stream",-52}{Baselines.Spread(noise, "0"),22}  vs TCP {Baselines.Spread(Ratios(noise, tcp), "0.00")}x");
         Console.WriteLine($"  CPU time per MB (both sides, this process): TCP {Baselines.Spread(tcpCpu, "0")} us, TLS {Baselines.Spread(tlsCpu, "0")} us, Noise+yamux {Baselines.Spread(noiseCpu, "0")} us, Noise+yamux / TLS {Baselines.Spread(Ratios(noiseCpu, tlsCpu), "0.00")}x");
-        // The CPU ceiling of one Noise connection on this machine: moving a MB over loopback TCP costs the TCP row's
-        // CPU (both sides), and Noise adds at least the crypto limit's encryption plus decryption of it; with every core
-        // busy on nothing else, no framing and no copy, no secure stream can move more.
-        var ceiling = crypto.Zip(tcpCpu, (c, t) => Environment.ProcessorCount * 1e6 / (t + 1e6 / c)).ToList();
-        Console.WriteLine($"  {$"CPU ceiling {Environment.ProcessorCount} cores / (TCP CPU + crypto CPU per MB)",-52}{Baselines.Spread(ceiling, "0"),22}  vs TLS {Baselines.Spread(Ratios(ceiling, tls), "0.00")}x, Noise+yamux / ceiling {Baselines.Spread(Ratios(noise, ceiling), "0.00")}x");
         Aim("Noise+yamux / SslStream TLS 1.3", Ratios(noise, tls), 1.3);
-        if (Baselines.Median(Ratios(ceiling, tls)) < 1.3)
-        {
-            Console.WriteLine($"        (1.30x TLS is above this run's CPU ceiling: at most {Baselines.Median(Ratios(ceiling, tls)):0.00}x with zero overhead beyond TCP and the cipher)");
-        }
         Aim("Noise+yamux / serial limit", Ratios(noise, serial), 0.85);
         return Baselines.Median(noise);
     }
