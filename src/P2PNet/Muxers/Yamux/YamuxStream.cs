@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Numerics;
 using P2PNet.Core;
 
 namespace P2PNet.Muxers.Yamux;
@@ -32,13 +31,6 @@ public sealed class YamuxStream : MuxedStream
     // (one copy, not one per doubling) and stays rented across drains until the stream ends, instead of going back to the
     // pool whenever the reader catches up and growing again from 256 KiB (4.3% of a transfer receiver's CPU was these copies).
     private bool _keepRing;
-    // The most the ring held since it was rented, and the size to rent next time: a stream that keeps its reader behind
-    // (a bulk stream drains and refills hundreds of times per GiB) rents at once what it needed last time instead of
-    // doubling from 256 KiB with a copy per step (those copies moved 0.7 bytes per byte received). A sixteenth less per
-    // release whose peak was smaller (bulk peaks vary widely between drains), so a stream whose bursts stopped goes back
-    // to small rings.
-    private int _peakCount;
-    private int _ringHint;
     private int _head;
     private int _count;
     private bool _receiving;
@@ -89,9 +81,6 @@ public sealed class YamuxStream : MuxedStream
 
     /// <summary>True while the stream holds a receive ring (tests: idle streams hold none, opened windows keep theirs).</summary>
     internal bool HoldsReceiveBuffer { get { lock (_sync) return _ring is not null; } }
-
-    /// <summary>The length of the rented receive ring, 0 when none is held (for tests).</summary>
-    internal int ReceiveBufferLength { get { lock (_sync) return _ring?.Length ?? 0; } }
 
     /// <summary>Data received now would be buffered (not discarded): the session charges it to its budget.</summary>
     internal bool WillBuffer { get { lock (_sync) return !_reset && !_discarding; } }
@@ -414,7 +403,6 @@ public sealed class YamuxStream : MuxedStream
             if (kept)
             {
                 _count += length;
-                if (_count > _peakCount) _peakCount = _count;
                 Wake(ref _readWaiter);
             }
             ReleaseRingIfIdle();
@@ -523,7 +511,7 @@ public sealed class YamuxStream : MuxedStream
     private byte[] GrowRing(int needed)
     {
         int size = _keepRing && _ring is not null ? Math.Max(needed, _windowSize)
-            : Math.Max(needed, Math.Min(_windowSize, Math.Max(YamuxFrameHeader.DefaultWindow, _ring is { } current ? 2 * current.Length : _ringHint)));
+            : Math.Max(needed, Math.Min(_windowSize, Math.Max(YamuxFrameHeader.DefaultWindow, 2 * (_ring?.Length ?? 0))));
         byte[] grown = ArrayPool<byte>.Shared.Rent(size);
         if (_ring is { } old)
         {
@@ -541,8 +529,6 @@ public sealed class YamuxStream : MuxedStream
     {
         if (_count != 0 || _receiving || _ring is null) return;
         if (_keepRing && !_remoteFin && !_reset && !_discarding) return;
-        _ringHint = Math.Max((int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)_peakCount), int.MaxValue / 2 + 1), _ringHint - _ringHint / 16);
-        _peakCount = 0;
         ArrayPool<byte>.Shared.Return(_ring);
         _ring = null;
         _head = 0;

@@ -219,43 +219,6 @@ public class YamuxSessionTests
     }
 
     [Fact]
-    public async Task A_drained_stream_rents_its_next_receive_buffer_at_the_size_it_last_needed_and_goes_back_to_small_ones_when_bursts_stop()
-    {
-        const int Burst = 1024 * 1024;
-        await using var pair = await YamuxTestPair.CreateAsync(new YamuxOptions { InitialWindowSize = Burst });
-        var writer = (YamuxStream)await pair.Client.OpenStreamAsync();
-        var reader = (YamuxStream)(await pair.Server.AcceptStreamAsync().AsTask().WaitAsync(Timeout))!;
-        byte[] got = new byte[Burst];
-
-        async Task BufferThenDrainAsync(int size)
-        {
-            await writer.WriteAsync(new byte[size]).AsTask().WaitAsync(Timeout);
-            await Poll.UntilAsync(() => reader.BufferedBytes == size, Timeout, $"{size} bytes to be buffered");
-            await reader.ReadExactlyAsync(got.AsMemory(0, size)).AsTask().WaitAsync(Timeout);
-            Assert.False(reader.HoldsReceiveBuffer); // an ordinary stream gives its ring back once drained
-        }
-
-        // The ring grows from 256 KiB to what the burst needs.
-        await writer.WriteAsync(new byte[Burst]).AsTask().WaitAsync(Timeout);
-        await Poll.UntilAsync(() => reader.BufferedBytes == Burst, Timeout, "the burst to be buffered");
-        Assert.Equal(Burst, reader.ReceiveBufferLength);
-        await reader.ReadExactlyAsync(got).AsTask().WaitAsync(Timeout);
-        Assert.False(reader.HoldsReceiveBuffer);
-
-        // The next fill rents that size at once: no growth, no copy.
-        await writer.WriteAsync(new byte[1000]).AsTask().WaitAsync(Timeout);
-        await Poll.UntilAsync(() => reader.BufferedBytes == 1000, Timeout, "the small write to be buffered");
-        Assert.Equal(Burst, reader.ReceiveBufferLength);
-        await reader.ReadExactlyAsync(got.AsMemory(0, 1000)).AsTask().WaitAsync(Timeout);
-
-        // Each drain with a small peak takes a sixteenth off: after two dozen, the ring is the first 256 KiB again.
-        for (int i = 0; i < 24; i++) await BufferThenDrainAsync(1000);
-        await writer.WriteAsync(new byte[1000]).AsTask().WaitAsync(Timeout);
-        await Poll.UntilAsync(() => reader.BufferedBytes == 1000, Timeout, "the last small write to be buffered");
-        Assert.Equal(256 * 1024, reader.ReceiveBufferLength);
-    }
-
-    [Fact]
     public async Task Blocked_write_honours_cancellation()
     {
         await using var pair = await YamuxTestPair.CreateAsync();
