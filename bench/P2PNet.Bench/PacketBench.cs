@@ -203,11 +203,9 @@ internal static class PacketBench
         }
         foreach (int size in Sizes)
         {
-            // Echoed as UTF-8 bytes: a 64 KiB string echo allocates a 128 KB string per round trip (the echo's Message) on
-            // the large object heap, and while the GC hands those fresh pages (page faults zeroing them: 35% of the CPU in a profile of such
-            // a stretch) its p50 doubles, from about 250 to 650-900 us, for a few hundred milliseconds at a time, in both
-            // pairs but not at the same moments. That is the GC, the same with acknowledgements and without; it hid their
-            // cost (paired ratios 0.37-2.18). The string itself costs both pairs alike.
+            // Echoed as UTF-8 bytes: a 64 KiB string echo makes a 128 KB large-object string per round trip, and stretches
+            // where the GC places them in fresh pages double its p50 at different moments in the two pairs, which hid the
+            // acknowledgements' cost (paired ratios 0.37-2.18). docs/peers.md has the profile.
             int k = size >= 64 * 1024 ? Math.Max(100, rounds / 2) : rounds;
             var onTimes = new List<double>(k);
             var offTimes = new List<double>(k);
